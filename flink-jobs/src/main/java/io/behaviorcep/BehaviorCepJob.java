@@ -1,0 +1,1 @@
+package io.behaviorcep; public class BehaviorCepJob { public static void main(String[] a){} }

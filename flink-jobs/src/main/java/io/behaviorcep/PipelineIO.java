@@ -1,0 +1,32 @@
+package io.behaviorcep;
+
+import io.behaviorcep.action.Alert;
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.segment.SegmentUpdate;
+
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Where the job reads and writes. {@link BehaviorCepPipeline} holds the logic; this holds the
+ * connectors, so tests swap Kafka and PostgreSQL for collecting sinks without touching the graph.
+ * Implementations give every source and sink a stable uid.
+ */
+public interface PipelineIO {
+    DataStream<RawRecord> events(StreamExecutionEnvironment env);
+
+    void alerts(DataStream<Alert> alerts);
+
+    void segmentUpdates(DataStream<SegmentUpdate> updates);
+
+    void deadLetters(DataStream<DeadLetter> deadLetters);
+
+    void lateEvents(DataStream<BehaviorEvent> late);
+
+    /** A seam for tests (e.g. failure injection); production leaves the parsed stream as it is. */
+    default DataStream<BehaviorEvent> afterParse(DataStream<BehaviorEvent> events) {
+        return events;
+    }
+}

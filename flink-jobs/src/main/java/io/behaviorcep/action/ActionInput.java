@@ -1,0 +1,48 @@
+package io.behaviorcep.action;
+
+import io.behaviorcep.pattern.PatternMatch;
+
+/**
+ * What the actions operator orders by event time: a decided match, or an event that ends a
+ * segment membership. One type so both travel through one keyed input and one buffer.
+ */
+public class ActionInput {
+    public long timestamp;
+    /** Set for a match. */
+    public PatternMatch match;
+    /** Set for an exit: the segment the event ends, and the event's messageId and pattern id. */
+    public String exitSegment;
+    public String exitPatternId;
+    public String exitEventId;
+    public String userKey;
+
+    public ActionInput() {}
+
+    public static ActionInput match(PatternMatch m) {
+        ActionInput in = new ActionInput();
+        in.timestamp = m.detectedAt;
+        in.match = m;
+        in.userKey = m.userKey;
+        return in;
+    }
+
+    public static ActionInput exit(String userKey, String segment, String patternId, String eventId, long timestamp) {
+        ActionInput in = new ActionInput();
+        in.timestamp = timestamp;
+        in.userKey = userKey;
+        in.exitSegment = segment;
+        in.exitPatternId = patternId;
+        in.exitEventId = eventId;
+        return in;
+    }
+
+    public boolean isExit() {
+        return exitSegment != null;
+    }
+
+    /** Deterministic order within one timestamp: exits before matches, then by ids. */
+    String sortKey() {
+        return isExit() ? "0|" + exitSegment + "|" + exitEventId
+                : "1|" + match.patternId + "|" + match.anchorId + "|" + match.eventIds;
+    }
+}

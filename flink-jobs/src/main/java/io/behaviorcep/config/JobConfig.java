@@ -1,0 +1,290 @@
+package io.behaviorcep.config;
+
+import io.behaviorcep.event.EventParser;
+import io.behaviorcep.pattern.Durations;
+import io.behaviorcep.sink.JdbcSettings;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Every setting of the job, typed, with its default. Built from {@code --key value} arguments
+ * and/or a properties file ({@code --config FILE}); unknown keys are refused with a suggestion, so
+ * a typo in a deployment manifest fails at submission, not silently. The README's configuration
+ * table lists {@link #KEYS}.
+ */
+public final class JobConfig implements Serializable {
+
+    /** Every key the job reads, with its default ("" = none) and what it is for. */
+    public static final Map<String, String[]> KEYS = new LinkedHashMap<>();
+
+    static {
+        key("kafka.bootstrap-servers", "", "Kafka bootstrap servers (required)");
+        key("kafka.group-id", "behavior-cep", "consumer group of the events source (offsets are committed on checkpoints, for monitoring)");
+        key("kafka.starting-offsets", "committed-or-earliest", "where a job without state starts reading: committed-or-earliest, earliest, latest");
+        key("kafka.transactional-id-prefix", "behavior-cep", "prefix of the Kafka sink's transactional ids; unique per job on a cluster");
+        key("kafka.transaction-timeout", "10m", "Kafka transaction timeout; must not exceed the broker's transaction.max.timeout.ms (15m by default)");
+        key("kafka.properties.*", "", "passed to every Kafka client as is, e.g. kafka.properties.security.protocol=SASL_SSL");
+        key("topics.events", "behavior.events", "input: Segment-spec JSON events");
+        key("topics.alerts", "behavior.alerts", "output: alerts (key = user)");
+        key("topics.segments", "behavior.segments", "output: segment enter/exit (key = user|segment, compaction-friendly)");
+        key("topics.dlq", "behavior.dlq", "output: rejected input records, original bytes, reason in headers");
+        key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
+        key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
+        key("jdbc.user", "behavior_cep", "PostgreSQL user");
+        key("jdbc.password-env", JdbcSettings.DEFAULT_PASSWORD_ENV, "environment variable holding the PostgreSQL password on the task managers");
+        key("patterns.dir", "patterns", "folder (or single file) of pattern YAML files, read at submission");
+        key("checkpoint.interval", "10s", "exactly-once checkpoint interval: also the latency of committed output");
+        key("events.max-out-of-orderness", "30s", "how far behind the newest event an event may arrive and still be matched");
+        key("events.idle-timeout", "30s", "wall time without events after which event time advances with the wall clock");
+        key("events.idle-advance", "true", "advance event time while a source is quiet (false: mark it idle instead)");
+        key("events.dedup-ttl", "24h", "how long a messageId is remembered for deduplication");
+        key("events.max-future-skew", "1h", "events stamped further ahead of the wall clock go to the DLQ");
+        key("events.max-bytes", "262144", "events larger than this go to the DLQ");
+        key("events.max-depth", "16", "JSON nested deeper than this goes to the DLQ");
+        key("profile.retention", "90d", "profile state of a user is dropped after this long without events");
+        key("parallelism", "", "job parallelism (default: the cluster's)");
+    }
+
+    private static void key(String k, String def, String doc) {
+        KEYS.put(k, new String[] {def, doc});
+    }
+
+    private final Map<String, String> values;
+
+    private JobConfig(Map<String, String> values) {
+        this.values = values;
+    }
+
+    /** @throws IllegalArgumentException listing every unknown key or bad value */
+    public static JobConfig of(Map<String, String> given) {
+        Map<String, String> v = new TreeMap<>();
+        KEYS.forEach((k, d) -> {
+            if (!k.endsWith("*") && !d[0].isEmpty()) v.put(k, d[0]);
+        });
+        List<String> errors = new ArrayList<>();
+        for (Map.Entry<String, String> e : given.entrySet()) {
+            String k = e.getKey();
+            if (!KEYS.containsKey(k) && !k.startsWith("kafka.properties.")) {
+                errors.add("unknown setting '" + k + "'" + suggestion(k));
+            }
+            v.put(k, e.getValue());
+        }
+        JobConfig c = new JobConfig(v);
+        if (errors.isEmpty()) c.check(errors);
+        if (!errors.isEmpty()) throw new IllegalArgumentException(String.join("\n", errors));
+        return c;
+    }
+
+    /** {@code --config FILE} (a properties file) first, then every other {@code --key value} on top. */
+    public static JobConfig fromArgs(String[] args) throws IOException {
+        Map<String, String> m = new LinkedHashMap<>();
+        List<String> rest = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--")) throw new IllegalArgumentException("expected --key value, got '" + a + "'");
+            String k = a.substring(2);
+            String val;
+            int eq = k.indexOf('=');
+            if (eq > 0) {
+                val = k.substring(eq + 1);
+                k = k.substring(0, eq);
+            } else {
+                if (i + 1 >= args.length) throw new IllegalArgumentException("--" + k + " needs a value");
+                val = args[++i];
+            }
+            if (k.equals("config")) {
+                Properties p = new Properties();
+                try (Reader r = Files.newBufferedReader(Path.of(val))) {
+                    p.load(r);
+                }
+                p.stringPropertyNames().forEach(n -> m.putIfAbsent(n, p.getProperty(n)));
+            } else {
+                rest.add(k);
+                m.put(k, val);
+            }
+        }
+        return of(m);
+    }
+
+    private void check(List<String> errors) {
+        for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "events.max-out-of-orderness",
+                "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention")) {
+            try {
+                Durations.parse(values.get(k));
+            } catch (IllegalArgumentException e) {
+                errors.add(k + ": " + e.getMessage());
+            }
+        }
+        if (errors.isEmpty() && transactionTimeout().compareTo(Duration.ofMinutes(15)) > 0) {
+            errors.add("kafka.transaction-timeout " + values.get("kafka.transaction-timeout")
+                    + " exceeds the broker default transaction.max.timeout.ms (15m); the job would restart in a loop");
+        }
+        for (String k : List.of("events.max-bytes", "events.max-depth")) {
+            try {
+                if (Integer.parseInt(values.get(k)) <= 0) errors.add(k + " must be positive");
+            } catch (NumberFormatException e) {
+                errors.add(k + " must be a whole number");
+            }
+        }
+        if (!Set.of("committed-or-earliest", "earliest", "latest").contains(startingOffsets())) {
+            errors.add("kafka.starting-offsets must be committed-or-earliest, earliest or latest");
+        }
+        if (values.containsKey("parallelism")) {
+            try {
+                Integer.parseInt(values.get("parallelism"));
+            } catch (NumberFormatException e) {
+                errors.add("parallelism must be a whole number");
+            }
+        }
+    }
+
+    private static String suggestion(String k) {
+        String best = null;
+        int bestD = Integer.MAX_VALUE;
+        for (String known : KEYS.keySet()) {
+            int d = distance(k, known);
+            if (d < bestD) {
+                bestD = d;
+                best = known;
+            }
+        }
+        return bestD <= 4 ? ", did you mean '" + best + "'?" : "";
+    }
+
+    private static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) d[i][0] = i;
+        for (int j = 0; j <= b.length(); j++) d[0][j] = j;
+        for (int i = 1; i <= a.length(); i++)
+            for (int j = 1; j <= b.length(); j++)
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+        return d[a.length()][b.length()];
+    }
+
+    public JobConfig with(String key, String value) {
+        Map<String, String> m = new TreeMap<>(values);
+        m.put(key, value);
+        return of(m);
+    }
+
+    public String get(String key) {
+        return values.get(key);
+    }
+
+    private Duration duration(String key) {
+        return Durations.parse(values.get(key));
+    }
+
+    public String bootstrapServers() {
+        return values.getOrDefault("kafka.bootstrap-servers", "");
+    }
+
+    public String groupId() {
+        return values.get("kafka.group-id");
+    }
+
+    public String startingOffsets() {
+        return values.get("kafka.starting-offsets");
+    }
+
+    public String transactionalIdPrefix() {
+        return values.get("kafka.transactional-id-prefix");
+    }
+
+    public Duration transactionTimeout() {
+        return duration("kafka.transaction-timeout");
+    }
+
+    /** Extra client settings (security and the like). */
+    public Properties kafkaProperties() {
+        Properties p = new Properties();
+        values.forEach((k, v) -> {
+            if (k.startsWith("kafka.properties.")) p.setProperty(k.substring("kafka.properties.".length()), v);
+        });
+        return p;
+    }
+
+    public String eventsTopic() {
+        return values.get("topics.events");
+    }
+
+    public String alertsTopic() {
+        return values.get("topics.alerts");
+    }
+
+    public String segmentsTopic() {
+        return values.get("topics.segments");
+    }
+
+    public String dlqTopic() {
+        return values.get("topics.dlq");
+    }
+
+    public String lateTopic() {
+        return values.get("topics.late");
+    }
+
+    /** Null when PostgreSQL output is disabled. */
+    public JdbcSettings jdbc() {
+        String url = values.get("jdbc.url");
+        if (url == null || url.isBlank()) return null;
+        return new JdbcSettings(url, values.get("jdbc.user"), values.get("jdbc.password-env"), null);
+    }
+
+    public Path patternsPath() {
+        return Path.of(values.get("patterns.dir"));
+    }
+
+    public Duration checkpointInterval() {
+        return duration("checkpoint.interval");
+    }
+
+    public Duration maxOutOfOrderness() {
+        return duration("events.max-out-of-orderness");
+    }
+
+    public Duration idleTimeout() {
+        return duration("events.idle-timeout");
+    }
+
+    public boolean idleAdvance() {
+        return Boolean.parseBoolean(values.get("events.idle-advance"));
+    }
+
+    public Duration dedupTtl() {
+        return duration("events.dedup-ttl");
+    }
+
+    public Duration profileRetention() {
+        return duration("profile.retention");
+    }
+
+    public Integer parallelism() {
+        String p = values.get("parallelism");
+        return p == null || p.isBlank() ? null : Integer.parseInt(p);
+    }
+
+    public EventParser.Limits limits() {
+        EventParser.Limits l = EventParser.Limits.defaults();
+        l.maxBytes = Integer.parseInt(values.get("events.max-bytes"));
+        l.maxDepth = Integer.parseInt(values.get("events.max-depth"));
+        l.maxFutureSkew = duration("events.max-future-skew");
+        return l;
+    }
+
+    public Map<String, String> asMap() {
+        return new TreeMap<>(values);
+    }
+}

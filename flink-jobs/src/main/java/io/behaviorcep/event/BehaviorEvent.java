@@ -1,0 +1,85 @@
+package io.behaviorcep.event;
+
+import io.behaviorcep.profile.ProfileSnapshot;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A validated Segment-spec event (track, page, screen, identify). A Flink POJO: every field is
+ * public and of a type Flink serialises without Kryo, so state and network stay fast and
+ * schema-evolvable.
+ *
+ * <p>{@code properties} and {@code context} are flattened to dotted paths ("products.0.price") with
+ * JSON scalars kept as their text. Pattern conditions address them as {@code properties.price};
+ * {@link EventJson} turns them back into nested JSON for outputs.
+ */
+public class BehaviorEvent {
+    public String messageId;
+    /** userId if present, else anonymousId: the key of all per-user state. */
+    public String userKey;
+    public String userId;
+    public String anonymousId;
+    /** track, page, screen or identify. */
+    public String type;
+    /** The track event name ("Product Added"); for page/screen the page name, if any. */
+    public String event;
+    /** Event time, epoch millis, from the event's own {@code timestamp}. */
+    public long timestamp;
+    public Map<String, String> properties = new HashMap<>();
+    public Map<String, String> context = new HashMap<>();
+    /** The user's profile right after this event was counted; set by the profile operator. */
+    public ProfileSnapshot profile;
+
+    public BehaviorEvent() {}
+
+    public String property(String path) {
+        return properties == null ? null : properties.get(path);
+    }
+
+    /** A field by its pattern-language path: type, event, messageId, userId, properties.x, context.x. */
+    public String field(String path) {
+        if (path.startsWith("properties.")) return property(path.substring("properties.".length()));
+        if (path.startsWith("context.")) return context == null ? null : context.get(path.substring("context.".length()));
+        switch (path) {
+            case "type": return type;
+            case "event": return event;
+            case "messageId": return messageId;
+            case "userId": return userId;
+            case "anonymousId": return anonymousId;
+            case "timestamp": return Long.toString(timestamp);
+            default: return null;
+        }
+    }
+
+    public Double numericProperty(String path) {
+        String v = property(path);
+        if (v == null) return null;
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) return true;
+        if (!(o instanceof BehaviorEvent)) return false;
+        BehaviorEvent e = (BehaviorEvent) o;
+        return timestamp == e.timestamp && Objects.equals(messageId, e.messageId) && Objects.equals(userKey, e.userKey)
+                && Objects.equals(type, e.type) && Objects.equals(event, e.event)
+                && Objects.equals(properties, e.properties) && Objects.equals(context, e.context);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(messageId, userKey, timestamp);
+    }
+
+    @Override
+    public String toString() {
+        return type + "/" + event + "{" + messageId + " " + userKey + " @" + timestamp + "}";
+    }
+}

@@ -1,0 +1,42 @@
+package io.behaviorcep.event;
+
+/** A record the job refused, with why: published to the dead-letter topic with its original bytes. */
+public class DeadLetter {
+    public Reason reason;
+    public String message;
+    public byte[] key;
+    public byte[] value;
+    public String sourceTopic;
+    public int sourcePartition;
+    public long sourceOffset;
+
+    /** Reason codes are part of the DLQ contract (header {@code dlq.reason}); only ever add to them. */
+    public enum Reason {
+        NOT_JSON,
+        NOT_AN_OBJECT,
+        MISSING_FIELD,
+        WRONG_TYPE,
+        INVALID_TIMESTAMP,
+        FUTURE_TIMESTAMP,
+        TOO_LARGE,
+        TOO_DEEP,
+        UNSUPPORTED_TYPE
+    }
+
+    public DeadLetter() {}
+
+    public DeadLetter(Reason reason, String message, RawRecord raw) {
+        this.reason = reason;
+        this.message = message;
+        this.key = raw.key;
+        this.value = raw.value;
+        this.sourceTopic = raw.topic;
+        this.sourcePartition = raw.partition;
+        this.sourceOffset = raw.offset;
+    }
+
+    @Override
+    public String toString() {
+        return "DeadLetter{" + reason + ": " + message + " @" + sourceTopic + "/" + sourcePartition + "/" + sourceOffset + "}";
+    }
+}

@@ -1,0 +1,46 @@
+package io.behaviorcep.event;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+/** Runs {@link EventParser} in the job: valid events go on, rejected records go to the dead-letter side output, counted by reason. */
+public class ParseFunction extends ProcessFunction<RawRecord, BehaviorEvent> {
+    public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
+
+    private final EventParser.Limits limits;
+    private transient EventParser parser;
+    private transient Counter eventsIn;
+    private transient Map<DeadLetter.Reason, Counter> rejected;
+
+    public ParseFunction(EventParser.Limits limits) {
+        this.limits = limits;
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        parser = new EventParser(limits);
+        var metrics = getRuntimeContext().getMetricGroup();
+        eventsIn = metrics.counter("eventsIn");
+        rejected = new EnumMap<>(DeadLetter.Reason.class);
+        var dlq = metrics.addGroup("dlq");
+        for (DeadLetter.Reason r : DeadLetter.Reason.values()) rejected.put(r, dlq.counter(r.name()));
+    }
+
+    @Override
+    public void processElement(RawRecord raw, Context ctx, Collector<BehaviorEvent> out) {
+        eventsIn.inc();
+        EventParser.Result r = parser.parse(raw);
+        if (r.ok()) {
+            out.collect(r.event);
+        } else {
+            rejected.get(r.deadLetter.reason).inc();
+            ctx.output(DEAD_LETTERS, r.deadLetter);
+        }
+    }
+}

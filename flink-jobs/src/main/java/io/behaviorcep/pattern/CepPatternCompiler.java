@@ -1,0 +1,122 @@
+package io.behaviorcep.pattern;
+
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.pattern.PatternDefinition.StepDefinition;
+import io.behaviorcep.pattern.expr.EvalContext;
+
+import org.apache.flink.cep.nfa.aftermatch.AfterMatchSkipStrategy;
+import org.apache.flink.cep.pattern.Pattern;
+import org.apache.flink.cep.pattern.WithinType;
+import org.apache.flink.cep.pattern.conditions.IterativeCondition;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Compiles a {@link PatternDefinition} to a Flink CEP {@link Pattern}.
+ *
+ * <p>Windows: a step's {@code within} and an absence's {@code for} are measured from the previous
+ * step's event ({@link WithinType#PREVIOUS_AND_CURRENT}), as operators read them, not from the
+ * first event. Both are inclusive: Flink CEP times a partial match out when
+ * {@code now - previous >= window}, so one millisecond is added to make an event at exactly the
+ * window's end still count (an order at exactly t + 15m cancels the abandonment).
+ */
+public final class CepPatternCompiler {
+    /** Added to every window so that its end is inclusive; see the class comment. */
+    static final Duration INCLUSIVE = Duration.ofMillis(1);
+
+    private CepPatternCompiler() {}
+
+    public static Pattern<BehaviorEvent, BehaviorEvent> compile(PatternDefinition def) {
+        List<StepDefinition> steps = def.steps;
+        StepDefinition first = steps.get(0);
+        Pattern<BehaviorEvent, BehaviorEvent> p = Pattern.<BehaviorEvent>begin(first.name, AfterMatchSkipStrategy.noSkip())
+                .where(new StepCondition(first));
+        for (int i = 1; i < steps.size(); i++) {
+            StepDefinition s = steps.get(i);
+            if (s.absent) {
+                p = switch (s.contiguity) {
+                    case NEXT -> p.notNext(s.name);
+                    default -> p.notFollowedBy(s.name);
+                };
+                p = p.where(new StepCondition(s)).within(s.absentFor.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
+            } else {
+                p = switch (s.contiguity) {
+                    case NEXT -> p.next(s.name);
+                    case FOLLOWED_BY -> p.followedBy(s.name);
+                    case FOLLOWED_BY_ANY -> p.followedByAny(s.name);
+                };
+                p = p.where(new StepCondition(s));
+                if (s.within != null) p = p.within(s.within.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
+            }
+        }
+        return p;
+    }
+
+    /**
+     * True when events that no step's name/type accepts can be dropped before the CEP operator
+     * without changing any match: only strict contiguity ({@code next}) notices unrelated events.
+     */
+    public static boolean canPreFilter(PatternDefinition def) {
+        return def.steps.stream().noneMatch(s -> s.contiguity == PatternDefinition.Contiguity.NEXT);
+    }
+
+    /** Whether any step of the pattern could use this event; the cheap pre-filter. */
+    public static boolean isRelevant(PatternDefinition def, BehaviorEvent e) {
+        for (StepDefinition s : def.steps) {
+            if (s.matcher.matchesKind(e)) return true;
+        }
+        return false;
+    }
+
+    /** One step's condition; looks up earlier steps' events only when a condition refers to them. */
+    static final class StepCondition extends IterativeCondition<BehaviorEvent> {
+        private final StepDefinition step;
+        private final boolean needsSteps;
+
+        StepCondition(StepDefinition step) {
+            this.step = step;
+            this.needsSteps = step.matcher.needsStepContext();
+        }
+
+        @Override
+        public boolean filter(BehaviorEvent e, Context<BehaviorEvent> ctx) throws Exception {
+            if (!step.matcher.matchesKind(e)) return false;
+            if (step.matcher.where.isEmpty()) return true;
+            return step.matcher.matches(e, new CepEvalContext(e, needsSteps ? ctx : null));
+        }
+    }
+
+    static final class CepEvalContext implements EvalContext {
+        private final BehaviorEvent current;
+        private final IterativeCondition.Context<BehaviorEvent> ctx;
+
+        CepEvalContext(BehaviorEvent current, IterativeCondition.Context<BehaviorEvent> ctx) {
+            this.current = current;
+            this.ctx = ctx;
+        }
+
+        @Override
+        public BehaviorEvent current() {
+            return current;
+        }
+
+        @Override
+        public List<BehaviorEvent> step(String name) {
+            if (ctx == null) return List.of();
+            try {
+                List<BehaviorEvent> out = new ArrayList<>();
+                for (BehaviorEvent e : ctx.getEventsForPattern(name)) out.add(e);
+                return out;
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot read events of step " + name, e);
+            }
+        }
+
+        @Override
+        public String profileField(String name) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,532 @@
+package io.behaviorcep.pattern;
+
+import io.behaviorcep.pattern.PatternDefinition.AlertAction;
+import io.behaviorcep.pattern.PatternDefinition.CapAction;
+import io.behaviorcep.pattern.PatternDefinition.Contiguity;
+import io.behaviorcep.pattern.PatternDefinition.SegmentAction;
+import io.behaviorcep.pattern.PatternDefinition.StepDefinition;
+import io.behaviorcep.pattern.expr.ConditionParser;
+import io.behaviorcep.pattern.expr.ConditionSyntaxException;
+import io.behaviorcep.pattern.expr.Expr;
+
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Reads pattern files into {@link PatternDefinition}s and reports every problem it finds, each with
+ * file, line and column, instead of stopping at the first. Works on the YAML node tree (not a
+ * data binding) precisely so that every value keeps its position.
+ */
+public final class PatternLoader {
+
+    /** Everything read: the valid patterns and every problem. Usable only if {@link #problems} is empty. */
+    public record Result(List<PatternDefinition> patterns, List<PatternProblem> problems) {
+        public boolean ok() {
+            return problems.isEmpty();
+        }
+
+        public List<PatternDefinition> orThrow() {
+            if (!ok()) throw new InvalidPatternsException(problems);
+            return patterns;
+        }
+    }
+
+    static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "steps", "actions", "examples");
+    static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for");
+    static final Set<String> MATCHER_KEYS = Set.of("event", "type", "where");
+    static final Set<String> ACTION_KEYS = Set.of("alert", "segment", "cap");
+    static final Set<String> ALERT_KEYS = Set.of("type", "severity", "payload");
+    static final Set<String> SEGMENT_KEYS = Set.of("name", "ttl", "exit_on");
+    static final Set<String> CAP_KEYS = Set.of("max", "per");
+    static final Set<String> SEVERITIES = Set.of("info", "low", "medium", "high", "critical");
+    static final Set<String> EVENT_TYPES = Set.of("track", "page", "screen", "identify", "group", "alias");
+    private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_-]*");
+    private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_]*");
+    private static final Pattern TEMPLATE = Pattern.compile("\\$\\{([^}]*)}");
+
+    private PatternLoader() {}
+
+    /** A pattern file, or every {@code *.yaml}/{@code *.yml} in a folder (not recursive), checked together. */
+    public static Result load(Path path) {
+        if (Files.isDirectory(path)) {
+            List<Path> files;
+            try (Stream<Path> s = Files.list(path)) {
+                files = s.filter(p -> {
+                    String n = p.getFileName().toString();
+                    return Files.isRegularFile(p) && (n.endsWith(".yaml") || n.endsWith(".yml"));
+                }).sorted().collect(Collectors.toList());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Map<String, String> texts = new LinkedHashMap<>();
+            for (Path f : files) texts.put(f.toString(), read(f));
+            return loadAll(texts);
+        }
+        if (!Files.exists(path)) {
+            return new Result(List.of(), List.of(new PatternProblem(path.toString(), 1, 1, "no such file or folder")));
+        }
+        return loadAll(Map.of(path.toString(), read(path)));
+    }
+
+    /** Several files by name and text; duplicate ids across them are problems. */
+    public static Result loadAll(Map<String, String> filesByName) {
+        List<PatternDefinition> patterns = new ArrayList<>();
+        List<PatternProblem> problems = new ArrayList<>();
+        Map<String, String> seenIds = new HashMap<>();
+        for (Map.Entry<String, String> f : filesByName.entrySet()) {
+            FileReader r = new FileReader(f.getKey());
+            PatternDefinition p = r.read(f.getValue());
+            problems.addAll(r.problems);
+            if (p != null) {
+                String other = seenIds.putIfAbsent(p.id, f.getKey());
+                if (other != null) {
+                    problems.add(new PatternProblem(f.getKey(), r.idLine, r.idColumn,
+                            "duplicate pattern id '" + p.id + "', also defined in " + other));
+                } else if (r.problems.isEmpty()) {
+                    patterns.add(p);
+                }
+            }
+        }
+        problems.sort(null);
+        return new Result(patterns, problems);
+    }
+
+    public static Result loadString(String name, String yaml) {
+        return loadAll(Map.of(name, yaml));
+    }
+
+    private static String read(Path f) {
+        try {
+            return Files.readString(f, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Reads one file; collects problems as it goes. */
+    private static final class FileReader {
+        final String file;
+        final List<PatternProblem> problems = new ArrayList<>();
+        int idLine = 1;
+        int idColumn = 1;
+
+        FileReader(String file) {
+            this.file = file;
+        }
+
+        PatternDefinition read(String text) {
+            Node root;
+            try {
+                LoaderOptions options = new LoaderOptions();
+                options.setAllowDuplicateKeys(false);
+                root = new Yaml(options).compose(new StringReader(text));
+            } catch (MarkedYAMLException e) {
+                Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+                String what = e.getProblem() != null ? e.getProblem() : e.getMessage();
+                problems.add(new PatternProblem(file, m == null ? 1 : m.getLine() + 1, m == null ? 1 : m.getColumn() + 1,
+                        "YAML syntax: " + what + (e.getContext() != null ? " (" + e.getContext() + ")" : "")));
+                return null;
+            } catch (RuntimeException e) {
+                problems.add(new PatternProblem(file, 1, 1, "YAML syntax: " + e.getMessage()));
+                return null;
+            }
+            if (root == null) {
+                problems.add(new PatternProblem(file, 1, 1, "the file is empty; a pattern needs at least id, version and steps"));
+                return null;
+            }
+            if (!(root instanceof MappingNode top)) {
+                problem(root, "a pattern file must be a mapping of keys (id, version, steps, ...)");
+                return null;
+            }
+            Map<String, NodeTuple> keys = keys(top, TOP_KEYS, "pattern");
+
+            String id = requiredString(keys, "id", top);
+            if (keys.containsKey("id")) {
+                idLine = line(keys.get("id").getValueNode());
+                idColumn = column(keys.get("id").getValueNode());
+            }
+            if (id != null && !ID.matcher(id).matches()) {
+                problem(keys.get("id").getValueNode(), "id '" + id + "' must be lowercase letters, digits, '-' or '_' (e.g. cart-abandonment)");
+            }
+            Integer version = requiredInt(keys, "version", top);
+            if (version != null && version < 1) problem(keys.get("version").getValueNode(), "version must be 1 or more");
+            String description = optionalString(keys, "description");
+            String owner = optionalString(keys, "owner");
+            Boolean enabled = optionalBool(keys, "enabled");
+
+            List<StepDefinition> steps = readSteps(keys.get("steps"), top);
+            Set<String> stepNames = steps.stream().map(s -> s.name).collect(Collectors.toSet());
+
+            AlertAction alert = null;
+            SegmentAction segment = null;
+            CapAction cap = null;
+            NodeTuple actions = keys.get("actions");
+            if (actions == null) {
+                problem(top, "missing 'actions': a pattern must raise an alert and/or enter a segment");
+            } else if (mapping(actions.getValueNode(), "actions") instanceof MappingNode am) {
+                Map<String, NodeTuple> ak = keys(am, ACTION_KEYS, "actions");
+                if (ak.containsKey("alert")) alert = readAlert(ak.get("alert").getValueNode(), stepNames);
+                if (ak.containsKey("segment")) segment = readSegment(ak.get("segment").getValueNode());
+                if (ak.containsKey("cap")) cap = readCap(ak.get("cap").getValueNode());
+                if (!ak.containsKey("alert") && !ak.containsKey("segment")) {
+                    problem(am, "'actions' needs an 'alert' or a 'segment' (or both)");
+                }
+                if (ak.containsKey("cap") && !ak.containsKey("alert")) {
+                    problem(ak.get("cap").getKeyNode(), "'cap' limits alerts, but this pattern has no 'alert'");
+                }
+            }
+            if (!problems.isEmpty()) return id == null ? null : partial(id, version);
+            return new PatternDefinition(id, version, description, owner, enabled == null || enabled, steps, alert, segment, cap, file);
+        }
+
+        /** A stand-in carrying only the id, so duplicate ids are still reported for broken files. */
+        private PatternDefinition partial(String id, Integer version) {
+            return new PatternDefinition(id, version == null ? 0 : version, null, null, false, List.of(), null, null, null, file);
+        }
+
+        private List<StepDefinition> readSteps(NodeTuple stepsTuple, Node parent) {
+            List<StepDefinition> steps = new ArrayList<>();
+            if (stepsTuple == null) {
+                problem(parent, "missing 'steps': list the steps of the sequence, e.g. - name: viewed / event: Product Viewed");
+                return steps;
+            }
+            Node n = stepsTuple.getValueNode();
+            if (!(n instanceof SequenceNode seq) || seq.getValue().isEmpty()) {
+                problem(n, "'steps' must be a non-empty list of steps");
+                return steps;
+            }
+            Set<String> names = new HashSet<>();
+            List<Node> items = seq.getValue();
+            for (int i = 0; i < items.size(); i++) {
+                Node item = items.get(i);
+                if (!(item instanceof MappingNode m)) {
+                    problem(item, "a step must be a mapping with at least 'name' and 'event' (or 'absent')");
+                    continue;
+                }
+                Map<String, NodeTuple> k = keys(m, STEP_KEYS, "step");
+                String name = requiredString(k, "name", m);
+                if (name != null && !NAME.matcher(name).matches()) {
+                    problem(k.get("name").getValueNode(), "step name '" + name + "' must be lowercase letters, digits and '_', starting with a letter");
+                } else if (name != null && !names.add(name)) {
+                    problem(k.get("name").getValueNode(), "step name '" + name + "' is used twice");
+                }
+                boolean first = i == 0;
+                boolean last = i == items.size() - 1;
+                boolean absent = k.containsKey("absent");
+                EventMatcher matcher;
+                Duration absentFor = null;
+                if (absent) {
+                    for (String clash : List.of("event", "type", "where")) {
+                        if (k.containsKey(clash)) {
+                            problem(k.get(clash).getKeyNode(), "an 'absent' step describes the missing event inside 'absent:'; move '" + clash + "' there");
+                        }
+                    }
+                    matcher = readMatcher(k.get("absent").getValueNode(), "absent", names);
+                    if (!k.containsKey("for")) {
+                        problem(k.get("absent").getKeyNode(), "an 'absent' step needs 'for: <duration>' (how long the event must stay away, measured from the previous step)");
+                    } else {
+                        absentFor = duration(k.get("for").getValueNode());
+                    }
+                    if (first) problem(item, "the first step cannot be 'absent': an absence is measured from a previous step");
+                    else if (!last) problem(item, "'absent' is only supported as the last step; negation in the middle is not available yet");
+                    if (k.containsKey("within")) {
+                        problem(k.get("within").getKeyNode(), "an 'absent' step takes 'for', not 'within'");
+                    }
+                } else {
+                    if (k.containsKey("for")) problem(k.get("for").getKeyNode(), "'for' belongs to an 'absent' step; did you mean 'within'?");
+                    if (!k.containsKey("event") && !k.containsKey("type")) {
+                        problem(m, "step '" + (name == null ? "?" : name) + "' needs 'event' (a track event name) or 'type' (page, screen, ...)");
+                    }
+                    matcher = readMatcher(m, null, names);
+                }
+                Contiguity contiguity = Contiguity.FOLLOWED_BY;
+                if (k.containsKey("contiguity")) {
+                    Node cn = k.get("contiguity").getValueNode();
+                    String c = scalar(cn, "contiguity");
+                    if (first) problem(k.get("contiguity").getKeyNode(), "the first step has no previous step; 'contiguity' does not apply");
+                    if (c != null) {
+                        contiguity = null;
+                        for (Contiguity x : Contiguity.values()) if (x.yaml.equals(c)) contiguity = x;
+                        if (contiguity == null) {
+                            problem(cn, "contiguity '" + c + "' is not one of next, followed_by, followed_by_any" + didYouMean(c, Set.of("next", "followed_by", "followed_by_any")));
+                            contiguity = Contiguity.FOLLOWED_BY;
+                        }
+                        if (absent && contiguity == Contiguity.FOLLOWED_BY_ANY) {
+                            problem(cn, "an 'absent' step cannot be followed_by_any");
+                        }
+                    }
+                }
+                Duration within = null;
+                if (!absent && !first && !k.containsKey("within")) {
+                    problem(item, "step '" + (name == null ? "?" : name) + "' needs 'within: <duration>' (measured from the previous step), so that unfinished matches expire");
+                }
+                if (k.containsKey("within") && !absent) {
+                    if (first) problem(k.get("within").getKeyNode(), "'within' on the first step has nothing to measure from; put it on a later step");
+                    within = duration(k.get("within").getValueNode());
+                }
+                steps.add(new StepDefinition(name == null ? "step" + i : name, matcher, contiguity, within, absent, absentFor, line(item)));
+            }
+            return steps;
+        }
+
+        /** {@code event}, {@code type} and {@code where} of a step or an exit condition; {@code earlierSteps} may be referenced. */
+        private EventMatcher readMatcher(Node node, String context, Set<String> earlierSteps) {
+            if (!(node instanceof MappingNode m)) {
+                problem(node, "'" + context + "' must be a mapping with 'event' and/or 'type' and optional 'where'");
+                return new EventMatcher(null, null, List.of());
+            }
+            Map<String, NodeTuple> k = context == null ? plainKeys(m) : keys(m, MATCHER_KEYS, context);
+            if (context != null && !k.containsKey("event") && !k.containsKey("type")) {
+                problem(m, "'" + context + "' needs 'event' or 'type'");
+            }
+            String event = optionalString(k, "event");
+            String type = optionalString(k, "type");
+            if (type != null && !EVENT_TYPES.contains(type)) {
+                problem(k.get("type").getValueNode(), "type '" + type + "' is not a Segment event type " + EVENT_TYPES + didYouMean(type, EVENT_TYPES));
+            }
+            List<Expr> where = new ArrayList<>();
+            if (k.containsKey("where")) {
+                Node w = k.get("where").getValueNode();
+                List<Node> conds = w instanceof SequenceNode s ? s.getValue() : List.of(w);
+                for (Node c : conds) {
+                    if (!(c instanceof ScalarNode sc)) {
+                        problem(c, "a condition must be a line of text, e.g. properties.price >= 10");
+                        continue;
+                    }
+                    try {
+                        Expr x = ConditionParser.parse(sc.getValue());
+                        for (String ref : x.referencedSteps()) {
+                            if (!earlierSteps.contains(ref)) {
+                                problem(c, "condition refers to step '" + ref + "', which is not an earlier step"
+                                        + (earlierSteps.isEmpty() ? "" : didYouMean(ref, earlierSteps)));
+                            }
+                        }
+                        where.add(x);
+                    } catch (ConditionSyntaxException e) {
+                        int offset = sc.getScalarStyle() == org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN ? 0 : 1;
+                        problems.add(new PatternProblem(file, line(c), column(c) + offset + e.column() - 1, e.getMessage()));
+                    }
+                }
+            }
+            return new EventMatcher(event, type, where);
+        }
+
+        private AlertAction readAlert(Node node, Set<String> stepNames) {
+            if (!(mapping(node, "alert") instanceof MappingNode m)) return null;
+            Map<String, NodeTuple> k = keys(m, ALERT_KEYS, "alert");
+            String type = requiredString(k, "type", m);
+            String severity = optionalString(k, "severity");
+            if (severity == null) severity = "medium";
+            else if (!SEVERITIES.contains(severity)) {
+                problem(k.get("severity").getValueNode(), "severity '" + severity + "' is not one of info, low, medium, high, critical" + didYouMean(severity, SEVERITIES));
+            }
+            Map<String, String> payload = new LinkedHashMap<>();
+            if (k.containsKey("payload") && mapping(k.get("payload").getValueNode(), "payload") instanceof MappingNode pm) {
+                for (NodeTuple t : pm.getValue()) {
+                    String field = scalar(t.getKeyNode(), "payload key");
+                    String template = scalar(t.getValueNode(), "payload value");
+                    if (field == null || template == null) continue;
+                    java.util.regex.Matcher tm = TEMPLATE.matcher(template);
+                    while (tm.find()) {
+                        String ref = tm.group(1).trim();
+                        String step = ref.contains(".") ? ref.substring(0, ref.indexOf('.')) : ref;
+                        if (!stepNames.contains(step)) {
+                            problem(t.getValueNode(), "template ${" + ref + "} refers to step '" + step + "', which this pattern does not have" + didYouMean(step, stepNames));
+                        }
+                    }
+                    payload.put(field, template);
+                }
+            }
+            return type == null ? null : new AlertAction(type, severity, payload);
+        }
+
+        private SegmentAction readSegment(Node node) {
+            if (!(mapping(node, "segment") instanceof MappingNode m)) return null;
+            Map<String, NodeTuple> k = keys(m, SEGMENT_KEYS, "segment");
+            String name = requiredString(k, "name", m);
+            if (name != null && !NAME.matcher(name).matches()) {
+                problem(k.get("name").getValueNode(), "segment name '" + name + "' must be lowercase letters, digits and '_'");
+            }
+            Duration ttl = null;
+            if (!k.containsKey("ttl")) problem(m, "segment needs 'ttl' (how long membership lasts without an exit event), e.g. ttl: 7d");
+            else ttl = duration(k.get("ttl").getValueNode());
+            List<EventMatcher> exitOn = new ArrayList<>();
+            if (k.containsKey("exit_on")) {
+                Node e = k.get("exit_on").getValueNode();
+                List<Node> items = e instanceof SequenceNode s ? s.getValue() : List.of(e);
+                for (Node item : items) {
+                    EventMatcher em = readMatcher(item, "exit_on", Set.of());
+                    if (!em.needsStepContext()) exitOn.add(em);
+                }
+            }
+            return name == null || ttl == null ? null : new SegmentAction(name, ttl, exitOn);
+        }
+
+        private CapAction readCap(Node node) {
+            if (!(mapping(node, "cap") instanceof MappingNode m)) return null;
+            Map<String, NodeTuple> k = keys(m, CAP_KEYS, "cap");
+            Integer max = requiredInt(k, "max", m);
+            if (max != null && max < 1) problem(k.get("max").getValueNode(), "cap max must be 1 or more");
+            Duration per = null;
+            if (!k.containsKey("per")) problem(m, "cap needs 'per' (the period), e.g. per: 24h");
+            else per = duration(k.get("per").getValueNode());
+            return max == null || per == null ? null : new CapAction(max, per);
+        }
+
+        // --- node helpers -------------------------------------------------------------------
+
+        private Node mapping(Node n, String what) {
+            if (!(n instanceof MappingNode)) {
+                problem(n, "'" + what + "' must be a mapping of keys");
+                return null;
+            }
+            return n;
+        }
+
+        /** The keys of a mapping; unknown ones are problems with a suggestion. */
+        private Map<String, NodeTuple> keys(MappingNode m, Set<String> known, String where) {
+            Map<String, NodeTuple> out = new LinkedHashMap<>();
+            for (NodeTuple t : m.getValue()) {
+                String key = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
+                if (key == null) {
+                    problem(t.getKeyNode(), "keys must be plain words");
+                } else if (!known.contains(key)) {
+                    problem(t.getKeyNode(), "unknown key '" + key + "' in " + where + didYouMean(key, known)
+                            + (didYouMean(key, known).isEmpty() ? " (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")" : ""));
+                } else {
+                    out.put(key, t);
+                }
+            }
+            return out;
+        }
+
+        private Map<String, NodeTuple> plainKeys(MappingNode m) {
+            Map<String, NodeTuple> out = new LinkedHashMap<>();
+            for (NodeTuple t : m.getValue()) {
+                if (t.getKeyNode() instanceof ScalarNode s) out.put(s.getValue(), t);
+            }
+            return out;
+        }
+
+        private String scalar(Node n, String what) {
+            if (n instanceof ScalarNode s) return s.getValue();
+            problem(n, "'" + what + "' must be a single value, not a " + (n instanceof MappingNode ? "mapping" : "list"));
+            return null;
+        }
+
+        private String requiredString(Map<String, NodeTuple> k, String key, Node parent) {
+            if (!k.containsKey(key)) {
+                problem(parent, "missing '" + key + "'");
+                return null;
+            }
+            String v = scalar(k.get(key).getValueNode(), key);
+            if (v != null && v.isBlank()) {
+                problem(k.get(key).getValueNode(), "'" + key + "' must not be empty");
+                return null;
+            }
+            return v;
+        }
+
+        private String optionalString(Map<String, NodeTuple> k, String key) {
+            return k.containsKey(key) ? scalar(k.get(key).getValueNode(), key) : null;
+        }
+
+        private Integer requiredInt(Map<String, NodeTuple> k, String key, Node parent) {
+            String v = requiredString(k, key, parent);
+            if (v == null) return null;
+            try {
+                return Integer.parseInt(v.trim());
+            } catch (NumberFormatException e) {
+                problem(k.get(key).getValueNode(), "'" + key + "' must be a whole number, got '" + v + "'");
+                return null;
+            }
+        }
+
+        private Boolean optionalBool(Map<String, NodeTuple> k, String key) {
+            String v = optionalString(k, key);
+            if (v == null) return null;
+            if (v.equals("true") || v.equals("false")) return Boolean.parseBoolean(v);
+            problem(k.get(key).getValueNode(), "'" + key + "' must be true or false, got '" + v + "'");
+            return null;
+        }
+
+        private Duration duration(Node n) {
+            String v = scalar(n, "duration");
+            if (v == null) return null;
+            try {
+                return Durations.parse(v);
+            } catch (IllegalArgumentException e) {
+                problem(n, e.getMessage());
+                return null;
+            }
+        }
+
+        private void problem(Node n, String message) {
+            problems.add(new PatternProblem(file, n == null ? 1 : line(n), n == null ? 1 : column(n), message));
+        }
+
+        private static int line(Node n) {
+            return n.getStartMark().getLine() + 1;
+        }
+
+        private static int column(Node n) {
+            return n.getStartMark().getColumn() + 1;
+        }
+    }
+
+    /** ", did you mean 'x'?" for a close known word, else "". */
+    static String didYouMean(String word, Set<String> known) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String k : known) {
+            int d = levenshtein(word.toLowerCase(), k.toLowerCase());
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = k;
+            }
+        }
+        return best != null && bestDistance <= Math.max(2, word.length() / 3) ? ", did you mean '" + best + "'?" : "";
+    }
+
+    private static int levenshtein(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+}

@@ -1,0 +1,31 @@
+package io.behaviorcep.pattern;
+
+import io.behaviorcep.profile.ProfileSnapshot;
+
+/**
+ * A decided match of one pattern for one user, before caps and segments are applied. Rendered
+ * parts (matched events, payload) are JSON text so this stays a cheap Flink POJO.
+ */
+public class PatternMatch {
+    public String patternId;
+    public int patternVersion;
+    public String userKey;
+    /** Event time at which the match was decided: the anchor event, or the end of a trailing absence. */
+    public long detectedAt;
+    /** messageId of the anchor event: overlapping partial matches of one anchor are one match. */
+    public String anchorId;
+    /** Sorted, comma-joined messageIds of every matched event: the input to the deterministic alert id. */
+    public String eventIds;
+    /** {"step": [{"message_id": ..., "timestamp": ...}], ...} */
+    public String matchedJson;
+    /** The alert payload with templates filled in, as a JSON object. */
+    public String payloadJson;
+    public ProfileSnapshot profile;
+
+    public PatternMatch() {}
+
+    @Override
+    public String toString() {
+        return "PatternMatch{" + patternId + " v" + patternVersion + " " + userKey + " @" + detectedAt + " " + eventIds + "}";
+    }
+}

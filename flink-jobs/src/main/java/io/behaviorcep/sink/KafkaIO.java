@@ -1,0 +1,157 @@
+package io.behaviorcep.sink;
+
+import io.behaviorcep.BehaviorCepPipeline;
+import io.behaviorcep.PipelineIO;
+import io.behaviorcep.action.Alert;
+import io.behaviorcep.config.JobConfig;
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.segment.SegmentUpdate;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeader;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * The production connectors: events from Kafka; alerts, segment updates, dead letters and late
+ * events to Kafka with exactly-once transactions; alerts and segments to PostgreSQL through
+ * {@link PostgresSink} when a JDBC URL is configured.
+ */
+public class KafkaIO implements PipelineIO {
+    private final JobConfig config;
+    private final boolean bounded;
+
+    public KafkaIO(JobConfig config) {
+        this(config, false);
+    }
+
+    /** @param bounded stop at the offsets that are latest when the job starts (tests, backfills) */
+    public KafkaIO(JobConfig config, boolean bounded) {
+        this.config = config;
+        this.bounded = bounded;
+    }
+
+    @Override
+    public DataStream<RawRecord> events(StreamExecutionEnvironment env) {
+        KafkaSourceBuilder<RawRecord> b = KafkaSource.<RawRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.eventsTopic())
+                .setGroupId(config.groupId())
+                .setProperties(config.kafkaProperties())
+                .setStartingOffsets(startingOffsets())
+                .setDeserializer(new RawRecordDeserializer());
+        if (bounded) b.setBounded(OffsetsInitializer.latest());
+        return env.fromSource(b.build(), WatermarkStrategy.noWatermarks(), "Events (Kafka " + config.eventsTopic() + ")")
+                .uid(BehaviorCepPipeline.UID_SOURCE);
+    }
+
+    private OffsetsInitializer startingOffsets() {
+        return switch (config.startingOffsets()) {
+            case "earliest" -> OffsetsInitializer.earliest();
+            case "latest" -> OffsetsInitializer.latest();
+            default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+        };
+    }
+
+    @Override
+    public void alerts(DataStream<Alert> alerts) {
+        String topic = config.alertsTopic();
+        alerts.sinkTo(kafkaSink("alerts", (a, ctx, ts) -> new ProducerRecord<>(topic, null, a.detectedAt,
+                        utf8(a.userId), OutputJson.bytes(OutputJson.alert(a)))))
+                .uid("alerts-kafka").name("Alerts → Kafka " + config.alertsTopic());
+        if (config.jdbc() != null) {
+            alerts.sinkTo(PostgresSink.alerts(config.jdbc())).uid("alerts-postgres").name("Alerts → PostgreSQL");
+        }
+    }
+
+    @Override
+    public void segmentUpdates(DataStream<SegmentUpdate> updates) {
+        String topic = config.segmentsTopic();
+        updates.sinkTo(kafkaSink("segments", (u, ctx, ts) -> new ProducerRecord<>(topic, null, u.at,
+                        utf8(u.userId + "|" + u.segment), OutputJson.bytes(OutputJson.segment(u)))))
+                .uid("segments-kafka").name("Segments → Kafka " + config.segmentsTopic());
+        if (config.jdbc() != null) {
+            updates.sinkTo(PostgresSink.segments(config.jdbc())).uid("segments-postgres").name("Segments → PostgreSQL");
+        }
+    }
+
+    @Override
+    public void deadLetters(DataStream<DeadLetter> deadLetters) {
+        String topic = config.dlqTopic();
+        deadLetters.sinkTo(kafkaSink("dlq", (d, ctx, ts) -> deadLetterRecord(topic, d))).uid("dlq-kafka").name("Dead letters → Kafka " + config.dlqTopic());
+    }
+
+    @Override
+    public void lateEvents(DataStream<BehaviorEvent> late) {
+        String topic = config.lateTopic();
+        late.sinkTo(kafkaSink("late", (e, ctx, ts) -> new ProducerRecord<>(topic, null, e.timestamp,
+                        utf8(e.userKey), OutputJson.bytes(OutputJson.event(e)))))
+                .uid("late-kafka").name("Late events → Kafka " + config.lateTopic());
+    }
+
+    /**
+     * The original bytes and key, untouched, so a fixed record can be re-published as is; why it
+     * was refused and where it came from travel in headers (the Kafka Connect DLQ convention).
+     */
+    public static ProducerRecord<byte[], byte[]> deadLetterRecord(String topic, DeadLetter d) {
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, d.key, d.value == null ? new byte[0] : d.value);
+        r.headers().add(new RecordHeader("dlq.reason", utf8(d.reason.name())));
+        r.headers().add(new RecordHeader("dlq.message", utf8(d.message)));
+        r.headers().add(new RecordHeader("dlq.source.topic", utf8(d.sourceTopic)));
+        r.headers().add(new RecordHeader("dlq.source.partition", utf8(Integer.toString(d.sourcePartition))));
+        r.headers().add(new RecordHeader("dlq.source.offset", utf8(Long.toString(d.sourceOffset))));
+        r.headers().add(new RecordHeader("dlq.at", utf8(Instant.now().toString())));
+        return r;
+    }
+
+    private <T> KafkaSink<T> kafkaSink(String name, KafkaRecordSerializationSchema<T> serializer) {
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setKafkaProducerConfig(config.kafkaProperties())
+                .setRecordSerializer(serializer)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + name)
+                // the default (1 h) exceeds the broker's transaction.max.timeout.ms (15 min): the job would restart forever
+                .setProperty("transaction.timeout.ms", Long.toString(config.transactionTimeout().toMillis()))
+                .build();
+    }
+
+    private static byte[] utf8(String s) {
+        return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Keeps the bytes and the coordinates; parsing happens in the job, where a failure becomes a dead letter. */
+    static final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<RawRecord> out) {
+            out.collect(new RawRecord(r.key(), r.value(), r.topic(), r.partition(), r.offset()));
+        }
+
+        @Override
+        public TypeInformation<RawRecord> getProducedType() {
+            return TypeInformation.of(RawRecord.class);
+        }
+    }
+
+    public List<String> topics() {
+        return List.of(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic());
+    }
+}
