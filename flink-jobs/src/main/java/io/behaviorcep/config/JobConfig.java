@@ -43,6 +43,7 @@ public final class JobConfig implements Serializable {
         key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
         key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
         key("jdbc.user", "behavior_cep", "PostgreSQL user");
+        key("jdbc.password", "", "a literal password: for the local run only; use jdbc.password-env elsewhere");
         key("jdbc.password-env", JdbcSettings.DEFAULT_PASSWORD_ENV, "environment variable holding the PostgreSQL password on the task managers");
         key("patterns.dir", "patterns", "folder (or single file) of pattern YAML files, read at submission");
         key("checkpoint.interval", "10s", "exactly-once checkpoint interval: also the latency of committed output");
@@ -240,7 +241,8 @@ public final class JobConfig implements Serializable {
     public JdbcSettings jdbc() {
         String url = values.get("jdbc.url");
         if (url == null || url.isBlank()) return null;
-        return new JdbcSettings(url, values.get("jdbc.user"), values.get("jdbc.password-env"), null);
+        String literal = values.get("jdbc.password");
+        return new JdbcSettings(url, values.get("jdbc.user"), values.get("jdbc.password-env"), literal == null || literal.isEmpty() ? null : literal);
     }
 
     public Path patternsPath() {

@@ -329,7 +329,7 @@ public final class PatternLoader {
                         where.add(x);
                     } catch (ConditionSyntaxException e) {
                         int offset = sc.getScalarStyle() == org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN ? 0 : 1;
-                        problems.add(new PatternProblem(file, line(c), column(c) + offset + e.column() - 1, e.getMessage()));
+                        problems.add(new PatternProblem(file, line(c), column(c) + offset + e.column() - 1, e.reason()));
                     }
                 }
             }

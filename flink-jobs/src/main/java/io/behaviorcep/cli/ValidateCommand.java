@@ -1,0 +1,37 @@
+package io.behaviorcep.cli;
+
+import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.pattern.PatternLoader;
+import io.behaviorcep.pattern.PatternProblem;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** Checks pattern files and prints every problem as FILE:LINE:COL: message. */
+@Command(name = "validate", mixinStandardHelpOptions = true,
+        description = "Check pattern files (a file or a folder); print every problem as FILE:LINE:COL: message. Exit 1 on any problem.")
+public final class ValidateCommand implements Callable<Integer> {
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "pattern files or folders")
+    List<Path> paths;
+
+    @Override
+    public Integer call() {
+        int problems = 0;
+        int patterns = 0;
+        for (Path p : paths) {
+            PatternLoader.Result r = PatternLoader.load(p);
+            for (PatternProblem problem : r.problems()) System.out.println(problem);
+            for (PatternDefinition d : r.patterns()) {
+                System.out.println("ok  " + d.label() + "  (" + d.source + ")" + (d.enabled ? "" : "  disabled"));
+            }
+            problems += r.problems().size();
+            patterns += r.patterns().size();
+        }
+        System.out.println(patterns + " valid pattern(s), " + problems + " problem(s)");
+        return problems == 0 ? 0 : 1;
+    }
+}

@@ -1,0 +1,201 @@
+package io.behaviorcep.local;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A real Kafka broker inside this JVM, so that {@code local} and the integration tests exercise the
+ * same client code, transactions and read_committed semantics as production without Docker.
+ *
+ * <p>It is one combined KRaft node (broker and controller). Every replication factor and minimum ISR
+ * that defaults to 3 is lowered to 1, otherwise the first transactional producer or consumer group
+ * would wait forever for replicas that do not exist.
+ *
+ * <p>The metadata version is the test kit's default, the newest the broker code knows (with
+ * transaction protocol V2, as on any Kafka 4.x cluster); pinning a released one would need the
+ * broker's internal classes at compile time, which this module only has at run time.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
+
+    /** A broker stuck in controlled shutdown must not keep {@code local} or a test run from ending. */
+    private static final long CLOSE_TIMEOUT_MS = 30_000;
+
+    private static final Map<String, String> SINGLE_NODE_CONFIG = Map.of(
+            "transaction.state.log.replication.factor", "1",
+            "transaction.state.log.min.isr", "1",
+            "offsets.topic.replication.factor", "1",
+            // one partition each: these internal topics are created on first use, and 50 partitions
+            // would add seconds to the first consumer group or transaction
+            "offsets.topic.num.partitions", "1",
+            "transaction.state.log.num.partitions", "1",
+            // a lone consumer should not wait 3 s for companions that never come
+            "group.initial.rebalance.delay.ms", "0");
+
+    private final KafkaClusterTestKit cluster;
+    private final Path baseDir;
+    private final String bootstrapServers;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private EmbeddedKafka(KafkaClusterTestKit cluster, Path baseDir) {
+        this.cluster = cluster;
+        this.baseDir = baseDir;
+        this.bootstrapServers = cluster.bootstrapServers();
+    }
+
+    public static EmbeddedKafka start() {
+        return start(Map.of());
+    }
+
+    /**
+     * @param extraBrokerConfig broker properties that override the single-node defaults, e.g. a
+     *     larger {@code transaction.max.timeout.ms} for a job whose transactions stay open longer
+     */
+    public static EmbeddedKafka start(Map<String, String> extraBrokerConfig) {
+        long started = System.nanoTime();
+        Path baseDir = createBaseDir();
+        KafkaClusterTestKit cluster = null;
+        try {
+            TestKitNodes nodes = new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .setBaseDirectory(baseDir)
+                    .build();
+            KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes).setDeleteOnClose(true);
+            SINGLE_NODE_CONFIG.forEach(builder::setConfigProp);
+            extraBrokerConfig.forEach(builder::setConfigProp);
+            cluster = builder.build();
+            cluster.format();
+            cluster.startup();
+            cluster.waitForReadyBrokers();
+            EmbeddedKafka kafka = new EmbeddedKafka(cluster, baseDir);
+            LOG.info("Embedded Kafka ready at {} in {} ms (data in {})",
+                    kafka.bootstrapServers, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), baseDir);
+            return kafka;
+        } catch (Exception e) {
+            if (cluster != null) {
+                closeQuietly(cluster);
+            }
+            deleteQuietly(baseDir);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IllegalStateException("Could not start the embedded Kafka broker: " + e.getMessage(), e);
+        }
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    /**
+     * Creates the topic if it does not exist yet and waits until every partition has a leader, so a
+     * producer started right after does not begin with a burst of UNKNOWN_TOPIC_OR_PARTITION retries.
+     * An existing topic is left as it is, whatever its partition count or cleanup policy.
+     */
+    public void createTopic(String name, int partitions, boolean compacted) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            NewTopic topic = new NewTopic(name, Optional.of(partitions), Optional.empty())
+                    .configs(Map.of("cleanup.policy", compacted ? "compact" : "delete"));
+            try {
+                admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+            awaitLeaders(admin, name);
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IllegalStateException("Could not create topic " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void awaitLeaders(Admin admin, String topic) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+            if (d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("partitions of " + topic + " have no leader after 30 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * Stops the broker and deletes its data. Bounded in time: if the broker does not stop within
+     * {@value #CLOSE_TIMEOUT_MS} ms the data is deleted anyway and the broker threads are left to die
+     * with the JVM, which is the lesser evil for a throwaway local broker.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        long started = System.nanoTime();
+        Thread closer = new Thread(() -> closeQuietly(cluster), "embedded-kafka-close");
+        closer.setDaemon(true);
+        closer.start();
+        try {
+            closer.join(CLOSE_TIMEOUT_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (closer.isAlive()) {
+            LOG.warn("Embedded Kafka did not stop within {} ms; deleting its data anyway", CLOSE_TIMEOUT_MS);
+        }
+        deleteQuietly(baseDir);
+        LOG.info("Embedded Kafka stopped in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    }
+
+    private static Path createBaseDir() {
+        try {
+            Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+            Files.createDirectories(tmp);
+            return Files.createTempDirectory(tmp, "behavior-cep-kafka-");
+        } catch (IOException e) {
+            throw new IllegalStateException("Could not create the Kafka data directory: " + e.getMessage(), e);
+        }
+    }
+
+    private static void closeQuietly(KafkaClusterTestKit cluster) {
+        try {
+            cluster.close();
+        } catch (Exception e) {
+            LOG.warn("Embedded Kafka did not shut down cleanly", e);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try {
+            Utils.delete(dir.toFile());
+        } catch (IOException e) {
+            LOG.warn("Could not delete {}", dir, e);
+        }
+    }
+}

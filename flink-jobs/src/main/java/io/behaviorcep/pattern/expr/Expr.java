@@ -1,0 +1,96 @@
+package io.behaviorcep.pattern.expr;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A parsed condition (see {@link ConditionParser} for the language). Immutable, thread-safe and
+ * {@link Serializable}: Flink ships conditions to the task managers inside the CEP operator.
+ *
+ * <p>{@link #test} never throws: data that does not fit (a missing field, text where a number is
+ * expected) makes a comparison false, and an unexpected failure makes the whole condition false and
+ * is reported through {@link EvalContext#reportError}.
+ */
+public abstract class Expr implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    static final int OR = 1, AND = 2, UNARY = 3;
+
+    Expr() {}
+
+    /**
+     * Whether the condition holds in {@code ctx}. Never throws: if evaluation fails unexpectedly
+     * (for instance the context throws), the result is false and {@link EvalContext#reportError}
+     * is told why.
+     */
+    public final boolean test(EvalContext ctx) {
+        try {
+            return eval(ctx);
+        } catch (RuntimeException | StackOverflowError e) {
+            if (ctx != null) {
+                try {
+                    ctx.reportError("condition '" + this + "' failed: " + e);
+                } catch (RuntimeException ignored) {
+                    // the error channel itself failed; the condition is still false
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Names of the earlier steps this condition reads (plain references and aggregates), in order of appearance. */
+    public final Set<String> referencedSteps() {
+        Set<String> steps = new LinkedHashSet<>();
+        for (FieldRef r : fieldRefs()) {
+            if (r.kind() == FieldRef.Kind.STEP) steps.add(r.step());
+        }
+        return Collections.unmodifiableSet(steps);
+    }
+
+    /** Whether the condition reads the user's profile ({@code profile.*}). */
+    public final boolean usesProfile() {
+        for (FieldRef r : fieldRefs()) {
+            if (r.kind() == FieldRef.Kind.PROFILE) return true;
+        }
+        return false;
+    }
+
+    /** Every field path in the condition, in order of appearance, with its column. */
+    public final List<FieldRef> fieldRefs() {
+        List<FieldRef> out = new ArrayList<>();
+        collect(out);
+        return Collections.unmodifiableList(out);
+    }
+
+    /** The canonical form: lowercase keywords, single-quoted strings, minimal parentheses. Parses back to an equal condition. */
+    @Override
+    public final String toString() {
+        StringBuilder sb = new StringBuilder();
+        render(sb);
+        return sb.toString();
+    }
+
+    /** Canonical forms are equal. */
+    @Override
+    public final boolean equals(Object o) {
+        return o instanceof Expr && toString().equals(o.toString());
+    }
+
+    @Override
+    public final int hashCode() {
+        return toString().hashCode();
+    }
+
+    abstract boolean eval(EvalContext ctx);
+
+    abstract void collect(List<FieldRef> out);
+
+    abstract void render(StringBuilder sb);
+
+    /** {@link #OR}, {@link #AND} or {@link #UNARY}: for parenthesising in {@link #render}. */
+    abstract int precedence();
+}
