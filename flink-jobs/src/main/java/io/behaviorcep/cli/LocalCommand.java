@@ -155,7 +155,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             System.out.println();
             System.out.println("  Flink web UI     http://localhost:" + uiPort + "   (job: " + job.getJobID() + ")");
             System.out.println("  Kafka            " + kafka.bootstrapServers() + "   topics: " + String.join(", ", new KafkaIO(config).topics()));
-            System.out.println("  PostgreSQL       " + pg.jdbcUrl() + "   user " + pg.user() + " / password " + pg.password()
+            System.out.println("  PostgreSQL       " + pg.jdbcUrl() + "   user " + pg.user() + (pg.password().isEmpty() ? " (no password)" : " / password " + pg.password())
                     + "   tables: alerts, segment_events, user_segments (view segment_members)");
             System.out.println("  patterns         " + patternDir.toAbsolutePath() + ": "
                     + String.join(", ", loaded.stream().map(PatternDefinition::label).toList()));
@@ -223,7 +223,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
                 for (JsonNode metric : m.readTree(get(http, vbase))) {
                     String id = metric.get("id").asText();
                     if (id.endsWith(".duplicatesDropped")) {
-                        JsonNode agg = m.readTree(get(http, vbase + "?get=" + id + "&agg=sum"));
+                        JsonNode agg = m.readTree(get(http, vbase + "?get=" + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "&agg=sum"));
                         return agg.size() == 0 ? "0" : String.format("%,d", (long) agg.get(0).get("sum").asDouble());
                     }
                 }

@@ -24,7 +24,6 @@ public final class ClasspathFolder {
 
     /** File name to UTF-8 text, sorted by name; not recursive. */
     public static Map<String, String> read(String folder) {
-        String prefix = folder.endsWith("/") ? folder : folder + "/";
         CodeSource source = ClasspathFolder.class.getProtectionDomain().getCodeSource();
         if (source == null || source.getLocation() == null) {
             throw new IllegalStateException("cannot tell where " + ClasspathFolder.class.getName() + " was loaded from");
@@ -35,6 +34,12 @@ public final class ClasspathFolder {
         } catch (URISyntaxException e) {
             throw new IllegalStateException("unusable code source " + source.getLocation(), e);
         }
+        return read(location, folder);
+    }
+
+    /** The files of {@code folder} inside a classes directory or a jar file. */
+    public static Map<String, String> read(Path location, String folder) {
+        String prefix = folder.endsWith("/") ? folder : folder + "/";
         Map<String, String> files = new TreeMap<>();
         try {
             if (Files.isDirectory(location)) {

@@ -1,12 +1,12 @@
 package io.behaviorcep.sink;
 
+import io.behaviorcep.config.ClasspathFolder;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.CodeSource;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
@@ -15,13 +15,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -163,42 +160,14 @@ public final class SqlMigrations {
         }
     }
 
-    /**
-     * The migrations next to this class: a classes directory in tests and IDEs, a (shaded) jar
-     * otherwise. The code source is used because a class loader cannot list a jar's directory.
-     */
+    /** The migrations bundled with this code (the build copies sql/ to {@link #RESOURCE_DIR}). */
     public static List<Migration> fromClasspath() {
-        CodeSource source = SqlMigrations.class.getProtectionDomain().getCodeSource();
-        if (source == null || source.getLocation() == null) {
-            throw new IllegalStateException("Cannot tell where " + SqlMigrations.class.getName()
-                    + " was loaded from; pass the migrations directory explicitly");
-        }
-        try {
-            return fromLocation(Path.of(source.getLocation().toURI()));
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException("Unusable code source " + source.getLocation(), e);
-        }
+        return sorted(ClasspathFolder.read(RESOURCE_DIR));
     }
 
     /** Reads {@link #RESOURCE_DIR} from a classes directory or a jar file. */
     static List<Migration> fromLocation(Path location) {
-        if (Files.isDirectory(location)) {
-            Path dir = location.resolve(RESOURCE_DIR);
-            return Files.isDirectory(dir) ? fromDirectory(dir) : List.of();
-        }
-        Map<String, String> files = new TreeMap<>();
-        try (JarFile jar = new JarFile(location.toFile())) {
-            for (JarEntry e : Collections.list(jar.entries())) {
-                String name = e.getName();
-                if (!e.isDirectory() && name.startsWith(RESOURCE_DIR) && name.indexOf('/', RESOURCE_DIR.length()) < 0) {
-                    files.put(name.substring(RESOURCE_DIR.length()),
-                            new String(jar.getInputStream(e).readAllBytes(), StandardCharsets.UTF_8));
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read migrations from " + location, e);
-        }
-        return sorted(files);
+        return sorted(ClasspathFolder.read(location, RESOURCE_DIR));
     }
 
     public static List<Migration> fromDirectory(Path dir) {
