@@ -38,7 +38,7 @@ public final class JobConfig implements Serializable {
         key("kafka.properties.*", "", "passed to every Kafka client as is, e.g. kafka.properties.security.protocol=SASL_SSL");
         key("topics.events", "behavior.events", "input: Segment-spec JSON events");
         key("topics.alerts", "behavior.alerts", "output: alerts (key = user)");
-        key("topics.segments", "behavior.segments", "output: segment enter/exit (key = user|segment, compaction-friendly)");
+        key("topics.segments", "behavior.segments", "output: segment enter/exit (key = user and segment, compaction-friendly)");
         key("topics.dlq", "behavior.dlq", "output: rejected input records, original bytes, reason in headers");
         key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
         key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
