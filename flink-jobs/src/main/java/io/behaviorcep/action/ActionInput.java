@@ -14,6 +14,8 @@ public class ActionInput {
     public String exitSegment;
     public String exitPatternId;
     public String exitEventId;
+    /** The exit event's profile, for an alert raised on exit. */
+    public io.behaviorcep.profile.ProfileSnapshot exitProfile;
     public String userKey;
 
     public ActionInput() {}

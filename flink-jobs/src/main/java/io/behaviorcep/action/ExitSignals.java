@@ -35,7 +35,9 @@ public class ExitSignals implements FlatMapFunction<BehaviorEvent, ActionInput> 
                 if (m.matches(e, SimpleEvalContext.of(e))) {
                     if (segments == null) segments = new HashSet<>();
                     if (segments.add(p.segment.name)) {
-                        out.collect(ActionInput.exit(e.userKey, p.segment.name, p.id, e.messageId, e.timestamp));
+                        ActionInput exit = ActionInput.exit(e.userKey, p.segment.name, p.id, e.messageId, e.timestamp);
+                        if (p.segment.exitAlert != null) exit.exitProfile = e.profile;
+                        out.collect(exit);
                     }
                     break;
                 }

@@ -97,7 +97,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         Set<String> anchorsDone = new HashSet<>();
         for (ActionInput in : due) {
             if (in.isExit()) {
-                exit(in, ctx);
+                exit(in, ctx, out);
             } else {
                 PatternMatch m = in.match;
                 if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) apply(m, ctx, out);
@@ -128,7 +128,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         }
     }
 
-    private void exit(ActionInput in, OnTimerContext ctx) throws Exception {
+    private void exit(ActionInput in, OnTimerContext ctx, Collector<Alert> out) throws Exception {
         Membership current = memberships.get(in.exitSegment);
         if (current == null) return;
         boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.exitPatternId);
@@ -137,6 +137,28 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         if (!byTtl) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
         ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey, in.exitSegment, SegmentUpdate.EXIT, in.exitPatternId, in.timestamp, 0L));
         segmentExits.inc();
+        PatternDefinition def = byTtl ? null : patterns.get(in.exitPatternId);
+        if (def != null && def.segment != null && def.segment.exitAlert != null) {
+            out.collect(exitAlert(def, in));
+            alertsEmitted.inc();
+        }
+    }
+
+    /** The alert a segment raises when an event ends membership ("reactivated"): it binds that one event. */
+    static Alert exitAlert(PatternDefinition def, ActionInput in) {
+        Alert a = new Alert();
+        a.alertId = alertId(def.id, def.version, in.userKey, "exit:" + in.exitEventId);
+        a.patternId = def.id;
+        a.patternVersion = def.version;
+        a.alertType = def.segment.exitAlert.type;
+        a.severity = def.segment.exitAlert.severity;
+        a.userId = in.userKey;
+        a.detectedAt = in.timestamp;
+        a.matchedJson = "{\"exit\":[{\"message_id\":" + io.behaviorcep.sink.OutputJson.MAPPER.valueToTree(in.exitEventId)
+                + ",\"timestamp\":\"" + io.behaviorcep.sink.OutputJson.iso(in.timestamp) + "\"}]}";
+        a.payloadJson = "{}";
+        a.profile = in.exitProfile;
+        return a;
     }
 
     /** At most {@code cap.max} alerts of one pattern per user in any {@code cap.per} of event time. */

@@ -25,6 +25,8 @@ public class IdleAwareWatermarks implements WatermarkGenerator<BehaviorEvent> {
     private long maxTimestamp = Long.MIN_VALUE;
     private long lastEventWallTime;
     private long lastEmitted = Long.MIN_VALUE;
+    /** Whether the output was last marked idle: a resumed source must say it is active again. */
+    private boolean idle;
 
     public IdleAwareWatermarks(long outOfOrderness, long idleTimeout, boolean idleAdvance, LongSupplier wallClock) {
         this.outOfOrderness = outOfOrderness;
@@ -43,7 +45,10 @@ public class IdleAwareWatermarks implements WatermarkGenerator<BehaviorEvent> {
     @Override
     public void onPeriodicEmit(WatermarkOutput output) {
         if (maxTimestamp == Long.MIN_VALUE) {
-            if (wallClock.getAsLong() - lastEventWallTime >= idleTimeout) output.markIdle();
+            if (wallClock.getAsLong() - lastEventWallTime >= idleTimeout) {
+                output.markIdle();
+                idle = true;
+            }
             return;
         }
         long quietFor = wallClock.getAsLong() - lastEventWallTime;
@@ -51,13 +56,19 @@ public class IdleAwareWatermarks implements WatermarkGenerator<BehaviorEvent> {
         if (quietFor >= idleTimeout) {
             if (!idleAdvance) {
                 output.markIdle();
+                idle = true;
                 return;
             }
             watermark = maxTimestamp + quietFor - outOfOrderness - 1;
         }
         if (watermark > lastEmitted) {
             lastEmitted = watermark;
-            output.emitWatermark(new Watermark(watermark));
+            output.emitWatermark(new Watermark(watermark)); // also marks the output active
+        } else if (idle) {
+            // events are flowing again but none beyond the maximum: Flink marks an output active only
+            // on an advancing watermark, so say it, or the split stays idle while it has events
+            output.markActive();
         }
+        idle = false;
     }
 }

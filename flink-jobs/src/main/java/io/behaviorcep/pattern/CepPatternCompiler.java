@@ -5,6 +5,7 @@ import io.behaviorcep.pattern.PatternDefinition.StepDefinition;
 import io.behaviorcep.pattern.expr.EvalContext;
 
 import org.apache.flink.cep.nfa.aftermatch.AfterMatchSkipStrategy;
+import org.apache.flink.cep.nfa.compiler.NFACompiler;
 import org.apache.flink.cep.pattern.Pattern;
 import org.apache.flink.cep.pattern.WithinType;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
@@ -31,27 +32,64 @@ public final class CepPatternCompiler {
     public static Pattern<BehaviorEvent, BehaviorEvent> compile(PatternDefinition def) {
         List<StepDefinition> steps = def.steps;
         StepDefinition first = steps.get(0);
-        Pattern<BehaviorEvent, BehaviorEvent> p = Pattern.<BehaviorEvent>begin(first.name, AfterMatchSkipStrategy.noSkip())
-                .where(new StepCondition(first));
+        Pattern<BehaviorEvent, BehaviorEvent> p = quantify(
+                Pattern.<BehaviorEvent>begin(first.name, skipStrategy(def)).where(new StepCondition(first)), first);
         for (int i = 1; i < steps.size(); i++) {
             StepDefinition s = steps.get(i);
             if (s.absent) {
-                p = switch (s.contiguity) {
-                    case NEXT -> p.notNext(s.name);
-                    default -> p.notFollowedBy(s.name);
-                };
-                p = p.where(new StepCondition(s)).within(s.absentFor.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
+                p = s.contiguity == PatternDefinition.Contiguity.NEXT ? p.notNext(s.name) : p.notFollowedBy(s.name);
+                p = p.where(new StepCondition(s));
+                if (s.absentFor != null) p = p.within(s.absentFor.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
             } else {
                 p = switch (s.contiguity) {
                     case NEXT -> p.next(s.name);
                     case FOLLOWED_BY -> p.followedBy(s.name);
                     case FOLLOWED_BY_ANY -> p.followedByAny(s.name);
                 };
-                p = p.where(new StepCondition(s));
+                p = quantify(p.where(new StepCondition(s)), s);
                 if (s.within != null) p = p.within(s.within.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
             }
         }
+        if (def.within != null) p = p.within(def.within.plus(INCLUSIVE), WithinType.FIRST_AND_LAST);
         return p;
+    }
+
+    private static Pattern<BehaviorEvent, BehaviorEvent> quantify(Pattern<BehaviorEvent, BehaviorEvent> p, StepDefinition s) {
+        PatternDefinition.Quantifier q = s.quantifier;
+        if (q.max == -1) p = q.min <= 1 ? p.oneOrMore() : p.timesOrMore(q.min);
+        else if (q.max != 1 || q.min != 1) p = q.min == q.max ? p.times(q.min) : p.times(q.min, q.max);
+        if (s.loops()) {
+            if (q.inner == PatternDefinition.Contiguity.NEXT) p = p.consecutive();
+            else if (q.inner == PatternDefinition.Contiguity.FOLLOWED_BY_ANY) p = p.allowCombinations();
+            if (q.until != null) p = p.until(new MatcherCondition(q.until));
+        }
+        if (q.optional) p = p.optional();
+        if (q.greedy) p = p.greedy();
+        return p;
+    }
+
+    static AfterMatchSkipStrategy skipStrategy(PatternDefinition def) {
+        return switch (def.afterMatch) {
+            case NO_SKIP -> AfterMatchSkipStrategy.noSkip();
+            case SKIP_PAST_LAST_EVENT -> AfterMatchSkipStrategy.skipPastLastEvent();
+            case SKIP_TO_NEXT -> AfterMatchSkipStrategy.skipToNext();
+            case SKIP_TO_FIRST -> AfterMatchSkipStrategy.skipToFirst(def.afterMatchStep);
+            case SKIP_TO_LAST -> AfterMatchSkipStrategy.skipToLast(def.afterMatchStep);
+        };
+    }
+
+    /**
+     * Flink CEP's own verdict on a pattern (it rejects, for example, an optional step right before
+     * an absence); null when it compiles. Run by the loader so the operator sees it as a problem of
+     * the file instead of a failed job submission.
+     */
+    public static String check(PatternDefinition def) {
+        try {
+            NFACompiler.compileFactory(compile(def), false);
+            return null;
+        } catch (RuntimeException e) {
+            return e.getMessage();
+        }
     }
 
     /**
@@ -68,6 +106,20 @@ public final class CepPatternCompiler {
             if (s.matcher.matchesKind(e)) return true;
         }
         return false;
+    }
+
+    /** An {@code until} condition: name/type and conditions on the event alone. */
+    static final class MatcherCondition extends IterativeCondition<BehaviorEvent> {
+        private final EventMatcher matcher;
+
+        MatcherCondition(EventMatcher matcher) {
+            this.matcher = matcher;
+        }
+
+        @Override
+        public boolean filter(BehaviorEvent e, Context<BehaviorEvent> ctx) {
+            return matcher.matches(e, new CepEvalContext(e, matcher.needsStepContext() ? ctx : null));
+        }
     }
 
     /** One step's condition; looks up earlier steps' events only when a condition refers to them. */
@@ -116,7 +168,7 @@ public final class CepPatternCompiler {
 
         @Override
         public String profileField(String name) {
-            return null;
+            return current.profile == null ? null : current.profile.field(name);
         }
     }
 }

@@ -32,6 +32,45 @@ public final class Durations {
         return d;
     }
 
+    /** A time offset, zero allowed, sums allowed: {@code 0m}, {@code 15m}, {@code 1d2h}, {@code 20m1ms}. In millis. */
+    public static long parseOffset(String text) {
+        Matcher m = Pattern.compile("(\\d+)(ms|s|m|h|d|w)").matcher(text.trim());
+        long total = 0;
+        int end = 0;
+        while (m.find()) {
+            if (m.start() != end) break;
+            total += switch (m.group(2)) {
+                case "ms" -> Long.parseLong(m.group(1));
+                case "s" -> Long.parseLong(m.group(1)) * 1000L;
+                case "m" -> Long.parseLong(m.group(1)) * 60_000L;
+                case "h" -> Long.parseLong(m.group(1)) * 3_600_000L;
+                case "d" -> Long.parseLong(m.group(1)) * 86_400_000L;
+                default -> Long.parseLong(m.group(1)) * 7 * 86_400_000L;
+            };
+            end = m.end();
+        }
+        if (end == 0 || end != text.trim().length()) {
+            throw new IllegalArgumentException("'" + text + "' is not a time offset; write e.g. 0m, 15m, 1d2h, 20m1ms");
+        }
+        return total;
+    }
+
+    /** Offsets as the test kit prints them: {@code +20m1ms}. */
+    public static String formatOffset(long millis) {
+        if (millis == 0) return "+0m";
+        StringBuilder sb = new StringBuilder(millis < 0 ? "-" : "+");
+        long ms = Math.abs(millis);
+        long[] units = {86_400_000L, 3_600_000L, 60_000L, 1000L, 1L};
+        String[] names = {"d", "h", "m", "s", "ms"};
+        for (int i = 0; i < units.length; i++) {
+            if (ms >= units[i]) {
+                sb.append(ms / units[i]).append(names[i]);
+                ms %= units[i];
+            }
+        }
+        return sb.toString();
+    }
+
     public static String format(Duration d) {
         long ms = d.toMillis();
         if (ms % (7 * 86_400_000L) == 0) return ms / (7 * 86_400_000L) + "w";

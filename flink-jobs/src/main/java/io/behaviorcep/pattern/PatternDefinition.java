@@ -20,11 +20,19 @@ public final class PatternDefinition implements Serializable {
     public final AlertAction alert;
     public final SegmentAction segment;
     public final CapAction cap;
+    /** Whole-pattern window, from the first matched event to the last (inclusive), or null. */
+    public final Duration within;
+    public final AfterMatch afterMatch;
+    /** Step name for {@code skip_to_first}/{@code skip_to_last}, else null. */
+    public final String afterMatchStep;
     /** Where it was read from, for messages. */
     public final String source;
+    /** The file's {@code examples:}, run by the pattern test kit. */
+    public final List<Example> examples;
 
     PatternDefinition(String id, int version, String description, String owner, boolean enabled, List<StepDefinition> steps,
-                      AlertAction alert, SegmentAction segment, CapAction cap, String source) {
+                      AlertAction alert, SegmentAction segment, CapAction cap, Duration within, AfterMatch afterMatch,
+                      String afterMatchStep, String source, List<Example> examples) {
         this.id = id;
         this.version = version;
         this.description = description;
@@ -34,7 +42,11 @@ public final class PatternDefinition implements Serializable {
         this.alert = alert;
         this.segment = segment;
         this.cap = cap;
+        this.within = within;
+        this.afterMatch = afterMatch;
+        this.afterMatchStep = afterMatchStep;
         this.source = source;
+        this.examples = List.copyOf(examples);
     }
 
     /** The last step that binds an event; the match is anchored on its event (one alert per anchor). */
@@ -52,6 +64,24 @@ public final class PatternDefinition implements Serializable {
 
     public String label() {
         return id + " v" + version;
+    }
+
+    /** Which partial matches survive a match (Flink CEP after-match skip strategy). */
+    public enum AfterMatch {
+        /** Every match is reported; overlapping ones of the same anchor event are still one alert. The default. */
+        NO_SKIP("no_skip"),
+        /** Partial matches that started before the end of the match are dropped: one match per burst. */
+        SKIP_PAST_LAST_EVENT("skip_past_last_event"),
+        /** Drop partial matches that started with the match's first event. */
+        SKIP_TO_NEXT("skip_to_next"),
+        SKIP_TO_FIRST("skip_to_first"),
+        SKIP_TO_LAST("skip_to_last");
+
+        public final String yaml;
+
+        AfterMatch(String yaml) {
+            this.yaml = yaml;
+        }
     }
 
     /** How a step follows the one before it (Flink CEP contiguity). */
@@ -76,20 +106,58 @@ public final class PatternDefinition implements Serializable {
         public final Contiguity contiguity;
         /** Window measured from the previous step's event (inclusive), or null. */
         public final Duration within;
-        /** An absence: no event matching {@link #matcher} for {@link #absentFor} after the previous step. */
+        /**
+         * An absence: no event matching {@link #matcher} between the previous step and the next one
+         * (in the middle), or for {@link #absentFor} after the previous step (at the end).
+         */
         public final boolean absent;
         public final Duration absentFor;
+        /** How many events this step binds; {@link Quantifier#ONCE} for a plain step. */
+        public final Quantifier quantifier;
         public final int line;
 
         StepDefinition(String name, EventMatcher matcher, Contiguity contiguity, Duration within, boolean absent,
-                       Duration absentFor, int line) {
+                       Duration absentFor, Quantifier quantifier, int line) {
             this.name = name;
             this.matcher = matcher;
             this.contiguity = contiguity;
             this.within = within;
             this.absent = absent;
             this.absentFor = absentFor;
+            this.quantifier = quantifier;
             this.line = line;
+        }
+
+        public boolean loops() {
+            return quantifier.loops();
+        }
+    }
+
+    /** {@code times}, {@code one_or_more}, {@code optional}, {@code greedy}, {@code until} and the contiguity inside a loop. */
+    public static final class Quantifier implements Serializable {
+        public static final Quantifier ONCE = new Quantifier(1, 1, false, false, Contiguity.FOLLOWED_BY, null);
+
+        public final int min;
+        /** -1: no upper bound. */
+        public final int max;
+        public final boolean optional;
+        public final boolean greedy;
+        /** Between the events of a looping step: next (consecutive), followed_by (default) or followed_by_any (all combinations). */
+        public final Contiguity inner;
+        /** A looping step stops accepting events once one matches this; null for none. */
+        public final EventMatcher until;
+
+        public boolean loops() {
+            return max != 1;
+        }
+
+        Quantifier(int min, int max, boolean optional, boolean greedy, Contiguity inner, EventMatcher until) {
+            this.min = min;
+            this.max = max;
+            this.optional = optional;
+            this.greedy = greedy;
+            this.inner = inner;
+            this.until = until;
         }
     }
 
@@ -111,11 +179,14 @@ public final class PatternDefinition implements Serializable {
         public final Duration ttl;
         /** Any event matching one of these ends membership. */
         public final List<EventMatcher> exitOn;
+        /** Raised when a member leaves by an {@code exit_on} event (e.g. "reactivated"); null for none. */
+        public final AlertAction exitAlert;
 
-        SegmentAction(String name, Duration ttl, List<EventMatcher> exitOn) {
+        SegmentAction(String name, Duration ttl, List<EventMatcher> exitOn, AlertAction exitAlert) {
             this.name = name;
             this.ttl = ttl;
             this.exitOn = List.copyOf(exitOn);
+            this.exitAlert = exitAlert;
         }
     }
 

@@ -56,18 +56,24 @@ public final class PatternLoader {
         }
     }
 
-    static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "steps", "actions", "examples");
-    static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for");
+    static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "params", "steps", "within",
+            "after_match", "actions", "examples");
+    static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for",
+            "times", "one_or_more", "optional", "greedy", "until", "loop");
     static final Set<String> MATCHER_KEYS = Set.of("event", "type", "where");
     static final Set<String> ACTION_KEYS = Set.of("alert", "segment", "cap");
     static final Set<String> ALERT_KEYS = Set.of("type", "severity", "payload");
-    static final Set<String> SEGMENT_KEYS = Set.of("name", "ttl", "exit_on");
+    static final Set<String> SEGMENT_KEYS = Set.of("name", "ttl", "exit_on", "exit_alert");
     static final Set<String> CAP_KEYS = Set.of("max", "per");
     static final Set<String> SEVERITIES = Set.of("info", "low", "medium", "high", "critical");
     static final Set<String> EVENT_TYPES = Set.of("track", "page", "screen", "identify", "group", "alias");
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_-]*");
     private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_]*");
     private static final Pattern TEMPLATE = Pattern.compile("\\$\\{([^}]*)}");
+    private static final Pattern PARAM = Pattern.compile("\\$\\{\\s*params\\.([A-Za-z0-9_]+)\\s*}");
+    private static final Pattern TIMES = Pattern.compile("(\\d+)(?:\\s*\\.\\.\\s*(\\d*))?");
+    /** {@code event: "*"}: any event of the user. */
+    public static final String ANY_EVENT = "*";
 
     private PatternLoader() {}
 
@@ -129,7 +135,7 @@ public final class PatternLoader {
     }
 
     /** Reads one file; collects problems as it goes. */
-    private static final class FileReader {
+    static final class FileReader {
         final String file;
         final List<PatternProblem> problems = new ArrayList<>();
         int idLine = 1;
@@ -178,8 +184,10 @@ public final class PatternLoader {
             String description = optionalString(keys, "description");
             String owner = optionalString(keys, "owner");
             Boolean enabled = optionalBool(keys, "enabled");
+            readParams(keys.get("params"));
+            Duration within = keys.containsKey("within") ? duration(keys.get("within").getValueNode()) : null;
 
-            List<StepDefinition> steps = readSteps(keys.get("steps"), top);
+            List<StepDefinition> steps = readSteps(keys.get("steps"), top, within != null);
             Set<String> stepNames = steps.stream().map(s -> s.name).collect(Collectors.toSet());
 
             AlertAction alert = null;
@@ -200,16 +208,67 @@ public final class PatternLoader {
                     problem(ak.get("cap").getKeyNode(), "'cap' limits alerts, but this pattern has no 'alert'");
                 }
             }
+            PatternDefinition.AfterMatch afterMatch = PatternDefinition.AfterMatch.NO_SKIP;
+            String afterMatchStep = null;
+            if (keys.containsKey("after_match")) {
+                Node am = keys.get("after_match").getValueNode();
+                String strategy = null;
+                if (am instanceof ScalarNode sc) {
+                    strategy = sc.getValue();
+                } else if (am instanceof MappingNode mm && mm.getValue().size() == 1) {
+                    strategy = scalar(mm.getValue().get(0).getKeyNode(), "after_match");
+                    afterMatchStep = scalar(mm.getValue().get(0).getValueNode(), "after_match step");
+                } else {
+                    problem(am, "'after_match' is one of no_skip, skip_past_last_event, skip_to_next, or {skip_to_first: step} / {skip_to_last: step}");
+                }
+                if (strategy != null) {
+                    afterMatch = null;
+                    for (PatternDefinition.AfterMatch a : PatternDefinition.AfterMatch.values()) if (a.yaml.equals(strategy)) afterMatch = a;
+                    Set<String> known = Set.of("no_skip", "skip_past_last_event", "skip_to_next", "skip_to_first", "skip_to_last");
+                    if (afterMatch == null) {
+                        problem(am, "after_match '" + strategy + "' is not one of " + new java.util.TreeSet<>(known) + didYouMean(strategy, known));
+                        afterMatch = PatternDefinition.AfterMatch.NO_SKIP;
+                    } else if ((afterMatch == PatternDefinition.AfterMatch.SKIP_TO_FIRST || afterMatch == PatternDefinition.AfterMatch.SKIP_TO_LAST)) {
+                        if (afterMatchStep == null) problem(am, "after_match " + strategy + " needs a step: {" + strategy + ": <step>}");
+                        else if (!stepNames.contains(afterMatchStep)) problem(am, "after_match refers to step '" + afterMatchStep + "', which this pattern does not have" + didYouMean(afterMatchStep, stepNames));
+                    } else if (afterMatchStep != null) {
+                        problem(am, "after_match " + strategy + " takes no step");
+                    }
+                }
+            }
+            List<Example> examples = keys.containsKey("examples")
+                    ? new ExampleReader(this, stepNames).read(keys.get("examples").getValueNode()) : List.of();
             if (!problems.isEmpty()) return id == null ? null : partial(id, version);
-            return new PatternDefinition(id, version, description, owner, enabled == null || enabled, steps, alert, segment, cap, file);
+            PatternDefinition def = new PatternDefinition(id, version, description, owner, enabled == null || enabled, steps, alert, segment,
+                    cap, within, afterMatch, afterMatchStep, file, examples);
+            String flinkProblem = CepPatternCompiler.check(def);
+            if (flinkProblem != null) {
+                problem(keys.get("steps").getKeyNode(), "Flink CEP cannot run these steps: " + flinkProblem);
+                return partial(id, version);
+            }
+            return def;
+        }
+
+        private final Map<String, String> params = new HashMap<>();
+
+        /** {@code params:} name -> value, substituted as {@code ${params.name}} into conditions before they are parsed. */
+        private void readParams(NodeTuple t) {
+            if (t == null) return;
+            if (!(mapping(t.getValueNode(), "params") instanceof MappingNode m)) return;
+            for (NodeTuple p : m.getValue()) {
+                String name = scalar(p.getKeyNode(), "param name");
+                String value = scalar(p.getValueNode(), "param value");
+                if (name != null && value != null) params.put(name, value);
+            }
         }
 
         /** A stand-in carrying only the id, so duplicate ids are still reported for broken files. */
         private PatternDefinition partial(String id, Integer version) {
-            return new PatternDefinition(id, version == null ? 0 : version, null, null, false, List.of(), null, null, null, file);
+            return new PatternDefinition(id, version == null ? 0 : version, null, null, false, List.of(), null, null, null, null,
+                    PatternDefinition.AfterMatch.NO_SKIP, null, file, List.of());
         }
 
-        private List<StepDefinition> readSteps(NodeTuple stepsTuple, Node parent) {
+        private List<StepDefinition> readSteps(NodeTuple stepsTuple, Node parent, boolean patternWindow) {
             List<StepDefinition> steps = new ArrayList<>();
             if (stepsTuple == null) {
                 problem(parent, "missing 'steps': list the steps of the sequence, e.g. - name: viewed / event: Product Viewed");
@@ -247,15 +306,22 @@ public final class PatternLoader {
                         }
                     }
                     matcher = readMatcher(k.get("absent").getValueNode(), "absent", names);
-                    if (!k.containsKey("for")) {
-                        problem(k.get("absent").getKeyNode(), "an 'absent' step needs 'for: <duration>' (how long the event must stay away, measured from the previous step)");
-                    } else {
+                    if (last && !k.containsKey("for")) {
+                        problem(k.get("absent").getKeyNode(), "an 'absent' step at the end needs 'for: <duration>' (how long the event must stay away, measured from the previous step)");
+                    } else if (last) {
                         absentFor = duration(k.get("for").getValueNode());
+                    } else if (k.containsKey("for")) {
+                        problem(k.get("for").getKeyNode(), "'for' applies to an absence at the end; in the middle the absence lasts until the next step");
                     }
                     if (first) problem(item, "the first step cannot be 'absent': an absence is measured from a previous step");
-                    else if (!last) problem(item, "'absent' is only supported as the last step; negation in the middle is not available yet");
                     if (k.containsKey("within")) {
                         problem(k.get("within").getKeyNode(), "an 'absent' step takes 'for', not 'within'");
+                    }
+                    for (String q : List.of("times", "one_or_more", "optional", "greedy", "until", "loop")) {
+                        if (k.containsKey(q)) problem(k.get(q).getKeyNode(), "'" + q + "' does not apply to an 'absent' step");
+                    }
+                    if (i > 0 && steps.size() == i && !steps.isEmpty() && steps.get(i - 1).absent) {
+                        problem(item, "two 'absent' steps in a row; describe both events in one 'absent' with an 'or' condition");
                     }
                 } else {
                     if (k.containsKey("for")) problem(k.get("for").getKeyNode(), "'for' belongs to an 'absent' step; did you mean 'within'?");
@@ -282,16 +348,69 @@ public final class PatternLoader {
                     }
                 }
                 Duration within = null;
-                if (!absent && !first && !k.containsKey("within")) {
-                    problem(item, "step '" + (name == null ? "?" : name) + "' needs 'within: <duration>' (measured from the previous step), so that unfinished matches expire");
+                if (!absent && !first && !k.containsKey("within") && !patternWindow) {
+                    problem(item, "step '" + (name == null ? "?" : name) + "' needs 'within: <duration>' (measured from the previous step), or the pattern a 'within', so that unfinished matches expire");
                 }
                 if (k.containsKey("within") && !absent) {
                     if (first) problem(k.get("within").getKeyNode(), "'within' on the first step has nothing to measure from; put it on a later step");
                     within = duration(k.get("within").getValueNode());
                 }
-                steps.add(new StepDefinition(name == null ? "step" + i : name, matcher, contiguity, within, absent, absentFor, line(item)));
+                PatternDefinition.Quantifier quantifier = absent ? PatternDefinition.Quantifier.ONCE : readQuantifier(k, names);
+                if (first && quantifier.loops() && !patternWindow && items.size() == 1) {
+                    problem(item, "a repeated step on its own needs the pattern's 'within', so that unfinished matches expire");
+                }
+                steps.add(new StepDefinition(name == null ? "step" + i : name, matcher, contiguity, within, absent, absentFor, quantifier, line(item)));
             }
             return steps;
+        }
+
+        private PatternDefinition.Quantifier readQuantifier(Map<String, NodeTuple> k, Set<String> names) {
+            int min = 1;
+            int max = 1;
+            if (k.containsKey("times") && k.containsKey("one_or_more")) {
+                problem(k.get("one_or_more").getKeyNode(), "use either 'times' or 'one_or_more', not both");
+            }
+            if (k.containsKey("times")) {
+                Node tn = k.get("times").getValueNode();
+                String t = scalar(tn, "times");
+                java.util.regex.Matcher m = t == null ? null : TIMES.matcher(t.trim());
+                if (m == null || !m.matches()) {
+                    problem(tn, "'times' is a count (3), a range (2..4) or a minimum (5..), got '" + t + "'");
+                } else {
+                    min = Integer.parseInt(m.group(1));
+                    max = m.group(2) == null ? min : m.group(2).isEmpty() ? -1 : Integer.parseInt(m.group(2));
+                    if (min < 1) problem(tn, "'times' must be at least 1; use 'optional: true' for a step that may not happen");
+                    else if (max != -1 && max < min) problem(tn, "'times' range " + t + " is empty");
+                }
+            }
+            Boolean oneOrMore = optionalBool(k, "one_or_more");
+            if (Boolean.TRUE.equals(oneOrMore)) {
+                min = 1;
+                max = -1;
+            }
+            Boolean optional = optionalBool(k, "optional");
+            Boolean greedy = optionalBool(k, "greedy");
+            boolean loops = max != 1;
+            if (Boolean.TRUE.equals(greedy) && !loops) problem(k.get("greedy").getKeyNode(), "'greedy' applies to a repeated step (times or one_or_more)");
+            PatternDefinition.Contiguity inner = PatternDefinition.Contiguity.FOLLOWED_BY;
+            if (k.containsKey("loop")) {
+                Node ln = k.get("loop").getValueNode();
+                String l = scalar(ln, "loop");
+                inner = null;
+                for (PatternDefinition.Contiguity c : PatternDefinition.Contiguity.values()) if (c.yaml.equals(l)) inner = c;
+                if (inner == null) {
+                    problem(ln, "'loop' (contiguity between the repeated events) is one of next, followed_by, followed_by_any");
+                    inner = PatternDefinition.Contiguity.FOLLOWED_BY;
+                }
+                if (!loops) problem(k.get("loop").getKeyNode(), "'loop' applies to a repeated step (times or one_or_more)");
+            }
+            EventMatcher until = null;
+            if (k.containsKey("until")) {
+                if (max != -1) problem(k.get("until").getKeyNode(), "'until' applies to an open-ended repeated step (one_or_more or times: n..)");
+                until = readMatcher(k.get("until").getValueNode(), "until", names);
+            }
+            if (min == 1 && max == 1 && !Boolean.TRUE.equals(optional)) return PatternDefinition.Quantifier.ONCE;
+            return new PatternDefinition.Quantifier(min, max, Boolean.TRUE.equals(optional), Boolean.TRUE.equals(greedy), inner, until);
         }
 
         /** {@code event}, {@code type} and {@code where} of a step or an exit condition; {@code earlierSteps} may be referenced. */
@@ -305,6 +424,7 @@ public final class PatternLoader {
                 problem(m, "'" + context + "' needs 'event' or 'type'");
             }
             String event = optionalString(k, "event");
+            if (ANY_EVENT.equals(event)) event = null;
             String type = optionalString(k, "type");
             if (type != null && !EVENT_TYPES.contains(type)) {
                 problem(k.get("type").getValueNode(), "type '" + type + "' is not a Segment event type " + EVENT_TYPES + didYouMean(type, EVENT_TYPES));
@@ -319,7 +439,9 @@ public final class PatternLoader {
                         continue;
                     }
                     try {
-                        Expr x = ConditionParser.parse(sc.getValue());
+                        String text = substituteParams(sc.getValue(), c);
+                        if (text == null) continue;
+                        Expr x = ConditionParser.parse(text);
                         for (String ref : x.referencedSteps()) {
                             if (!earlierSteps.contains(ref)) {
                                 problem(c, "condition refers to step '" + ref + "', which is not an earlier step"
@@ -334,6 +456,22 @@ public final class PatternLoader {
                 }
             }
             return new EventMatcher(event, type, where);
+        }
+
+        /** Replaces {@code ${params.x}}; null (and a problem) when a parameter is not declared. */
+        private String substituteParams(String text, Node at) {
+            java.util.regex.Matcher m = PARAM.matcher(text);
+            StringBuilder sb = new StringBuilder();
+            while (m.find()) {
+                String v = params.get(m.group(1));
+                if (v == null) {
+                    problem(at, "unknown parameter '" + m.group(1) + "'; declare it under 'params:'" + didYouMean(m.group(1), params.keySet()));
+                    return null;
+                }
+                m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(v));
+            }
+            m.appendTail(sb);
+            return sb.toString();
         }
 
         private AlertAction readAlert(Node node, Set<String> stepNames) {
@@ -384,7 +522,12 @@ public final class PatternLoader {
                     if (!em.needsStepContext()) exitOn.add(em);
                 }
             }
-            return name == null || ttl == null ? null : new SegmentAction(name, ttl, exitOn);
+            AlertAction exitAlert = null;
+            if (k.containsKey("exit_alert")) {
+                exitAlert = readAlert(k.get("exit_alert").getValueNode(), Set.of());
+                if (!k.containsKey("exit_on")) problem(k.get("exit_alert").getKeyNode(), "'exit_alert' is raised when an 'exit_on' event ends membership; add 'exit_on'");
+            }
+            return name == null || ttl == null ? null : new SegmentAction(name, ttl, exitOn, exitAlert);
         }
 
         private CapAction readCap(Node node) {
@@ -400,7 +543,7 @@ public final class PatternLoader {
 
         // --- node helpers -------------------------------------------------------------------
 
-        private Node mapping(Node n, String what) {
+        Node mapping(Node n, String what) {
             if (!(n instanceof MappingNode)) {
                 problem(n, "'" + what + "' must be a mapping of keys");
                 return null;
@@ -409,7 +552,7 @@ public final class PatternLoader {
         }
 
         /** The keys of a mapping; unknown ones are problems with a suggestion. */
-        private Map<String, NodeTuple> keys(MappingNode m, Set<String> known, String where) {
+        Map<String, NodeTuple> keys(MappingNode m, Set<String> known, String where) {
             Map<String, NodeTuple> out = new LinkedHashMap<>();
             for (NodeTuple t : m.getValue()) {
                 String key = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
@@ -433,7 +576,7 @@ public final class PatternLoader {
             return out;
         }
 
-        private String scalar(Node n, String what) {
+        String scalar(Node n, String what) {
             if (n instanceof ScalarNode s) return s.getValue();
             problem(n, "'" + what + "' must be a single value, not a " + (n instanceof MappingNode ? "mapping" : "list"));
             return null;
@@ -486,11 +629,11 @@ public final class PatternLoader {
             }
         }
 
-        private void problem(Node n, String message) {
+        void problem(Node n, String message) {
             problems.add(new PatternProblem(file, n == null ? 1 : line(n), n == null ? 1 : column(n), message));
         }
 
-        private static int line(Node n) {
+        static int line(Node n) {
             return n.getStartMark().getLine() + 1;
         }
 

@@ -17,6 +17,11 @@ public class ProfileState {
 
     static final int HOURS = 24;
     static final int DAYS = 8;
+    /** This week, the last completed one, and the five before: enough for two weeks of decay against a 4-week average. */
+    static final int WEEKS = 8;
+    public static final long WEEK = 7 * DAY;
+    /** 1970-01-01 was a Thursday; weeks start on Monday 00:00 UTC. */
+    private static final long MONDAY_OFFSET = 3 * DAY;
 
     public long firstSeen = Long.MIN_VALUE;
     public long lastSeen = Long.MIN_VALUE;
@@ -27,6 +32,8 @@ public class ProfileState {
     /** Index (epoch hours / days) of the newest bucket in each ring. */
     public long newestHour = Long.MIN_VALUE;
     public long newestDay = Long.MIN_VALUE;
+    public long newestWeek = Long.MIN_VALUE;
+    public int[] weeklySessions = new int[WEEKS];
     public int[] hourlyEvents = new int[HOURS];
     public int[] hourlySessions = new int[HOURS];
     public int[] dailyEvents = new int[DAYS];
@@ -63,6 +70,8 @@ public class ProfileState {
             dailyEvents[d]++;
             if (newSession) dailySessions[d]++;
         }
+        long week = weekOf(ts);
+        if (newSession && newestWeek - week < WEEKS) weeklySessions[(int) Math.floorMod(week, WEEKS)]++;
 
         if ("Order Completed".equals(e.event)) {
             ordersLifetime++;
@@ -73,11 +82,17 @@ public class ProfileState {
     }
 
     private void advanceRings(long hour, long day) {
+        long week = Math.floorDiv(hour * HOUR + MONDAY_OFFSET, WEEK);
         if (newestHour == Long.MIN_VALUE) {
             newestHour = hour;
             newestDay = day;
+            newestWeek = week;
             return;
         }
+        for (long w = newestWeek + 1; w <= week && w - newestWeek <= WEEKS; w++) {
+            weeklySessions[(int) Math.floorMod(w, WEEKS)] = 0;
+        }
+        newestWeek = Math.max(newestWeek, week);
         for (long h = newestHour + 1; h <= hour && h - newestHour <= HOURS; h++) {
             int i = (int) Math.floorMod(h, HOURS);
             hourlyEvents[i] = 0;
@@ -90,6 +105,25 @@ public class ProfileState {
             dailySessions[i] = 0;
         }
         newestDay = Math.max(newestDay, day);
+    }
+
+    static long weekOf(long ts) {
+        return Math.floorDiv(ts + MONDAY_OFFSET, WEEK);
+    }
+
+    private int sessionsInWeek(long week) {
+        return newestWeek - week < WEEKS && week <= newestWeek ? weeklySessions[(int) Math.floorMod(week, WEEKS)] : 0;
+    }
+
+    private double priorAverage(long week) {
+        double sum = 0;
+        for (long w = week - 4; w < week; w++) sum += sessionsInWeek(w);
+        return sum / 4;
+    }
+
+    private boolean decayed(long week) {
+        double avg = priorAverage(week);
+        return avg > 0 && sessionsInWeek(week) <= avg / 2;
     }
 
     /** The profile as of the newest event seen: windows end at that event's hour / day. */
@@ -110,6 +144,10 @@ public class ProfileState {
             s.events7d += dailyEvents[i];
             s.sessions7d += dailySessions[i];
         }
+        long lastWeek = newestWeek - 1;
+        s.sessionsLastWeek = sessionsInWeek(lastWeek);
+        s.sessionsWeeklyAvgPrior4 = priorAverage(lastWeek);
+        s.decayWeeks = decayed(lastWeek) ? (decayed(lastWeek - 1) ? 2 : 1) : 0;
         return s;
     }
 }

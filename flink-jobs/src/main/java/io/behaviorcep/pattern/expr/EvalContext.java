@@ -32,7 +32,7 @@ public interface EvalContext {
      */
     default void reportError(String message) {}
 
-    /** Just the event: no earlier steps (step references are missing), no profile, errors ignored. */
+    /** Just the event and the profile it carries: no earlier steps (step references are missing), errors ignored. */
     static EvalContext of(BehaviorEvent current) {
         return new EvalContext() {
             @Override
@@ -47,7 +47,7 @@ public interface EvalContext {
 
             @Override
             public String profileField(String name) {
-                return null;
+                return current.profile == null ? null : current.profile.field(name);
             }
         };
     }

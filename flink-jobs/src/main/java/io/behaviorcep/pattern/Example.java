@@ -1,0 +1,38 @@
+package io.behaviorcep.pattern;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One {@code examples:} entry of a pattern file: events at times relative to the example's start,
+ * and what the pattern must do with them. Run by the pattern test kit through the real job.
+ */
+public final class Example implements Serializable {
+    public final String name;
+    public final int line;
+    public final List<Event> events;
+    /** Stream time the example reaches (offset millis); outcomes after it are still pending. Defaults to the last event. */
+    public final long until;
+    /** Null when the example does not check alerts. */
+    public final List<ExpectedAlert> alerts;
+    /** Null when the example does not check segments. */
+    public final List<ExpectedSegment> segments;
+
+    Example(String name, int line, List<Event> events, long until, List<ExpectedAlert> alerts, List<ExpectedSegment> segments) {
+        this.name = name;
+        this.line = line;
+        this.events = List.copyOf(events);
+        this.until = until;
+        this.alerts = alerts == null ? null : List.copyOf(alerts);
+        this.segments = segments == null ? null : List.copyOf(segments);
+    }
+
+    /** An input event; {@code json} holds type/event/properties/context as written, without id, user and time. */
+    public record Event(long at, String user, Map<String, Object> json, String messageId) implements Serializable {}
+
+    /** {@code bound}: step name to indexes into {@link #events}; null when not checked. */
+    public record ExpectedAlert(long at, String user, String type, Map<String, List<Integer>> bound) implements Serializable {}
+
+    public record ExpectedSegment(String action, String segment, long at, String user, String reason) implements Serializable {}
+}

@@ -1,0 +1,199 @@
+package io.behaviorcep.pattern;
+
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Reads {@code examples:} (the pattern test kit's input) with the same located problems as the rest of the file. */
+final class ExampleReader {
+    static final Set<String> EXAMPLE_KEYS = Set.of("name", "events", "until", "expect");
+    static final Set<String> EVENT_KEYS = Set.of("at", "user", "type", "event", "name", "message_id", "properties", "context", "traits");
+    static final Set<String> EXPECT_KEYS = Set.of("alerts", "segments");
+    static final Set<String> ALERT_KEYS = Set.of("at", "user", "type", "bound");
+    static final Set<String> SEGMENT_KEYS = Set.of("enter", "exit", "at", "user", "reason");
+
+    private final PatternLoader.FileReader r;
+    private final Set<String> stepNames;
+
+    ExampleReader(PatternLoader.FileReader r, Set<String> stepNames) {
+        this.r = r;
+        this.stepNames = stepNames;
+    }
+
+    List<Example> read(Node node) {
+        List<Example> out = new ArrayList<>();
+        if (!(node instanceof SequenceNode seq)) {
+            r.problem(node, "'examples' must be a list of examples, each with name, events and expect");
+            return out;
+        }
+        Set<String> names = new java.util.HashSet<>();
+        for (Node item : seq.getValue()) {
+            if (!(r.mapping(item, "example") instanceof MappingNode m)) continue;
+            Map<String, NodeTuple> k = r.keys(m, EXAMPLE_KEYS, "example");
+            String name = k.containsKey("name") ? r.scalar(k.get("name").getValueNode(), "name") : null;
+            if (name == null) {
+                r.problem(m, "an example needs a 'name' that says what it shows");
+                name = "example at line " + PatternLoader.FileReader.line(m);
+            } else if (!names.add(name)) {
+                r.problem(k.get("name").getValueNode(), "example name '" + name + "' is used twice");
+            }
+            List<Example.Event> events = new ArrayList<>();
+            if (!k.containsKey("events") || !(k.get("events").getValueNode() instanceof SequenceNode es)) {
+                r.problem(m, "example '" + name + "' needs 'events:', a list of events with 'at' times");
+            } else {
+                int i = 0;
+                for (Node en : es.getValue()) {
+                    Example.Event e = readEvent(en, i++);
+                    if (e != null) events.add(e);
+                }
+            }
+            long last = events.stream().mapToLong(Example.Event::at).max().orElse(0);
+            long until = last;
+            if (k.containsKey("until")) {
+                Long u = offset(k.get("until").getValueNode());
+                if (u != null) {
+                    if (u < last) r.problem(k.get("until").getValueNode(), "'until' is before the example's last event");
+                    until = Math.max(u, last);
+                }
+            }
+            List<Example.ExpectedAlert> alerts = null;
+            List<Example.ExpectedSegment> segments = null;
+            if (!k.containsKey("expect")) {
+                r.problem(m, "example '" + name + "' needs 'expect:' (alerts and/or segments, or 'nothing')");
+            } else {
+                Node en = k.get("expect").getValueNode();
+                if (en instanceof ScalarNode sc && sc.getValue().equals("nothing")) {
+                    alerts = List.of();
+                    segments = List.of();
+                } else if (r.mapping(en, "expect") instanceof MappingNode em) {
+                    Map<String, NodeTuple> ek = r.keys(em, EXPECT_KEYS, "expect");
+                    if (ek.containsKey("alerts")) alerts = readList(ek.get("alerts").getValueNode(), events.size(), true).alerts;
+                    if (ek.containsKey("segments")) segments = readList(ek.get("segments").getValueNode(), events.size(), false).segments;
+                }
+            }
+            out.add(new Example(name, PatternLoader.FileReader.line(item), events, until, alerts, segments));
+        }
+        return out;
+    }
+
+    private Example.Event readEvent(Node n, int index) {
+        if (!(r.mapping(n, "event") instanceof MappingNode m)) return null;
+        Map<String, NodeTuple> k = r.keys(m, EVENT_KEYS, "example event");
+        Long at = null;
+        if (!k.containsKey("at")) r.problem(m, "an example event needs 'at' (time from the example's start, e.g. 0m, 15m, 2d)");
+        else at = offset(k.get("at").getValueNode());
+        if (!k.containsKey("event") && !k.containsKey("type")) r.problem(m, "an example event needs 'event' (a track event name) or 'type'");
+        Map<String, Object> json = new LinkedHashMap<>();
+        for (String key : List.of("type", "event", "name")) {
+            if (k.containsKey(key)) json.put(key, r.scalar(k.get(key).getValueNode(), key));
+        }
+        json.putIfAbsent("type", "track");
+        for (String key : List.of("properties", "context", "traits")) {
+            if (k.containsKey(key)) json.put(key, toJava(k.get(key).getValueNode()));
+        }
+        String user = k.containsKey("user") ? r.scalar(k.get("user").getValueNode(), "user") : "user";
+        String messageId = k.containsKey("message_id") ? r.scalar(k.get("message_id").getValueNode(), "message_id") : null;
+        return at == null ? null : new Example.Event(at, user, json, messageId);
+    }
+
+    private record Expected(List<Example.ExpectedAlert> alerts, List<Example.ExpectedSegment> segments) {}
+
+    private Expected readList(Node n, int eventCount, boolean alerts) {
+        List<Example.ExpectedAlert> as = new ArrayList<>();
+        List<Example.ExpectedSegment> ss = new ArrayList<>();
+        if (!(n instanceof SequenceNode seq)) {
+            r.problem(n, "expected a list (write [] for none)");
+            return new Expected(as, ss);
+        }
+        for (Node item : seq.getValue()) {
+            if (!(r.mapping(item, alerts ? "alert" : "segment") instanceof MappingNode m)) continue;
+            Map<String, NodeTuple> k = r.keys(m, alerts ? ALERT_KEYS : SEGMENT_KEYS, alerts ? "expected alert" : "expected segment update");
+            Long at = k.containsKey("at") ? offset(k.get("at").getValueNode()) : null;
+            if (!k.containsKey("at")) r.problem(m, "expected outcomes need 'at' (when it is decided, from the example's start)");
+            String user = k.containsKey("user") ? r.scalar(k.get("user").getValueNode(), "user") : "user";
+            if (alerts) {
+                String type = k.containsKey("type") ? r.scalar(k.get("type").getValueNode(), "type") : null;
+                Map<String, List<Integer>> bound = null;
+                if (k.containsKey("bound") && r.mapping(k.get("bound").getValueNode(), "bound") instanceof MappingNode bm) {
+                    bound = new LinkedHashMap<>();
+                    for (NodeTuple t : bm.getValue()) {
+                        String step = r.scalar(t.getKeyNode(), "step");
+                        if (step != null && !stepNames.contains(step)) {
+                            r.problem(t.getKeyNode(), "'bound' names step '" + step + "', which this pattern does not have" + PatternLoader.didYouMean(step, stepNames));
+                        }
+                        List<Integer> idx = new ArrayList<>();
+                        Node v = t.getValueNode();
+                        for (Node x : v instanceof SequenceNode s ? s.getValue() : List.of(v)) {
+                            String text = r.scalar(x, "event index");
+                            try {
+                                int i = Integer.parseInt(text);
+                                if (i < 0 || i >= eventCount) r.problem(x, "event index " + i + " is out of range (0.." + (eventCount - 1) + ")");
+                                idx.add(i);
+                            } catch (NumberFormatException e) {
+                                r.problem(x, "'bound' lists event indexes (0 is the first event), got '" + text + "'");
+                            }
+                        }
+                        if (step != null) bound.put(step, idx);
+                    }
+                }
+                if (at != null) as.add(new Example.ExpectedAlert(at, user, type, bound));
+            } else {
+                String action = k.containsKey("enter") ? "enter" : k.containsKey("exit") ? "exit" : null;
+                if (action == null || (k.containsKey("enter") && k.containsKey("exit"))) {
+                    r.problem(m, "an expected segment update is either 'enter: <segment>' or 'exit: <segment>'");
+                    continue;
+                }
+                String segment = r.scalar(k.get(action).getValueNode(), action);
+                String reason = k.containsKey("reason") ? r.scalar(k.get("reason").getValueNode(), "reason") : null;
+                if (at != null) ss.add(new Example.ExpectedSegment(action, segment, at, user, reason));
+            }
+        }
+        return new Expected(as, ss);
+    }
+
+    private Long offset(Node n) {
+        String v = r.scalar(n, "time");
+        if (v == null) return null;
+        String t = v.trim();
+        if (t.startsWith("+")) t = t.substring(1);
+        if (t.equals("0")) return 0L;
+        try {
+            return Durations.parseOffset(t);
+        } catch (IllegalArgumentException e) {
+            r.problem(n, e.getMessage());
+            return null;
+        }
+    }
+
+    private static Object toJava(Node n) {
+        if (n instanceof MappingNode m) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            for (NodeTuple t : m.getValue()) {
+                out.put(((ScalarNode) t.getKeyNode()).getValue(), toJava(t.getValueNode()));
+            }
+            return out;
+        }
+        if (n instanceof SequenceNode s) {
+            List<Object> out = new ArrayList<>();
+            for (Node x : s.getValue()) out.add(toJava(x));
+            return out;
+        }
+        ScalarNode sc = (ScalarNode) n;
+        String v = sc.getValue();
+        if (sc.getScalarStyle() == org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN) {
+            if (v.matches("-?\\d+")) return Long.parseLong(v);
+            if (v.matches("-?\\d+\\.\\d+")) return Double.parseDouble(v);
+            if (v.equals("true") || v.equals("false")) return Boolean.parseBoolean(v);
+            if (v.equals("null") || v.equals("~")) return null;
+        }
+        return v;
+    }
+}

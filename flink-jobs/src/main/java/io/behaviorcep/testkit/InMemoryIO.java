@@ -1,0 +1,122 @@
+package io.behaviorcep.testkit;
+
+import io.behaviorcep.PipelineIO;
+import io.behaviorcep.action.Alert;
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.segment.SegmentUpdate;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * A bounded in-memory source and collecting sinks around the real pipeline, for the pattern test
+ * kit and tests. Works on a local (same-JVM) Flink only: results are handed over in a static map
+ * keyed by this instance's id, so concurrent runs never see each other's output.
+ */
+public class InMemoryIO implements PipelineIO {
+    private static final Map<String, List<Object>> RESULTS = new ConcurrentHashMap<>();
+
+    private final String id = UUID.randomUUID().toString();
+    private final List<RawRecord> input;
+
+    public InMemoryIO(List<byte[]> records) {
+        this.input = new ArrayList<>();
+        for (int i = 0; i < records.size(); i++) input.add(new RawRecord(null, records.get(i), "in-memory", 0, i));
+    }
+
+    @Override
+    public DataStream<RawRecord> events(StreamExecutionEnvironment env) {
+        return env.fromData(input, TypeInformation.of(RawRecord.class))
+                .assignTimestampsAndWatermarks(WatermarkStrategy.noWatermarks())
+                .setParallelism(1).uid("in-memory-source").name("In-memory events");
+    }
+
+    @Override
+    public void alerts(DataStream<Alert> alerts) {
+        alerts.sinkTo(new Collect<>(id + "/alerts")).name("Collect alerts");
+    }
+
+    @Override
+    public void segmentUpdates(DataStream<SegmentUpdate> updates) {
+        updates.sinkTo(new Collect<>(id + "/segments")).name("Collect segment updates");
+    }
+
+    @Override
+    public void deadLetters(DataStream<DeadLetter> deadLetters) {
+        deadLetters.sinkTo(new Collect<>(id + "/dlq")).name("Collect dead letters");
+    }
+
+    @Override
+    public void lateEvents(DataStream<BehaviorEvent> late) {
+        late.sinkTo(new Collect<>(id + "/late")).name("Collect late events");
+    }
+
+    public List<Alert> alerts() {
+        return get("alerts");
+    }
+
+    public List<SegmentUpdate> segments() {
+        return get("segments");
+    }
+
+    public List<DeadLetter> deadLetters() {
+        return get("dlq");
+    }
+
+    public List<BehaviorEvent> late() {
+        return get("late");
+    }
+
+    /** Frees this run's results. */
+    public void clear() {
+        RESULTS.keySet().removeIf(k -> k.startsWith(id + "/"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> List<T> get(String what) {
+        List<Object> l = RESULTS.getOrDefault(id + "/" + what, List.of());
+        synchronized (l) {
+            return l.stream().map(o -> (T) o).collect(Collectors.toList());
+        }
+    }
+
+    static final class Collect<T> implements Sink<T> {
+        private final String key;
+
+        Collect(String key) {
+            this.key = key;
+        }
+
+        @Override
+        public SinkWriter<T> createWriter(WriterInitContext context) {
+            List<Object> list = RESULTS.computeIfAbsent(key, k -> Collections.synchronizedList(new ArrayList<>()));
+            return new SinkWriter<>() {
+                @Override
+                public void write(T element, Context context) {
+                    list.add(element);
+                }
+
+                @Override
+                public void flush(boolean endOfInput) {}
+
+                @Override
+                public void close() {}
+            };
+        }
+    }
+}
