@@ -9,6 +9,7 @@ import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.IdleAwareWatermarks;
 import io.behaviorcep.event.IngestFilter;
 import io.behaviorcep.event.ParseFunction;
+import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.pattern.CepPatternCompiler;
 import io.behaviorcep.pattern.MatchFunction;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -61,8 +62,11 @@ public final class BehaviorCepPipeline {
     public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns, PipelineIO io) {
         List<PatternDefinition> patterns = allPatterns.stream().filter(p -> p.enabled).toList();
 
-        SingleOutputStreamOperator<BehaviorEvent> parsed = io.events(env)
+        DataStream<RawRecord> raw = io.events(env);
+        // same parallelism as the source: chained, and each partition's order is kept up to the keyBy
+        SingleOutputStreamOperator<BehaviorEvent> parsed = raw
                 .process(new ParseFunction(config.limits()))
+                .setParallelism(raw.getParallelism())
                 .uid(UID_PARSE).name("Parse & validate");
         io.deadLetters(parsed.getSideOutput(ParseFunction.DEAD_LETTERS));
 
@@ -73,6 +77,7 @@ public final class BehaviorCepPipeline {
                 .assignTimestampsAndWatermarks(WatermarkStrategy
                         .<BehaviorEvent>forGenerator(ctx -> new IdleAwareWatermarks(ooo, idle, idleAdvance, System::currentTimeMillis))
                         .withTimestampAssigner((e, previous) -> e.timestamp))
+                .setParallelism(raw.getParallelism())
                 .uid(UID_WATERMARKS).name("Event time & watermarks");
 
         SingleOutputStreamOperator<BehaviorEvent> fresh = timed

@@ -28,6 +28,7 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 
 /**
@@ -92,15 +93,26 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
                 due.add(ActionInput.exit(user, m.getKey(), SegmentUpdate.REASON_TTL, "", m.getValue().expiresAt));
             }
         }
-        due.sort(Comparator.comparingLong((ActionInput a) -> a.timestamp).thenComparing(ActionInput::sortKey));
+        // a queue, not a sorted list: a membership entered in this batch may also expire in it, and
+        // that expiry must take its place in time, or the outcome would depend on how far the
+        // watermark jumped at once
+        PriorityQueue<ActionInput> queue = new PriorityQueue<>(
+                Comparator.comparingLong((ActionInput a) -> a.timestamp).thenComparing(ActionInput::sortKey));
+        queue.addAll(due);
 
         Set<String> anchorsDone = new HashSet<>();
-        for (ActionInput in : due) {
+        while (!queue.isEmpty()) {
+            ActionInput in = queue.poll();
             if (in.isExit()) {
                 exit(in, ctx, out);
             } else {
                 PatternMatch m = in.match;
-                if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) apply(m, ctx, out);
+                if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
+                    Membership entered = apply(m, ctx, out);
+                    if (entered != null && entered.expiresAt <= watermark) {
+                        queue.add(ActionInput.exit(user, patterns.get(m.patternId).segment.name, SegmentUpdate.REASON_TTL, "", entered.expiresAt));
+                    }
+                }
             }
         }
         if (later.isEmpty()) pending.clear();
@@ -108,9 +120,10 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         pruneRecentAlerts(watermark);
     }
 
-    private void apply(PatternMatch m, OnTimerContext ctx, Collector<Alert> out) throws Exception {
+    /** @return the membership the match entered, or null */
+    private Membership apply(PatternMatch m, OnTimerContext ctx, Collector<Alert> out) throws Exception {
         PatternDefinition def = patterns.get(m.patternId);
-        if (def == null) return; // a pattern removed from the set since the match was buffered
+        if (def == null) return null; // a pattern removed from the set since the match was buffered
         if (def.alert != null) {
             if (withinCap(def, m.detectedAt, ctx)) {
                 out.collect(toAlert(def, m));
@@ -121,11 +134,14 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         }
         if (def.segment != null && !memberships.contains(def.segment.name)) {
             long expires = m.detectedAt + def.segment.ttl.toMillis();
-            memberships.put(def.segment.name, new Membership(m.detectedAt, expires, def.id));
+            Membership entered = new Membership(m.detectedAt, expires, def.id);
+            memberships.put(def.segment.name, entered);
             ctx.timerService().registerEventTimeTimer(expires);
             ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(m.userKey, def.segment.name, SegmentUpdate.ENTER, def.id, m.detectedAt, expires));
             segmentEnters.inc();
+            return entered;
         }
+        return null;
     }
 
     private void exit(ActionInput in, OnTimerContext ctx, Collector<Alert> out) throws Exception {
@@ -133,8 +149,11 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         if (current == null) return;
         boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.exitPatternId);
         if (byTtl && current.expiresAt != in.timestamp) return;
+        // an exit event from before the enter (or at its millisecond: exits sort first) that reaches
+        // us late does not end it; in order it would have been applied before the enter
+        if (!byTtl && in.timestamp <= current.enteredAt) return;
         memberships.remove(in.exitSegment);
-        if (!byTtl) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
+        if (!byTtl && !timerStillNeeded(current.expiresAt)) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
         ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey, in.exitSegment, SegmentUpdate.EXIT, in.exitPatternId, in.timestamp, 0L));
         segmentExits.inc();
         PatternDefinition def = byTtl ? null : patterns.get(in.exitPatternId);
@@ -159,6 +178,21 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         a.payloadJson = "{}";
         a.profile = in.exitProfile;
         return a;
+    }
+
+    /**
+     * Timers are per key and timestamp, so the TTL timer of a membership may also be the timer of a
+     * pending input, of a cap window or of another segment's membership at that same instant.
+     */
+    private boolean timerStillNeeded(long ts) throws Exception {
+        for (ActionInput in : pending.get()) if (in.timestamp == ts) return true;
+        for (Membership m : memberships.values()) if (m.expiresAt == ts) return true;
+        for (Map.Entry<String, long[]> e : recentAlerts.entries()) {
+            PatternDefinition def = patterns.get(e.getKey());
+            if (def == null || def.cap == null) continue;
+            for (long t : e.getValue()) if (t + def.cap.per.toMillis() == ts) return true;
+        }
+        return false;
     }
 
     /** At most {@code cap.max} alerts of one pattern per user in any {@code cap.per} of event time. */

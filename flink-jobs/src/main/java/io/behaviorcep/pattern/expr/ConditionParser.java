@@ -32,7 +32,7 @@ import java.util.regex.PatternSyntaxException;
  *                      | 'in' list | 'not' 'in' list | 'exists' | 'matches' string )
  * operand   := number | string | 'true' | 'false' | path | func '(' path ')'
  * list      := '[' literal (',' literal)* ']'       (numbers, strings, true, false)
- * path      := name ('.' segment)*
+ * path      := name ('.' (segment | '*'))*          (at most one '*'; see Wildcards)
  * func      := 'sum' | 'count' | 'min' | 'max' | 'avg'
  * </pre>
  *
@@ -52,6 +52,43 @@ import java.util.regex.PatternSyntaxException;
  *       {@code step}. These root names cannot be step names.</li>
  * </ul>
  *
+ * <h2>Wildcards</h2>
+ * Events are flattened ({@code properties.products.0.product_id}, {@code properties.products.1.product_id},
+ * ...), so a path may have one {@code *} segment that stands for any single key segment, usually
+ * an array index: {@code properties.products.*.product_id} has the values of every
+ * {@code properties.products.<i>.product_id} of the event. It may appear in {@code properties.*}
+ * and {@code context.*} paths of the current event and of steps
+ * ({@code viewed.properties.products.*.product_id}: the elements of the step's last event), but not
+ * as the first segment after {@code properties}/{@code context}, not twice in one path, and not in
+ * {@code profile.*}.
+ * <ul>
+ *   <li><b>Every predicate on a wildcard path is existential</b>: it is true if SOME value
+ *       satisfies it, exactly as the same predicate on a plain field holding that value would.
+ *       So {@code properties.products.*.sku == 'x'} means "some product is x", and
+ *       {@code properties.products.*.sku != 'x'} means "some product is not x" (true for
+ *       {@code ['x', 'y']}), likewise {@code not in}; {@code exists} means "at least one element";
+ *       {@code matches}: some value matches.</li>
+ *   <li>With no values (no elements, or a step with no events) every predicate on the wildcard
+ *       path is false, {@code !=} and {@code not in} included: there is no element to satisfy
+ *       it. This differs from a missing plain field, for which {@code !=} is true.</li>
+ *   <li>{@code not (...)} negates the whole predicate as usual: "no product is x" is
+ *       {@code not (properties.products.*.sku == 'x')} (true with no products), "every product is
+ *       x" is {@code not (properties.products.*.sku != 'x')}.</li>
+ *   <li>With wildcard paths on both sides, true if some pair of values satisfies the comparison.
+ *       A plain field on the other side is read once and keeps its missing-field rules: with
+ *       elements present and the other side missing, {@code !=} is true and the rest false.</li>
+ *   <li>Aggregates over a wildcard path fold every value: {@code sum(properties.products.*.price)}
+ *       over the elements of the current event (aggregates over the current event need a
+ *       wildcard), {@code sum(added.properties.products.*.price)} over the elements of every event
+ *       bound to {@code added}; {@code count(...)} counts the values present.</li>
+ *   <li>A wildcard matches keys {@code prefix + segment + suffix} where the segment is non-empty
+ *       and has no '.': {@code properties.products.*.price} does not read
+ *       {@code properties.products.0.variant.price}, and {@code properties.tags.*} reads
+ *       {@code tags.0}, {@code tags.1}, ... but not {@code tags.0.x}. Evaluation scans the event's
+ *       {@code properties} (or {@code context}) map; prefix and suffix are computed when parsing.
+ *       Plain paths are a single map lookup.</li>
+ * </ul>
+ *
  * <h2>Semantics</h2>
  * <ul>
  *   <li>With a number literal or an aggregate on either side, a comparison is numeric: the other
@@ -68,13 +105,14 @@ import java.util.regex.PatternSyntaxException;
  *   <li>Aggregates read every event bound to a step: {@code sum}, {@code avg}, {@code min},
  *       {@code max} over the numeric values of the field (others skipped; sum of none is 0);
  *       {@code count(step.field)} counts the events that have the field, {@code count(step)} the
- *       events.</li>
+ *       events. With a wildcard path, over every value (see Wildcards).</li>
  *   <li>Evaluation never throws; see {@link Expr#test}.</li>
  * </ul>
  *
  * <p>Mistakes caught when parsing, beyond syntax: unknown functions and fields (with a suggestion),
  * bad regexes, comparing a number with a quoted string, ordering comparisons ({@code <}, ...) with a
- * quoted number (they would compare text), aggregates over the current event.
+ * quoted number (they would compare text), aggregates over a plain field of the current event,
+ * misplaced or repeated {@code *}.
  */
 public final class ConditionParser {
 
@@ -290,6 +328,8 @@ public final class ConditionParser {
         }
         if (root.equals(PROFILE)) {
             if (dot < 0) throw error("'profile' needs a field name", col, "e.g. profile.orders_lifetime");
+            int star = path.indexOf('*');
+            if (star >= 0) throw error("'*' is not supported in profile fields", col + star, null);
             return new Field(FieldRef.Kind.PROFILE, null, null, path.substring(dot + 1), path, col);
         }
         checkRootCase(root, col);
@@ -326,9 +366,15 @@ public final class ConditionParser {
         String path = arg.text;
         int dot = path.indexOf('.');
         String root = dot < 0 ? path : path.substring(0, dot);
+        if (EventField.root(root) != null && path.indexOf('*') >= 0) {
+            EventField f = eventField(path, arg.col, null);
+            if (f.wildcard()) return new Aggregate(fn, null, f, path, arg.col);
+        }
         if (EventField.root(root) != null || root.equals(PROFILE)) {
             throw error(fn.label + "() works over the events of an earlier step, and '" + path + "' is a field of the "
-                    + (root.equals(PROFILE) ? "profile" : "current event"), arg.col, "e.g. " + example);
+                    + (root.equals(PROFILE) ? "profile" : "current event"), arg.col, "e.g. " + example
+                    + (root.equals(PROFILE) ? "" : ", or over the elements of an array of this event: " + fn.label + "(properties.products.*."
+                    + (fn == Fn.COUNT ? "product_id" : "price") + ")"));
         }
         checkRootCase(root, arg.col);
         if (dot < 0) {
@@ -347,6 +393,10 @@ public final class ConditionParser {
         int dot = rel.indexOf('.');
         String first = dot < 0 ? rel : rel.substring(0, dot);
         EventField.Root root = EventField.root(first);
+        if (first.equals("*")) {
+            throw error("'*' cannot stand for the event field" + (step == null ? "" : " of step '" + step + "'"), col,
+                    "use it for an array index inside properties or context, e.g. " + (step == null ? "" : step + ".") + "properties.products.*.product_id");
+        }
         if (root == null) {
             String s = suggest(first, EVENT_FIELDS, 2);
             throw error("unknown field '" + first + "'" + (step == null ? "" : " of step '" + step + "'"), col,
@@ -354,7 +404,17 @@ public final class ConditionParser {
         }
         if (root == EventField.Root.PROPERTIES || root == EventField.Root.CONTEXT) {
             if (dot < 0) throw error("'" + first + "' needs a field name", col + first.length(), "e.g. " + first + (root == EventField.Root.PROPERTIES ? ".price" : ".page.url"));
-            return new EventField(root, rel.substring(dot + 1), rel);
+            String key = rel.substring(dot + 1);
+            int star = key.indexOf('*');
+            if (star < 0) return new EventField(root, key, rel);
+            int keyCol = col + dot + 1;
+            if (star == 0) {
+                throw error("'*' cannot be the first segment after '" + first + "'", keyCol,
+                        "use it for an array index, e.g. " + first + ".products.*.price");
+            }
+            int second = key.indexOf('*', star + 1);
+            if (second >= 0) throw error("only one '*' is allowed in a path", keyCol + second, null);
+            return new EventField(root, key, rel, key.substring(0, star), key.substring(star + 1));
         }
         if (dot >= 0) throw error("'" + first + "' has no sub-fields", col + dot, null);
         return new EventField(root, null, rel);
@@ -524,6 +584,8 @@ public final class ConditionParser {
                     throw error("unexpected typographic quote '" + c + "'", col, "use a straight quote ' or \"");
                 } else if (c == '/' && !out.isEmpty() && isKeyword(out.get(out.size() - 1), "matches")) {
                     throw error("expected a quoted regular expression after 'matches'", col, "e.g. matches '/sale/.*'");
+                } else if (c == '*' && at(i + 1) == '.') {
+                    throw error("a path cannot start with '*'", col, "e.g. properties.products.*.price");
                 } else if (c == '+' || c == '-' || c == '*' || c == '/' || c == '%') {
                     throw error("unexpected '" + c + "'", col, "arithmetic is not supported");
                 } else {
@@ -559,6 +621,13 @@ public final class ConditionParser {
             i++;
             while (i < n && (Character.isLetterOrDigit(s.charAt(i)) || s.charAt(i) == '_')) i++;
             while (i < n && s.charAt(i) == '.') {
+                if (at(i + 1) == '*') {
+                    if (segmentChar(at(i + 2)) || at(i + 2) == '*') {
+                        throw error("'*' must be a whole path segment", i + 2, "e.g. properties.products.*.price");
+                    }
+                    i += 2;
+                    continue;
+                }
                 if (!segmentChar(at(i + 1)) || at(i + 1) == '-') {
                     throw error("expected a field name after '.'", i + 2, null);
                 }

@@ -5,6 +5,7 @@ import io.behaviorcep.pattern.expr.Operand.Field;
 import io.behaviorcep.pattern.expr.Operand.NumberLit;
 import io.behaviorcep.pattern.expr.Operand.StringLit;
 
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -113,7 +114,11 @@ final class Nodes {
         @Override int precedence() { return UNARY; }
     }
 
-    /** {@code a OP b}. How the sides compare is decided once, from the operand kinds. */
+    /**
+     * {@code a OP b}. How the sides compare is decided once, from the operand kinds. With a
+     * wildcard field on a side, true if some value of it (some pair of values, with two) satisfies
+     * the comparison; false if a wildcard side has no values.
+     */
     static final class Compare extends Expr {
         private static final long serialVersionUID = 1L;
 
@@ -132,11 +137,14 @@ final class Nodes {
         final Op op;
         final Operand right;
         final Mode mode;
+        /** A wildcard field on either side: {@link #any}. */
+        final boolean wildcard;
 
         Compare(Operand left, Op op, Operand right) {
             this.left = left;
             this.op = op;
             this.right = right;
+            this.wildcard = left.wildcard() || right.wildcard();
             if (left.numeric() || right.numeric()) mode = Mode.NUMERIC;
             else if (left instanceof BoolLit || right instanceof BoolLit) mode = Mode.BOOLEAN;
             else if (left instanceof Field && right instanceof Field) mode = Mode.FIELDS;
@@ -145,9 +153,13 @@ final class Nodes {
 
         @Override
         boolean eval(EvalContext ctx) {
+            if (wildcard) return any(ctx);
             if (mode == Mode.NUMERIC) return numeric(ctx);
-            String a = left.text(ctx);
-            String b = right.text(ctx);
+            return text(left.text(ctx), right.text(ctx));
+        }
+
+        /** A non-numeric comparison of two texts (null: missing). */
+        private boolean text(String a, String b) {
             if (a == null || b == null) return op == Op.NE;
             switch (mode) {
                 case BOOLEAN: {
@@ -165,6 +177,33 @@ final class Nodes {
                 default:
                     return op.test(a.compareTo(b));
             }
+        }
+
+        /** Existential over the values of the wildcard side(s); a non-wildcard side is read once. */
+        private boolean any(EvalContext ctx) {
+            List<String> as = left.wildcard() ? left.texts(ctx) : null;
+            if (as != null && as.isEmpty()) return false;
+            List<String> bs = right.wildcard() ? right.texts(ctx) : null;
+            if (bs != null && bs.isEmpty()) return false;
+            if (mode == Mode.NUMERIC) {
+                // a number literal or aggregate on one side, so the other is the (only) wildcard side
+                boolean leftWild = as != null;
+                double fixed = leftWild ? right.number(ctx) : left.number(ctx);
+                if (fixed != fixed) return op == Op.NE; // missing, as for a plain field
+                for (String t : leftWild ? as : bs) {
+                    double v = Num.parse(t);
+                    if (v == v && (leftWild ? op.test(v, fixed) : op.test(fixed, v))) return true;
+                }
+                return false;
+            }
+            if (as == null) as = Collections.singletonList(left.text(ctx));
+            if (bs == null) bs = Collections.singletonList(right.text(ctx));
+            for (String a : as) {
+                for (String b : bs) {
+                    if (text(a, b)) return true;
+                }
+            }
+            return false;
         }
 
         private boolean numeric(EvalContext ctx) {
@@ -217,7 +256,10 @@ final class Nodes {
         @Override int precedence() { return UNARY; }
     }
 
-    /** {@code a [not] in [literals]}: == against each literal; missing a: in is false, not in is true. */
+    /**
+     * {@code a [not] in [literals]}: == against each literal; missing a: in is false, not in is true.
+     * A wildcard a: true if some value is (not) in the list; false with no values.
+     */
     static final class In extends Expr {
         private static final long serialVersionUID = 1L;
         final Operand left;
@@ -255,15 +297,24 @@ final class Nodes {
                 double v = left.number(ctx);
                 if (v != v) return negated;
                 found = containsNumber(v);
+            } else if (left.wildcard()) {
+                for (String t : left.texts(ctx)) {
+                    if (contains(t) != negated) return true;
+                }
+                return false;
             } else {
                 String t = left.text(ctx);
                 if (t == null) return negated;
-                found = strings.contains(t)
-                        || (numbers.length > 0 && containsNumber(Num.parse(t)))
-                        || (hasTrue && t.equalsIgnoreCase("true"))
-                        || (hasFalse && t.equalsIgnoreCase("false"));
+                found = contains(t);
             }
             return found != negated;
+        }
+
+        private boolean contains(String t) {
+            return strings.contains(t)
+                    || (numbers.length > 0 && containsNumber(Num.parse(t)))
+                    || (hasTrue && t.equalsIgnoreCase("true"))
+                    || (hasFalse && t.equalsIgnoreCase("false"));
         }
 
         private boolean containsNumber(double v) {
@@ -292,7 +343,7 @@ final class Nodes {
         @Override int precedence() { return UNARY; }
     }
 
-    /** {@code field exists}: the field is present (JSON nulls are absent). */
+    /** {@code field exists}: the field is present (JSON nulls are absent); a wildcard field: it has a value. */
     static final class Exists extends Expr {
         private static final long serialVersionUID = 1L;
         final Field field;
@@ -303,6 +354,7 @@ final class Nodes {
 
         @Override
         boolean eval(EvalContext ctx) {
+            if (field.wildcard()) return !field.texts(ctx).isEmpty();
             return field.text(ctx) != null;
         }
 
@@ -320,7 +372,10 @@ final class Nodes {
         @Override int precedence() { return UNARY; }
     }
 
-    /** {@code field matches 'regex'}: the WHOLE value must match ({@link java.util.regex.Matcher#matches()}). */
+    /**
+     * {@code field matches 'regex'}: the WHOLE value must match ({@link java.util.regex.Matcher#matches()});
+     * a wildcard field: some value.
+     */
     static final class Matches extends Expr {
         private static final long serialVersionUID = 1L;
         final Field field;
@@ -333,6 +388,12 @@ final class Nodes {
 
         @Override
         boolean eval(EvalContext ctx) {
+            if (field.wildcard()) {
+                for (String t : field.texts(ctx)) {
+                    if (pattern.matcher(t).matches()) return true;
+                }
+                return false;
+            }
             String t = field.text(ctx);
             return t != null && pattern.matcher(t).matches();
         }

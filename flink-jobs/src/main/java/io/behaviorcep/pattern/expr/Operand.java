@@ -3,6 +3,7 @@ package io.behaviorcep.pattern.expr;
 import io.behaviorcep.event.BehaviorEvent;
 
 import java.io.Serializable;
+import java.util.Collections;
 import java.util.List;
 import java.util.RandomAccess;
 
@@ -22,8 +23,22 @@ abstract class Operand implements Serializable {
         return false;
     }
 
-    /** The operand's text; null if missing. */
+    /**
+     * True for wildcard fields ({@code properties.products.*.price}): they have any number of
+     * values, read with {@link #texts}; predicates over them are existential.
+     */
+    boolean wildcard() {
+        return false;
+    }
+
+    /** The operand's text; null if missing. Not for {@link #wildcard()} operands. */
     abstract String text(EvalContext ctx);
+
+    /** For {@link #wildcard()} operands: every value, empty if none. */
+    List<String> texts(EvalContext ctx) {
+        String t = text(ctx);
+        return t == null ? List.of() : List.of(t);
+    }
 
     /** For {@link #numeric()} operands: the value, NaN if missing (an aggregate over no numbers). */
     double number(EvalContext ctx) {
@@ -101,7 +116,11 @@ abstract class Operand implements Serializable {
 
     // ---------------------------------------------------------------- fields
 
-    /** A field of the current event, of the last event of an earlier step, or of the profile. */
+    /**
+     * A field of the current event, of the last event of an earlier step, or of the profile. A
+     * wildcard field (current event or step only) has the values of all the matching keys of that
+     * one event.
+     */
     static final class Field extends Operand {
         private static final long serialVersionUID = 1L;
         final FieldRef.Kind kind;
@@ -120,6 +139,20 @@ abstract class Operand implements Serializable {
             this.field = field;
             this.profileName = profileName;
             this.path = path;
+        }
+
+        @Override
+        boolean wildcard() {
+            return field != null && field.wildcard();
+        }
+
+        @Override
+        List<String> texts(EvalContext ctx) {
+            if (!wildcard()) return super.texts(ctx);
+            if (kind == FieldRef.Kind.CURRENT) return field.values(ctx.current());
+            List<BehaviorEvent> events = ctx.step(step);
+            if (events == null || events.isEmpty()) return List.of();
+            return field.values(events.get(events.size() - 1));
         }
 
         @Override
@@ -154,10 +187,14 @@ abstract class Operand implements Serializable {
         final String label = name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** sum/count/min/max/avg of a field over every event bound to an earlier step. */
+    /**
+     * sum/count/min/max/avg of a field over every event bound to an earlier step; with a wildcard
+     * field, over every matching value of those events, or of the current event ({@link #step} null).
+     */
     static final class Aggregate extends Operand {
         private static final long serialVersionUID = 1L;
         final Fn fn;
+        /** Null for an aggregate over a wildcard field of the current event. */
         final String step;
         /** Null for {@code count(step)}. */
         final EventField field;
@@ -180,11 +217,12 @@ abstract class Operand implements Serializable {
         }
 
         /**
-         * count: events (with the field, if one is named); sum: 0 over no numbers; min, max, avg:
-         * NaN (missing) over no numbers. Non-numeric values are skipped.
+         * count: events (with the field, if one is named), or values of a wildcard field; sum: 0
+         * over no numbers; min, max, avg: NaN (missing) over no numbers. Non-numeric values are skipped.
          */
         @Override
         double number(EvalContext ctx) {
+            if (field != null && field.prefix != null) return numberWildcard(ctx);
             List<BehaviorEvent> events = ctx.step(step);
             int n = events == null ? 0 : events.size();
             if (n > 0 && !(events instanceof RandomAccess)) {
@@ -224,6 +262,27 @@ abstract class Operand implements Serializable {
             return finish(acc, k);
         }
 
+        /** Over every value of the wildcard field in the current event or in every event of the step. */
+        private double numberWildcard(EvalContext ctx) {
+            Iterable<BehaviorEvent> events = step == null ? Collections.singletonList(ctx.current()) : ctx.step(step);
+            int k = 0;
+            double acc = fn == Fn.MIN ? Double.POSITIVE_INFINITY : fn == Fn.MAX ? Double.NEGATIVE_INFINITY : 0;
+            if (events == null) return finish(acc, k);
+            for (BehaviorEvent e : events) {
+                for (String s : field.values(e)) {
+                    if (fn == Fn.COUNT) {
+                        k++;
+                        continue;
+                    }
+                    double v = Num.parse(s);
+                    if (v != v) continue;
+                    k++;
+                    acc = fold(acc, v);
+                }
+            }
+            return finish(acc, k);
+        }
+
         private double fold(double acc, double v) {
             switch (fn) {
                 case MIN: return Math.min(acc, v);
@@ -250,7 +309,8 @@ abstract class Operand implements Serializable {
 
         @Override
         void collect(List<FieldRef> out) {
-            out.add(new FieldRef(path, column, FieldRef.Kind.STEP, step, field == null ? null : field.path, fn.label));
+            out.add(new FieldRef(path, column, step == null ? FieldRef.Kind.CURRENT : FieldRef.Kind.STEP, step,
+                    field == null ? null : field.path, fn.label));
         }
     }
 }
