@@ -1,0 +1,34 @@
+package io.behaviorcep.docs;
+
+import io.behaviorcep.pattern.PatternLoader;
+import io.behaviorcep.testing.Repo;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every complete pattern shown in docs/pattern-language.md is valid: the reference cannot drift from the loader. */
+class DocExamplesTest {
+    @Test
+    void everyCompletePatternInTheLanguageReferenceIsValid() throws Exception {
+        String doc = Files.readString(Repo.root().resolve("docs/pattern-language.md"));
+        Matcher m = Pattern.compile("```yaml\n(.*?)```", Pattern.DOTALL).matcher(doc);
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        while (m.find()) {
+            String yaml = m.group(1);
+            if (!yaml.startsWith("id:")) continue; // fragments of a file, shown for one feature
+            checked++;
+            PatternLoader.Result r = PatternLoader.loadString("pattern-language.md#" + checked, yaml);
+            r.problems().forEach(p -> problems.add(p.toString()));
+        }
+        assertThat(checked).as("complete patterns in the reference").isGreaterThanOrEqualTo(5);
+        assertThat(problems).isEmpty();
+    }
+}

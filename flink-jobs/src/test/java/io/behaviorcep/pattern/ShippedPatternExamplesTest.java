@@ -1,0 +1,64 @@
+package io.behaviorcep.pattern;
+
+import io.behaviorcep.testkit.PatternTestKit;
+import io.behaviorcep.testing.Repo;
+
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** `test patterns/` as part of the build: every shipped pattern carries examples for its edges, and they pass. */
+class ShippedPatternExamplesTest {
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    @Test
+    void everyShippedPatternHasExamplesAndTheyPass() throws Exception {
+        List<PatternDefinition> shipped = Repo.shippedPatterns();
+        assertThat(shipped).extracting(p -> p.id).contains("cart-abandonment", "checkout-abandonment", "high-intent-burst",
+                "repeat-view-no-purchase", "dormancy-14d", "engagement-decay");
+        for (PatternDefinition p : shipped) {
+            assertThat(p.examples).as("examples of " + p.id).hasSizeGreaterThanOrEqualTo(3);
+        }
+        List<PatternTestKit.Result> results = PatternTestKit.run(shipped);
+        String failures = results.stream().filter(r -> !r.passed()).map(r -> "FAIL " + r.title() + "\n" + r.diff())
+                .collect(Collectors.joining("\n"));
+        System.out.println(results.size() + " examples run, " + results.stream().filter(PatternTestKit.Result::passed).count() + " passed");
+        assertThat(failures).as("failing examples").isEmpty();
+        assertThat(results).hasSizeGreaterThanOrEqualTo(25);
+    }
+
+    @Test
+    void theKitReportsAWrongExpectationAsAFailureWithADiff() throws Exception {
+        String yaml = """
+                id: kit-self-check
+                version: 1
+                steps:
+                  - name: checkout
+                    event: Checkout Started
+                  - name: no_order
+                    absent: {event: Order Completed}
+                    for: 30m
+                actions:
+                  alert: {type: x}
+                examples:
+                  - name: wrong on purpose
+                    events:
+                      - {at: 0m, event: Checkout Started}
+                    until: 1h
+                    expect:
+                      alerts: [{at: 29m}]
+                """;
+        PatternDefinition p = PatternLoader.loadString("self-check.yaml", yaml).orThrow().get(0);
+        PatternTestKit.Result r = PatternTestKit.run(p).get(0);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.diff()).contains("- missing:    at +29m").contains("+ unexpected: at +30m");
+    }
+}
