@@ -56,8 +56,8 @@ import java.util.regex.PatternSyntaxException;
  * Events are flattened ({@code properties.products.0.product_id}, {@code properties.products.1.product_id},
  * ...), so a path may have one {@code *} segment that stands for any single key segment, usually
  * an array index: {@code properties.products.*.product_id} has the values of every
- * {@code properties.products.<i>.product_id} of the event. It may appear in {@code properties.*}
- * and {@code context.*} paths of the current event and of steps
+ * {@code properties.products.<i>.product_id} of the event. It may appear in paths under
+ * {@code properties} and {@code context}, of the current event and of steps
  * ({@code viewed.properties.products.*.product_id}: the elements of the step's last event), but not
  * as the first segment after {@code properties}/{@code context}, not twice in one path, and not in
  * {@code profile.*}.
