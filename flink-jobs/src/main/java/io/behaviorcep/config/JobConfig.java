@@ -83,7 +83,7 @@ public final class JobConfig implements Serializable {
             v.put(k, e.getValue());
         }
         JobConfig c = new JobConfig(v);
-        if (errors.isEmpty()) c.check(errors);
+        c.check(errors); // bad values are reported together with unknown keys
         if (!errors.isEmpty()) throw new IllegalArgumentException(String.join("\n", errors));
         return c;
     }
@@ -120,15 +120,17 @@ public final class JobConfig implements Serializable {
     }
 
     private void check(List<String> errors) {
+        boolean durationsOk = true;
         for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "events.max-out-of-orderness",
                 "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention")) {
             try {
                 Durations.parse(values.get(k));
             } catch (IllegalArgumentException e) {
                 errors.add(k + ": " + e.getMessage());
+                durationsOk = false;
             }
         }
-        if (errors.isEmpty() && transactionTimeout().compareTo(Duration.ofMinutes(15)) > 0) {
+        if (durationsOk && transactionTimeout().compareTo(Duration.ofMinutes(15)) > 0) {
             errors.add("kafka.transaction-timeout " + values.get("kafka.transaction-timeout")
                     + " exceeds the broker default transaction.max.timeout.ms (15m); the job would restart in a loop");
         }
@@ -142,9 +144,14 @@ public final class JobConfig implements Serializable {
         if (!Set.of("committed-or-earliest", "earliest", "latest").contains(startingOffsets())) {
             errors.add("kafka.starting-offsets must be committed-or-earliest, earliest or latest");
         }
-        if (values.containsKey("parallelism")) {
+        if (!Set.of("true", "false").contains(values.get("events.idle-advance"))) {
+            // Boolean.parseBoolean would quietly turn a typo into false
+            errors.add("events.idle-advance must be true or false, got '" + values.get("events.idle-advance") + "'");
+        }
+        String parallelism = values.get("parallelism");
+        if (parallelism != null && !parallelism.isBlank()) {
             try {
-                Integer.parseInt(values.get("parallelism"));
+                if (Integer.parseInt(parallelism) < 1) errors.add("parallelism must be 1 or more");
             } catch (NumberFormatException e) {
                 errors.add("parallelism must be a whole number");
             }

@@ -145,7 +145,10 @@ public final class PatternLoader {
             this.file = file;
         }
 
+        private String[] lines = new String[0];
+
         PatternDefinition read(String text) {
+            lines = text.split("\n", -1);
             Node root;
             try {
                 LoaderOptions options = new LoaderOptions();
@@ -438,8 +441,9 @@ public final class PatternLoader {
                         problem(c, "a condition must be a line of text, e.g. properties.price >= 10");
                         continue;
                     }
+                    List<int[]> substitutions = new ArrayList<>();
                     try {
-                        String text = substituteParams(sc.getValue(), c);
+                        String text = substituteParams(sc.getValue(), c, substitutions);
                         if (text == null) continue;
                         Expr x = ConditionParser.parse(text);
                         for (String ref : x.referencedSteps()) {
@@ -450,16 +454,20 @@ public final class PatternLoader {
                         }
                         where.add(x);
                     } catch (ConditionSyntaxException e) {
-                        int offset = sc.getScalarStyle() == org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN ? 0 : 1;
-                        problems.add(new PatternProblem(file, line(c), column(c) + offset + e.column() - 1, e.reason()));
+                        int[] at = positionInScalar(sc, originalOffset(e.column() - 1, substitutions));
+                        problems.add(new PatternProblem(file, at[0], at[1], e.reason()));
                     }
                 }
             }
             return new EventMatcher(event, type, where);
         }
 
-        /** Replaces {@code ${params.x}}; null (and a problem) when a parameter is not declared. */
-        private String substituteParams(String text, Node at) {
+        /**
+         * Replaces {@code ${params.x}}; null (and a problem) when a parameter is not declared. Records
+         * each replacement as {start in the original, original length, replaced length} so error
+         * columns can be mapped back to what the operator wrote.
+         */
+        private String substituteParams(String text, Node at, List<int[]> substitutions) {
             java.util.regex.Matcher m = PARAM.matcher(text);
             StringBuilder sb = new StringBuilder();
             while (m.find()) {
@@ -468,10 +476,47 @@ public final class PatternLoader {
                     problem(at, "unknown parameter '" + m.group(1) + "'; declare it under 'params:'" + didYouMean(m.group(1), params.keySet()));
                     return null;
                 }
+                substitutions.add(new int[] {m.start(), m.end() - m.start(), v.length()});
                 m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(v));
             }
             m.appendTail(sb);
             return sb.toString();
+        }
+
+        /** An offset in the substituted condition, as an offset in the condition as written. */
+        private static int originalOffset(int offset, List<int[]> substitutions) {
+            int shift = 0;
+            for (int[] sub : substitutions) {
+                int startInNew = sub[0] + shift;
+                if (offset < startInNew) break;
+                if (offset < startInNew + sub[2]) return sub[0]; // inside a parameter's value: point at the ${...}
+                shift += sub[2] - sub[1];
+            }
+            return offset - shift;
+        }
+
+        /**
+         * Line and column in the file of a character of a scalar's value. Plain and quoted scalars on
+         * one line start at the node (plus the quote); block scalars ({@code |}, {@code >}) start on
+         * the line after the indicator, at the content's indentation.
+         */
+        private int[] positionInScalar(ScalarNode sc, int offset) {
+            String value = sc.getValue();
+            int before = Math.max(0, Math.min(offset, value.length()));
+            org.yaml.snakeyaml.DumperOptions.ScalarStyle style = sc.getScalarStyle();
+            if (style == org.yaml.snakeyaml.DumperOptions.ScalarStyle.LITERAL || style == org.yaml.snakeyaml.DumperOptions.ScalarStyle.FOLDED) {
+                int firstLine = sc.getStartMark().getLine() + 1; // 0-based index of the first content line
+                int lineInValue = style == org.yaml.snakeyaml.DumperOptions.ScalarStyle.LITERAL
+                        ? (int) value.substring(0, before).chars().filter(ch -> ch == '\n').count() : 0;
+                int lastBreak = style == org.yaml.snakeyaml.DumperOptions.ScalarStyle.LITERAL ? value.lastIndexOf('\n', before - 1) : -1;
+                int lineIndex = firstLine + lineInValue;
+                String raw = lineIndex < lines.length ? lines[lineIndex] : "";
+                int indent = 0;
+                while (indent < raw.length() && raw.charAt(indent) == ' ') indent++;
+                return new int[] {lineIndex + 1, indent + (before - lastBreak - 1) + 1};
+            }
+            int quote = style == org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN ? 0 : 1;
+            return new int[] {line(sc), column(sc) + quote + before};
         }
 
         private AlertAction readAlert(Node node, Set<String> stepNames) {
@@ -558,6 +603,9 @@ public final class PatternLoader {
                 String key = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
                 if (key == null) {
                     problem(t.getKeyNode(), "keys must be plain words");
+                } else if (out.containsKey(key)) {
+                    // SnakeYAML's compose() keeps the last of two equal keys silently
+                    problem(t.getKeyNode(), "YAML syntax: duplicate key '" + key + "' (the first is on line " + line(out.get(key).getKeyNode()) + ")");
                 } else if (!known.contains(key)) {
                     problem(t.getKeyNode(), "unknown key '" + key + "' in " + where + didYouMean(key, known)
                             + (didYouMean(key, known).isEmpty() ? " (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")" : ""));
@@ -571,7 +619,7 @@ public final class PatternLoader {
         private Map<String, NodeTuple> plainKeys(MappingNode m) {
             Map<String, NodeTuple> out = new LinkedHashMap<>();
             for (NodeTuple t : m.getValue()) {
-                if (t.getKeyNode() instanceof ScalarNode s) out.put(s.getValue(), t);
+                if (t.getKeyNode() instanceof ScalarNode s) out.putIfAbsent(s.getValue(), t);
             }
             return out;
         }

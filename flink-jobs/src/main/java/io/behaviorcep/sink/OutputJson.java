@@ -54,6 +54,9 @@ public final class OutputJson {
         n.put("sessions_lifetime", p.sessionsLifetime);
         n.put("orders_lifetime", p.ordersLifetime);
         n.put("revenue_lifetime", p.revenueLifetime);
+        n.put("sessions_last_week", p.sessionsLastWeek);
+        n.put("sessions_weekly_avg_prior_4", p.sessionsWeeklyAvgPrior4);
+        n.put("decay_weeks", p.decayWeeks);
         return n;
     }
 
