@@ -31,7 +31,11 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * The production connectors: events from Kafka; alerts, segment updates, dead letters and late
+ * Output records carry the time they were produced, not event time (which is in their JSON):
+ * a replay of old history would otherwise be deleted at once by the topic's retention, and a
+ * segment expiry decided ahead of the wall clock refused by the broker.
+ *
+ * <p>The production connectors: events from Kafka; alerts, segment updates, dead letters and late
  * events to Kafka with exactly-once transactions; alerts and segments to PostgreSQL through
  * {@link PostgresSink} when a JDBC URL is configured.
  */
@@ -74,7 +78,7 @@ public class KafkaIO implements PipelineIO {
     @Override
     public void alerts(DataStream<Alert> alerts) {
         String topic = config.alertsTopic();
-        alerts.sinkTo(kafkaSink("alerts", (a, ctx, ts) -> new ProducerRecord<>(topic, null, a.detectedAt,
+        alerts.sinkTo(kafkaSink("alerts", (a, ctx, ts) -> new ProducerRecord<>(topic, null, null,
                         utf8(a.userId), OutputJson.bytes(OutputJson.alert(a)))))
                 .uid("alerts-kafka").name("Alerts → Kafka " + config.alertsTopic());
         if (config.jdbc() != null) {
@@ -85,7 +89,7 @@ public class KafkaIO implements PipelineIO {
     @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         String topic = config.segmentsTopic();
-        updates.sinkTo(kafkaSink("segments", (u, ctx, ts) -> new ProducerRecord<>(topic, null, u.at,
+        updates.sinkTo(kafkaSink("segments", (u, ctx, ts) -> new ProducerRecord<>(topic, null, null,
                         utf8(u.userId + "|" + u.segment), OutputJson.bytes(OutputJson.segment(u)))))
                 .uid("segments-kafka").name("Segments → Kafka " + config.segmentsTopic());
         if (config.jdbc() != null) {
@@ -102,7 +106,7 @@ public class KafkaIO implements PipelineIO {
     @Override
     public void lateEvents(DataStream<BehaviorEvent> late) {
         String topic = config.lateTopic();
-        late.sinkTo(kafkaSink("late", (e, ctx, ts) -> new ProducerRecord<>(topic, null, e.timestamp,
+        late.sinkTo(kafkaSink("late", (e, ctx, ts) -> new ProducerRecord<>(topic, null, null,
                         utf8(e.userKey), OutputJson.bytes(OutputJson.event(e)))))
                 .uid("late-kafka").name("Late events → Kafka " + config.lateTopic());
     }

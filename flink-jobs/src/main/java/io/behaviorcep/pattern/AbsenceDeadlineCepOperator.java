@@ -1,0 +1,102 @@
+package io.behaviorcep.pattern;
+
+import io.behaviorcep.event.BehaviorEvent;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.cep.functions.TimedOutPartialMatchHandler;
+import org.apache.flink.cep.nfa.compiler.NFACompiler;
+import org.apache.flink.cep.operator.CepOperator;
+import org.apache.flink.cep.pattern.Pattern;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Flink's CEP operator, plus a timer at the deadline of a pattern's trailing absence ("no order
+ * within 15 minutes of the add").
+ *
+ * <p>Flink CEP (2.2) evaluates a key only when one of that key's timers fires: at the timestamp of
+ * each buffered event, and at start + window for a pattern-wide ({@code FIRST_AND_LAST}) window. A
+ * window measured from the previous step ({@code PREVIOUS_AND_CURRENT}, which is how the absence's
+ * {@code for} compiles) gets no timer. A pending absence is then decided only when the same user
+ * sends another event the pattern sees, or by chance when the watermark that finally takes in the
+ * user's last event already lies beyond the deadline. For a user who goes quiet after adding to the
+ * cart the alert never comes, and in a replay whether it comes depends on how watermarks happened
+ * to advance, which breaks the exactly-once comparison of two runs.
+ *
+ * <p>So for every event it buffers, this operator registers one more timer, at event time +
+ * absence + 1 ms, in CEP's own timer service. CEP's timer callback does not look at which timer
+ * fired: it processes the key's buffered events up to the watermark and advances the key's
+ * partial matches to the watermark, which decides the absence as soon as event time passes its
+ * deadline, and before that watermark travels on (so the actions operator still sees the match
+ * before its deadline passes there). The state CEP keeps is unchanged: savepoints taken with
+ * Flink's plain CepOperator restore into this one, only without the extra timers.
+ */
+public class AbsenceDeadlineCepOperator<KEY, OUT> extends CepOperator<BehaviorEvent, KEY, OUT> {
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * The name CepOperator gives its timer service (Flink 2.2); asking for the same name again
+     * returns that very service, so these timers fire the same callback with the same watermark.
+     */
+    static final String CEP_TIMER_SERVICE = "watermark-callbacks";
+
+    /** Absence + 1 ms (absences are inclusive), or 0 when the pattern does not end in a timed absence. */
+    private final long deadlineAfter;
+    private transient InternalTimerService<VoidNamespace> cepTimers;
+
+    AbsenceDeadlineCepOperator(TypeSerializer<BehaviorEvent> inputSerializer, NFACompiler.NFAFactory<BehaviorEvent> nfaFactory,
+                               Pattern<BehaviorEvent, ?> pattern, org.apache.flink.cep.functions.PatternProcessFunction<BehaviorEvent, OUT> function,
+                               OutputTag<BehaviorEvent> lateDataOutputTag,
+                               long deadlineAfter) {
+        super(inputSerializer, false, nfaFactory, null, pattern.getAfterMatchSkipStrategy(), function, lateDataOutputTag);
+        this.deadlineAfter = deadlineAfter;
+    }
+
+    /**
+     * What {@code CEP.pattern(input, compiled).inEventTime().sideOutputLateData(lateTag).process(new MatchFunction(def), ...)}
+     * builds, with this operator in place of Flink's.
+     */
+    public static SingleOutputStreamOperator<PatternMatch> apply(KeyedStream<BehaviorEvent, String> input, PatternDefinition def,
+                                                                 OutputTag<BehaviorEvent> lateTag) {
+        return apply(input, CepPatternCompiler.compile(def), new MatchFunction(def), TypeInformation.of(PatternMatch.class),
+                lateTag, deadlineAfter(def));
+    }
+
+    /** The same for any compiled pattern and match function (the differential test runs it with its own). */
+    public static <OUT> SingleOutputStreamOperator<OUT> apply(KeyedStream<BehaviorEvent, String> input, Pattern<BehaviorEvent, ?> pattern,
+                                                              org.apache.flink.cep.functions.PatternProcessFunction<BehaviorEvent, OUT> function,
+                                                              TypeInformation<OUT> outType, OutputTag<BehaviorEvent> lateTag, long deadlineAfter) {
+        TypeSerializer<BehaviorEvent> serializer = input.getType().createSerializer(input.getExecutionConfig().getSerializerConfig());
+        // as Flink's PatternStreamBuilder does
+        NFACompiler.NFAFactory<BehaviorEvent> nfa = NFACompiler.compileFactory(pattern, function instanceof TimedOutPartialMatchHandler);
+        return input.transform("CepOperator", outType,
+                new AbsenceDeadlineCepOperator<>(serializer, nfa, pattern, function, lateTag, deadlineAfter));
+    }
+
+    public static long deadlineAfter(PatternDefinition def) {
+        PatternDefinition.StepDefinition absence = def.trailingAbsence();
+        return absence == null || absence.absentFor == null ? 0 : absence.absentFor.plus(CepPatternCompiler.INCLUSIVE).toMillis();
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        cepTimers = getInternalTimerService(CEP_TIMER_SERVICE, VoidNamespaceSerializer.INSTANCE, this);
+    }
+
+    @Override
+    public void processElement(StreamRecord<BehaviorEvent> element) throws Exception {
+        super.processElement(element);
+        long at = element.getTimestamp();
+        // late events are not buffered (CEP sends them to the late output), so they open no absence
+        if (deadlineAfter > 0 && at > cepTimers.currentWatermark() && at + deadlineAfter > at) {
+            cepTimers.registerEventTimeTimer(VoidNamespace.INSTANCE, at + deadlineAfter);
+        }
+    }
+}
