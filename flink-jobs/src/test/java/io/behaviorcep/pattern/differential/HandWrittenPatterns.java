@@ -104,7 +104,8 @@ final class HandWrittenPatterns {
      */
     static Pattern<BehaviorEvent, ?> repeatViewNoPurchase() {
         long w = Duration.ofHours(24).toMillis();
-        return Pattern.<BehaviorEvent>begin("first_view", AfterMatchSkipStrategy.skipPastLastEvent())
+        // no after-match skipping, as in the file: every qualifying third view is a match
+        return Pattern.<BehaviorEvent>begin("first_view", AfterMatchSkipStrategy.noSkip())
                 .where(named(VIEWED))
                 .notFollowedBy("no_purchase_before_second")
                 .where(cond((e, ctx) -> purchases(e, product(ctx))))

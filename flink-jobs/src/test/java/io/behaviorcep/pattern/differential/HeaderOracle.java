@@ -120,33 +120,23 @@ final class HeaderOracle {
      * reached its third view earlier ({@code byFirstView}). The header's "one alert at the third
      * view" reads as: the candidate whose THIRD view comes first wins ({@code !byFirstView}).
      */
+    /**
+     * Every view starts a run: the next two views of the same product, with no purchase of it in
+     * between, the third at most 24h after the first. No skipping: runs may share views.
+     */
     static List<String> repeatViewNoPurchase(List<BehaviorEvent> u) {
-        return repeatView(u, true);
-    }
-
-    static List<String> repeatViewByThirdView(List<BehaviorEvent> u) {
-        return repeatView(u, false);
-    }
-
-    private static List<String> repeatView(List<BehaviorEvent> u, boolean byFirstView) {
         List<String> out = new ArrayList<>();
-        int from = 0;
-        while (true) {
-            int[] best = null;
-            for (int f = from; f < u.size(); f++) {
-                if (!VIEWED.equals(u.get(f).event)) continue;
-                String p = u.get(f).property("product_id");
-                int s = nextViewWithoutPurchase(u, f, p);
-                if (s < 0) continue;
-                int t = nextViewWithoutPurchase(u, s, p);
-                if (t < 0 || u.get(t).timestamp - u.get(f).timestamp > 24 * 60 * M) continue;
-                if (best == null || (!byFirstView && t < best[2])) best = new int[] {f, s, t};
-            }
-            if (best == null) return out;
-            out.add(match(u.get(0).userKey, "first_view", List.of(u.get(best[0])), "second_view", List.of(u.get(best[1])),
-                    "third_view", List.of(u.get(best[2]))));
-            from = best[2] + 1;
+        for (int f = 0; f < u.size(); f++) {
+            if (!VIEWED.equals(u.get(f).event)) continue;
+            String p = u.get(f).property("product_id");
+            int s = nextViewWithoutPurchase(u, f, p);
+            if (s < 0) continue;
+            int t = nextViewWithoutPurchase(u, s, p);
+            if (t < 0 || u.get(t).timestamp - u.get(f).timestamp > 24 * 60 * M) continue;
+            out.add(match(u.get(0).userKey, "first_view", List.of(u.get(f)), "second_view", List.of(u.get(s)),
+                    "third_view", List.of(u.get(t))));
         }
+        return out;
     }
 
     /** Index of the next view of {@code p} after {@code i}, or -1 if a purchase of p comes first (or none). */
