@@ -41,14 +41,15 @@ public final class BehaviorCepJob {
             LOG.error("refusing to start: {}", e.getMessage());
             throw e;
         }
-        if (loaded.patterns().isEmpty()) {
+        if (loaded.patterns().isEmpty() && loaded.segments().isEmpty()) {
             throw new IllegalArgumentException("no pattern files found in " + config.patternsPath().toAbsolutePath());
         }
         List<PatternDefinition> patterns = loaded.patterns();
         patterns.forEach(p -> LOG.info("pattern {} ({}){}", p.label(), p.source, p.enabled ? "" : " is disabled"));
+        loaded.segments().forEach(s -> LOG.info("threshold segment {} ({}){}", s.id, s.source, s.enabled ? "" : " is disabled"));
         if (config.parallelism() != null) env.setParallelism(config.parallelism());
         BehaviorCepPipeline.configureCheckpointing(env, config.checkpointInterval());
-        BehaviorCepPipeline.build(env, config, patterns, io);
+        BehaviorCepPipeline.build(env, config, patterns, loaded.segments(), io);
         return patterns;
     }
 }

@@ -10,17 +10,20 @@ import io.behaviorcep.event.IdleAwareWatermarks;
 import io.behaviorcep.event.IngestFilter;
 import io.behaviorcep.event.ParseFunction;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.pattern.AbsenceDeadlineCepOperator;
 import io.behaviorcep.pattern.CepPatternCompiler;
 import io.behaviorcep.pattern.MatchFunction;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternMatch;
+import io.behaviorcep.privacy.Pseudonymizer;
 import io.behaviorcep.profile.ProfileFunction;
+import io.behaviorcep.profile.ProfileOptions;
+import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.cep.CEP;
-import org.apache.flink.cep.PatternStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -36,10 +39,16 @@ import java.util.List;
  * Builds the job graph from a typed config and a pattern set; connectors come from {@link PipelineIO}.
  *
  * <pre>
- * events ─ parse &amp; validate ─┬─ event time ─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ pattern A (CEP) ─┐
- *                             └─ DLQ                            └─ late           ├─ pattern B (CEP) ─┼─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
- *                                                                                  └─ segment exits ───┘                                       └─ segment updates
+ * events ─ parse &amp; validate ─┬─ event time ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ pattern A (CEP) ─┐
+ *                             └─ DLQ          │                    └─ late       │   ├─ pattern B (CEP) ─┼─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
+ * suppression list (PostgreSQL) ──────────────┘                                  │   ├─ segment exits ───┤                                       └─ segment updates ─┐
+ *                                                                                │   └─ privacy signals ─┘                                                            │
+ *                                                                                ├─ threshold segment updates ───────────────────────────────────────────────────────┴─ segment updates
+ *                                                                                └─ profiles &amp; erasures (user_profiles)
  * </pre>
+ *
+ * <p>With {@code privacy.pseudonymize}, alerts, segment updates and profile records pass a
+ * stateless map that replaces the user id by its HMAC before their sinks.
  *
  * <p>Every stateful operator has a stable uid; they are part of the savepoint contract
  * (docs/contracts.md) and must never change.
@@ -52,6 +61,8 @@ public final class BehaviorCepPipeline {
     public static final String UID_PROFILE = "user-profile";
     public static final String UID_EXITS = "segment-exit-signals";
     public static final String UID_ACTIONS = "pattern-actions";
+    public static final String UID_SUPPRESSION_LIST = "suppression-list-source";
+    public static final String UID_PSEUDONYMIZE = "pseudonymize";
 
     private BehaviorCepPipeline() {}
 
@@ -60,6 +71,21 @@ public final class BehaviorCepPipeline {
     }
 
     public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns, PipelineIO io) {
+        build(env, config, allPatterns, List.of(), io);
+    }
+
+    /** What the profile operator does, from the config and the threshold segments. */
+    public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments) {
+        return new ProfileOptions(config.profileRetention(), segments.stream().filter(s -> s.enabled).toList(),
+                config.profileWriteInterval(), config.privacyRules());
+    }
+
+    /**
+     * @param thresholdSegments the segments of {@code segments.yaml} (disabled ones are skipped), decided in the
+     *                          profile operator; their updates join the patterns' on {@link PipelineIO#segmentUpdates}
+     */
+    public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns,
+                             List<ThresholdSegment> thresholdSegments, PipelineIO io) {
         List<PatternDefinition> patterns = allPatterns.stream().filter(p -> p.enabled).toList();
 
         DataStream<RawRecord> raw = io.events(env);
@@ -80,34 +106,43 @@ public final class BehaviorCepPipeline {
                 .setParallelism(raw.getParallelism())
                 .uid(UID_WATERMARKS).name("Event time & watermarks");
 
-        SingleOutputStreamOperator<BehaviorEvent> fresh = timed
+        // the suppression list joins the events before they are keyed: its rows reach the user's
+        // profile without another shuffle (the dedup operator passes them through)
+        DataStream<BehaviorEvent> list = io.suppressionList(env);
+        DataStream<BehaviorEvent> toDedup = list == null ? timed : timed.union(list);
+        SingleOutputStreamOperator<BehaviorEvent> fresh = toDedup
                 .keyBy(e -> e.userKey)
-                .process(new IngestFilter(config.dedupTtl()))
+                .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent()))
                 .uid(UID_DEDUP).name("Dedup & late routing");
 
         List<DataStream<BehaviorEvent>> late = new ArrayList<>();
         late.add(fresh.getSideOutput(IngestFilter.LATE));
 
         // Same key, same parallelism: stay on the same subtask instead of shuffling again.
-        KeyedStream<BehaviorEvent, String> profiled = DataStreamUtils.reinterpretAsKeyedStream(
-                DataStreamUtils.reinterpretAsKeyedStream(fresh, e -> e.userKey)
-                        .process(new ProfileFunction(config.profileRetention()))
-                        .uid(UID_PROFILE).name("User profile"),
-                e -> e.userKey);
+        SingleOutputStreamOperator<BehaviorEvent> profileOperator = DataStreamUtils.reinterpretAsKeyedStream(fresh, e -> e.userKey)
+                .process(new ProfileFunction(profileOptions(config, thresholdSegments)))
+                .uid(UID_PROFILE).name("User profile");
+        KeyedStream<BehaviorEvent, String> profiled = DataStreamUtils.reinterpretAsKeyedStream(profileOperator, e -> e.userKey);
+        // outputs carry HMAC-SHA256(user id) instead of the id; the key is read on the task managers
+        String pseudonymKey = config.pseudonymize() ? config.pseudonymKeyEnv() : null;
+        DataStream<ProfileRecord> profileRecords = profileOperator.getSideOutput(ProfileFunction.PROFILE_RECORDS);
+        io.profileRecords(pseudonymKey == null ? profileRecords
+                : profileRecords.map(Pseudonymizer.profileRecords(pseudonymKey)).returns(ProfileRecord.class)
+                        .uid(UID_PSEUDONYMIZE + "-profiles").name("Pseudonymise profiles"));
+        DataStream<SegmentUpdate> thresholdUpdates = profileOperator.getSideOutput(ProfileFunction.THRESHOLD_UPDATES);
 
         List<DataStream<ActionInput>> actionInputs = new ArrayList<>();
         for (PatternDefinition p : patterns) {
-            KeyedStream<BehaviorEvent, String> input = profiled;
-            if (CepPatternCompiler.canPreFilter(p)) {
-                input = DataStreamUtils.reinterpretAsKeyedStream(
-                        profiled.filter(e -> CepPatternCompiler.isRelevant(p, e))
-                                .uid(patternUid(p) + "-prefilter").name("Pre-filter: " + p.id),
-                        e -> e.userKey);
-            }
+            // counts the events the pattern evaluates (metric eventsEvaluated) and, where that cannot
+            // change a match, drops the events no step could take; stateless
+            KeyedStream<BehaviorEvent, String> input = DataStreamUtils.reinterpretAsKeyedStream(
+                    profiled.filter(new MatchFunction.PatternInput(p))
+                            .uid(patternUid(p) + "-prefilter")
+                            .name((CepPatternCompiler.canPreFilter(p) ? "Pre-filter: " : "Input: ") + p.id),
+                    e -> e.userKey);
             OutputTag<BehaviorEvent> lateTag = new OutputTag<>("late-" + p.id, TypeInformation.of(BehaviorEvent.class));
-            PatternStream<BehaviorEvent> ps = CEP.pattern(input, CepPatternCompiler.compile(p)).inEventTime().sideOutputLateData(lateTag);
-            SingleOutputStreamOperator<PatternMatch> matches = ps
-                    .process(new MatchFunction(p), TypeInformation.of(PatternMatch.class))
+            // Flink's CEP operator plus a timer at each absence deadline, so a user who goes quiet is still decided
+            SingleOutputStreamOperator<PatternMatch> matches = AbsenceDeadlineCepOperator.apply(input, p, lateTag)
                     .uid(patternUid(p)).name("Pattern: " + p.label());
             late.add(matches.getSideOutput(lateTag));
             actionInputs.add(matches.map(ActionInput::match).uid(patternUid(p) + "-to-actions").name("Matches: " + p.id));
@@ -121,16 +156,30 @@ public final class BehaviorCepPipeline {
         for (int i = 1; i < late.size(); i++) allLate = allLate.union(late.get(i));
         io.lateEvents(allLate);
 
-        if (actionInputs.isEmpty()) return;
+        if (actionInputs.isEmpty()) {
+            // no patterns: threshold segments only
+            if (!thresholdSegments.isEmpty()) io.segmentUpdates(pseudonymized(thresholdUpdates, pseudonymKey));
+            return;
+        }
+        // opt-outs, suppressions and erasures reach the actions operator in the same event-time order
+        actionInputs.add(profileOperator.getSideOutput(ProfileFunction.ACTION_CONTROL));
         DataStream<ActionInput> allInputs = actionInputs.get(0);
         for (int i = 1; i < actionInputs.size(); i++) allInputs = allInputs.union(actionInputs.get(i));
         SingleOutputStreamOperator<Alert> alerts = allInputs
                 .keyBy(in -> in.userKey)
                 .process(new PatternActionsFunction(patterns), TypeInformation.of(Alert.class))
                 .uid(UID_ACTIONS).name("Alerts, caps & segments");
-        io.alerts(alerts);
+        io.alerts(pseudonymKey == null ? alerts
+                : alerts.map(Pseudonymizer.alerts(pseudonymKey)).returns(Alert.class).uid(UID_PSEUDONYMIZE + "-alerts").name("Pseudonymise alerts"));
         DataStream<SegmentUpdate> segments = alerts.getSideOutput(PatternActionsFunction.SEGMENT_UPDATES);
-        io.segmentUpdates(segments);
+        if (!thresholdSegments.isEmpty()) segments = segments.union(thresholdUpdates);
+        io.segmentUpdates(pseudonymized(segments, pseudonymKey));
+    }
+
+    private static DataStream<SegmentUpdate> pseudonymized(DataStream<SegmentUpdate> updates, String keyEnv) {
+        if (keyEnv == null) return updates;
+        return updates.map(Pseudonymizer.segmentUpdates(keyEnv)).returns(SegmentUpdate.class)
+                .uid(UID_PSEUDONYMIZE + "-segments").name("Pseudonymise segment updates");
     }
 
     /** Exactly-once checkpointing as the job needs it; cluster-wide settings (state backend, storage) stay with the cluster. */

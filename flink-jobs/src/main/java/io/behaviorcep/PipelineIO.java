@@ -4,6 +4,7 @@ import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -24,6 +25,18 @@ public interface PipelineIO {
     void deadLetters(DataStream<DeadLetter> deadLetters);
 
     void lateEvents(DataStream<BehaviorEvent> late);
+
+    /** Latest profiles and erasures for PostgreSQL ({@code user_profiles}, {@code erasures}); default: not written. */
+    default void profileRecords(DataStream<ProfileRecord> records) {}
+
+    /**
+     * Rows of the suppression list ({@code suppressed_users}) as they change, as records made by
+     * {@link io.behaviorcep.privacy.PrivacyRules#suppressionListRecord}, with watermarks that never
+     * hold event time back; null when there is no list (the default).
+     */
+    default DataStream<BehaviorEvent> suppressionList(StreamExecutionEnvironment env) {
+        return null;
+    }
 
     /** A seam for tests (e.g. failure injection); production leaves the parsed stream as it is. */
     default DataStream<BehaviorEvent> afterParse(DataStream<BehaviorEvent> events) {

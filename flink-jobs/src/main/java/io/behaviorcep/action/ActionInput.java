@@ -17,8 +17,29 @@ public class ActionInput {
     /** The exit event's profile, for an alert raised on exit. */
     public io.behaviorcep.profile.ProfileSnapshot exitProfile;
     public String userKey;
+    /**
+     * Set for a privacy signal from the profile operator: {@link #SUPPRESS} (the user opted out or was
+     * put on the suppression list), {@link #UNSUPPRESS}, or {@link #ERASE} (the user's data is erased).
+     */
+    public String control;
+
+    public static final String SUPPRESS = "suppress";
+    public static final String UNSUPPRESS = "unsuppress";
+    public static final String ERASE = "erase";
 
     public ActionInput() {}
+
+    public static ActionInput control(String userKey, String control, long timestamp) {
+        ActionInput in = new ActionInput();
+        in.timestamp = timestamp;
+        in.userKey = userKey;
+        in.control = control;
+        return in;
+    }
+
+    public boolean isControl() {
+        return control != null;
+    }
 
     public static ActionInput match(PatternMatch m) {
         ActionInput in = new ActionInput();
@@ -42,9 +63,10 @@ public class ActionInput {
         return exitSegment != null;
     }
 
-    /** Deterministic order within one timestamp: exits before matches, then by ids. */
+    /** Deterministic order within one timestamp: privacy signals, then exits, then matches, then by ids. */
     String sortKey() {
-        return isExit() ? "0|" + exitSegment + "|" + exitEventId
-                : "1|" + match.patternId + "|" + match.anchorId + "|" + match.eventIds;
+        if (isControl()) return "0|" + control;
+        return isExit() ? "1|" + exitSegment + "|" + exitEventId
+                : "2|" + match.patternId + "|" + match.anchorId + "|" + match.eventIds;
     }
 }

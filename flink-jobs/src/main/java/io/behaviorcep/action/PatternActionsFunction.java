@@ -1,5 +1,7 @@
 package io.behaviorcep.action;
 
+import io.behaviorcep.metrics.SubtaskCounts;
+import io.behaviorcep.pattern.MatchFunction;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.segment.Membership;
@@ -10,10 +12,16 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -42,23 +50,71 @@ import java.util.Set;
  *
  * <p>Overlapping partial matches of one anchor (several views before one add) are decided at the
  * same instant, so they always meet in one batch and are collapsed there without extra state.
+ *
+ * <p>Metrics: job-wide {@code alertsEmitted}, {@code alertsCapped}, {@code segmentEnters},
+ * {@code segmentExits}; per pattern ({@link MatchFunction#patternMetrics}) {@code alertsEmitted},
+ * {@code alertsCapped} and {@code matchesCollapsed} (overlapping matches of one anchor event that
+ * became no second outcome); per segment ({@code segment=<name>}) the gauge {@code members}: members
+ * held on this subtask, kept across restarts in operator state.
+ *
+ * <p>Privacy signals from the profile operator ({@link ActionInput#isControl()}), applied in the same
+ * event-time order: {@code suppress} makes the user leave every segment (reason {@code suppressed})
+ * and keeps them from any alert or segment enter until {@code unsuppress}; {@code erase} makes them
+ * leave every segment (reason {@code erased}), forgets their caps and pending matches, and for as long
+ * as a partial match can still complete ({@link #erasureMarkerMillis}) drops any match that binds an
+ * event from before the erasure. Counters {@code alertsSuppressed}, {@code matchesErased}.
  */
-public class PatternActionsFunction extends KeyedProcessFunction<String, ActionInput, Alert> {
+public class PatternActionsFunction extends KeyedProcessFunction<String, ActionInput, Alert> implements CheckpointedFunction {
     public static final OutputTag<SegmentUpdate> SEGMENT_UPDATES = new OutputTag<>("segment-updates") {};
+    public static final String MATCHES_COLLAPSED = "matchesCollapsed";
+    public static final String SEGMENT_MEMBERS = "members";
 
     private final Map<String, PatternDefinition> patterns;
+    /** How long after an erasure matches binding earlier events are dropped: the longest span a match can have. */
+    private final long erasureMarkerMillis;
 
     private transient ListState<ActionInput> pending;
     private transient MapState<String, Membership> memberships;
     private transient MapState<String, long[]> recentAlerts;
+    /** Set while the user is suppressed (opted out or listed). */
+    private transient ValueState<Boolean> suppressed;
+    /** The newest erasure of the user, kept for {@link #erasureMarkerMillis}. */
+    private transient ValueState<Long> erasedAt;
+    private transient Counter alertsSuppressed;
+    private transient Counter matchesErased;
     private transient Counter alertsEmitted;
     private transient Counter alertsCapped;
     private transient Counter segmentEnters;
     private transient Counter segmentExits;
+    /** Per pattern id: alerts emitted, alerts capped, matches collapsed. */
+    private transient Map<String, Counter[]> patternCounters;
+    private final SubtaskCounts members = new SubtaskCounts("segment-member-counts");
 
     public PatternActionsFunction(List<PatternDefinition> patterns) {
         this.patterns = new HashMap<>();
         for (PatternDefinition p : patterns) this.patterns.put(p.id, p);
+        long longest = 0;
+        for (PatternDefinition p : patterns) longest = Math.max(longest, maxSpanMillis(p));
+        this.erasureMarkerMillis = longest + 60 * 60_000L;
+    }
+
+    /**
+     * An upper bound of the event time between a match's first event and its decision: every
+     * window and absence of the pattern added up (the pattern window bounds it as well).
+     */
+    static long maxSpanMillis(PatternDefinition p) {
+        long steps = 0;
+        for (PatternDefinition.StepDefinition s : p.steps) {
+            // a repeated step may take its window once per event; an open-ended one is bounded generously
+            if (s.within != null) steps += s.within.toMillis() * (s.quantifier.max < 0 ? 100 : Math.max(1, s.quantifier.max));
+            if (s.absentFor != null) steps += s.absentFor.toMillis();
+        }
+        if (p.within != null) {
+            PatternDefinition.StepDefinition trailing = p.trailingAbsence();
+            long bound = p.within.toMillis() + (trailing == null || trailing.absentFor == null ? 0 : trailing.absentFor.toMillis());
+            steps = steps == 0 ? bound : Math.min(steps, bound);
+        }
+        return steps;
     }
 
     @Override
@@ -66,11 +122,38 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         pending = getRuntimeContext().getListState(new ListStateDescriptor<>("pending-actions", TypeInformation.of(ActionInput.class)));
         memberships = getRuntimeContext().getMapState(new MapStateDescriptor<>("segment-memberships", Types.STRING, TypeInformation.of(Membership.class)));
         recentAlerts = getRuntimeContext().getMapState(new MapStateDescriptor<>("recent-alerts", Types.STRING, PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
+        suppressed = getRuntimeContext().getState(new ValueStateDescriptor<>("user-suppressed", Types.BOOLEAN));
+        erasedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("user-erased-at", Types.LONG));
         var metrics = getRuntimeContext().getMetricGroup();
         alertsEmitted = metrics.counter("alertsEmitted");
         alertsCapped = metrics.counter("alertsCapped");
         segmentEnters = metrics.counter("segmentEnters");
         segmentExits = metrics.counter("segmentExits");
+        alertsSuppressed = metrics.counter("alertsSuppressed");
+        matchesErased = metrics.counter("matchesErased");
+        patternCounters = new HashMap<>();
+        Set<String> segments = new java.util.TreeSet<>(members.names());
+        for (PatternDefinition p : patterns.values()) {
+            MetricGroup g = MatchFunction.patternMetrics(metrics, p.id, p.version);
+            patternCounters.put(p.id, new Counter[] {g.counter("alertsEmitted"), g.counter("alertsCapped"), g.counter(MATCHES_COLLAPSED)});
+            if (p.segment != null) segments.add(p.segment.name);
+        }
+        for (String segment : segments) members.register(metrics.addGroup("segment", segment), SEGMENT_MEMBERS, segment);
+    }
+
+    @Override
+    public void initializeState(FunctionInitializationContext ctx) throws Exception {
+        members.initialize(ctx, getRuntimeContext().getTaskInfo());
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+        members.snapshot(ctx);
+    }
+
+    private void countFor(String patternId, int which) {
+        Counter[] c = patternCounters == null ? null : patternCounters.get(patternId);
+        if (c != null) c[which].inc();
     }
 
     @Override
@@ -103,7 +186,9 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         Set<String> anchorsDone = new HashSet<>();
         while (!queue.isEmpty()) {
             ActionInput in = queue.poll();
-            if (in.isExit()) {
+            if (in.isControl()) {
+                control(in, ctx);
+            } else if (in.isExit()) {
                 exit(in, ctx, out);
             } else {
                 PatternMatch m = in.match;
@@ -112,24 +197,87 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
                     if (entered != null && entered.expiresAt <= watermark) {
                         queue.add(ActionInput.exit(user, patterns.get(m.patternId).segment.name, SegmentUpdate.REASON_TTL, "", entered.expiresAt));
                     }
+                } else {
+                    countFor(m.patternId, 2);
                 }
             }
         }
         if (later.isEmpty()) pending.clear();
         else pending.update(later);
         pruneRecentAlerts(watermark);
+        Long erased = erasedAt.value();
+        if (erased != null && erased + erasureMarkerMillis <= watermark) erasedAt.clear();
+    }
+
+    private void control(ActionInput in, OnTimerContext ctx) throws Exception {
+        switch (in.control) {
+            case ActionInput.SUPPRESS -> {
+                suppressed.update(true);
+                exitAll(in.userKey, in.timestamp, SegmentUpdate.REASON_SUPPRESSED, ctx);
+            }
+            case ActionInput.UNSUPPRESS -> suppressed.clear();
+            case ActionInput.ERASE -> {
+                exitAll(in.userKey, in.timestamp, SegmentUpdate.REASON_ERASED, ctx);
+                recentAlerts.clear();
+                // pending inputs are decided later than the erasure; those binding earlier events are
+                // dropped as they come due (erasedAt), the others are the user's new behaviour
+                Long previous = erasedAt.value();
+                erasedAt.update(previous == null ? in.timestamp : Math.max(previous, in.timestamp));
+                ctx.timerService().registerEventTimeTimer(in.timestamp + erasureMarkerMillis);
+            }
+            default -> { }
+        }
+    }
+
+    /** Every membership ends now, whatever its TTL. */
+    private void exitAll(String user, long at, String reason, OnTimerContext ctx) throws Exception {
+        List<String> segments = new ArrayList<>();
+        for (String s : memberships.keys()) segments.add(s);
+        segments.sort(null);
+        for (String segment : segments) {
+            Membership current = memberships.get(segment);
+            memberships.remove(segment);
+            if (!timerStillNeeded(current.expiresAt)) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
+            ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(user, segment, SegmentUpdate.EXIT, reason, at, 0L));
+            segmentExits.inc();
+            members.decrement(segment);
+        }
+    }
+
+    /** Whether the match binds an event at or before the user's erasure (only then it is dropped). */
+    private boolean bindsErasedEvents(PatternMatch m) throws Exception {
+        Long erased = erasedAt.value();
+        if (erased == null) return false;
+        com.fasterxml.jackson.databind.JsonNode matched = io.behaviorcep.sink.OutputJson.MAPPER.readTree(m.matchedJson);
+        for (com.fasterxml.jackson.databind.JsonNode events : matched) {
+            for (com.fasterxml.jackson.databind.JsonNode e : events) {
+                com.fasterxml.jackson.databind.JsonNode ts = e.get("timestamp");
+                if (ts == null || java.time.Instant.parse(ts.asText()).toEpochMilli() <= erased) return true;
+            }
+        }
+        return false;
     }
 
     /** @return the membership the match entered, or null */
     private Membership apply(PatternMatch m, OnTimerContext ctx, Collector<Alert> out) throws Exception {
         PatternDefinition def = patterns.get(m.patternId);
         if (def == null) return null; // a pattern removed from the set since the match was buffered
+        if (bindsErasedEvents(m)) {
+            matchesErased.inc();
+            return null;
+        }
+        if (Boolean.TRUE.equals(suppressed.value())) {
+            if (def.alert != null) alertsSuppressed.inc();
+            return null;
+        }
         if (def.alert != null) {
             if (withinCap(def, m.detectedAt, ctx)) {
                 out.collect(toAlert(def, m));
                 alertsEmitted.inc();
+                countFor(def.id, 0);
             } else {
                 alertsCapped.inc();
+                countFor(def.id, 1);
             }
         }
         if (def.segment != null && !memberships.contains(def.segment.name)) {
@@ -139,6 +287,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             ctx.timerService().registerEventTimeTimer(expires);
             ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(m.userKey, def.segment.name, SegmentUpdate.ENTER, def.id, m.detectedAt, expires));
             segmentEnters.inc();
+            members.increment(def.segment.name);
             return entered;
         }
         return null;
@@ -156,10 +305,12 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         if (!byTtl && !timerStillNeeded(current.expiresAt)) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
         ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey, in.exitSegment, SegmentUpdate.EXIT, in.exitPatternId, in.timestamp, 0L));
         segmentExits.inc();
+        members.decrement(in.exitSegment);
         PatternDefinition def = byTtl ? null : patterns.get(in.exitPatternId);
         if (def != null && def.segment != null && def.segment.exitAlert != null) {
             out.collect(exitAlert(def, in));
             alertsEmitted.inc();
+            countFor(def.id, 0);
         }
     }
 
@@ -185,6 +336,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
      * pending input, of a cap window or of another segment's membership at that same instant.
      */
     private boolean timerStillNeeded(long ts) throws Exception {
+        Long erased = erasedAt.value();
+        if (erased != null && erased + erasureMarkerMillis == ts) return true;
         for (ActionInput in : pending.get()) if (in.timestamp == ts) return true;
         for (Membership m : memberships.values()) if (m.expiresAt == ts) return true;
         for (Map.Entry<String, long[]> e : recentAlerts.entries()) {

@@ -156,9 +156,13 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             System.out.println("  Flink web UI     http://localhost:" + uiPort + "   (job: " + job.getJobID() + ")");
             System.out.println("  Kafka            " + kafka.bootstrapServers() + "   topics: " + String.join(", ", new KafkaIO(config).topics()));
             System.out.println("  PostgreSQL       " + pg.jdbcUrl() + "   user " + pg.user() + (pg.password().isEmpty() ? " (no password)" : " / password " + pg.password())
-                    + "   tables: alerts, segment_events, user_segments (view segment_members)");
+                    + "   tables: alerts, segment_events, user_segments, user_profiles, suppressed_users, erasures"
+                    + " (views segment_members, user_overview)");
             System.out.println("  patterns         " + patternDir.toAbsolutePath() + ": "
                     + String.join(", ", loaded.stream().map(PatternDefinition::label).toList()));
+            List<String> thresholds = io.behaviorcep.pattern.PatternLoader.load(patternDir).segments().stream()
+                    .map(s -> s.id).toList();
+            if (!thresholds.isEmpty()) System.out.println("  segments         threshold segments: " + String.join(", ", thresholds));
             System.out.println("  traffic          " + (int) eventsPerSecond + " events/s from " + users + " users, simulated time x" + (int) timeSpeed
                     + (runFor == null ? "   (Ctrl-C to stop)" : "   (stopping after " + duration + ")"));
             System.out.println();

@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 
 /** Runs every pattern file's examples through the real job and prints a diff for each failure. */
 @Command(name = "test", mixinStandardHelpOptions = true,
-        description = "Run the examples of pattern files (a file or a folder) through the real job on a local Flink; print a diff for each failing example. Exit 1 on any failure.")
+        description = "Run the examples of pattern files and threshold segment files (a file or a folder) through the real job on a local Flink; print a diff for each failing example. Exit 1 on any failure.")
 public final class TestCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "PATH", description = "pattern files or folders (default: patterns)")
     List<Path> paths = List.of(Path.of("patterns"));
@@ -29,7 +29,7 @@ public final class TestCommand implements Callable<Integer> {
                 System.out.println("fix the problems above first (see `validate`)");
                 return 1;
             }
-            for (PatternTestKit.Result r : PatternTestKit.run(loaded.patterns())) {
+            for (PatternTestKit.Result r : PatternTestKit.run(loaded)) {
                 if (r.passed()) {
                     passed++;
                     System.out.println("PASS " + r.title());

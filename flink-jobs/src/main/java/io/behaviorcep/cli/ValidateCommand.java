@@ -22,16 +22,21 @@ public final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         int problems = 0;
         int patterns = 0;
+        int segments = 0;
         for (Path p : paths) {
             PatternLoader.Result r = PatternLoader.load(p);
             for (PatternProblem problem : r.problems()) System.out.println(problem);
             for (PatternDefinition d : r.patterns()) {
                 System.out.println("ok  " + d.label() + "  (" + d.source + ")" + (d.enabled ? "" : "  disabled"));
             }
+            for (io.behaviorcep.segment.ThresholdSegment s : r.segments()) {
+                System.out.println("ok  segment " + s.id + "  (" + s.source + ")" + (s.enabled ? "" : "  disabled"));
+            }
             problems += r.problems().size();
             patterns += r.patterns().size();
+            segments += r.segments().size();
         }
-        System.out.println(patterns + " valid pattern(s), " + problems + " problem(s)");
+        System.out.println(patterns + " valid pattern(s), " + segments + " threshold segment(s), " + problems + " problem(s)");
         return problems == 0 ? 0 : 1;
     }
 }

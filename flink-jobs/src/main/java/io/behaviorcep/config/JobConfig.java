@@ -55,6 +55,17 @@ public final class JobConfig implements Serializable {
         key("events.max-bytes", "262144", "events larger than this go to the DLQ");
         key("events.max-depth", "16", "JSON nested deeper than this goes to the DLQ");
         key("profile.retention", "90d", "profile state of a user is dropped after this long without events");
+        key("profile.write-interval", "15m", "user_profiles in PostgreSQL gets a user's latest profile at most once per this much event time");
+        key("privacy.consent-field", "context.consent.analytics", "event field holding analytics consent; empty: not checked");
+        key("privacy.consent-denied-values", "false,denied", "values of the consent field (case-insensitive) that deny analytics: such events are not profiled or matched");
+        key("privacy.consent-required", "false", "true: events without the consent field are treated as denied too");
+        key("privacy.opt-out-event", "Opted Out", "track event that opts the user out (no alerts, no segments, segments left); empty: none");
+        key("privacy.opt-in-event", "Opted In", "track event that lifts the user's opt-out; empty: none");
+        key("privacy.opt-out-trait", "opt_out", "identify trait that opts out (true) or back in (false); empty: none");
+        key("privacy.erasure-event", "User Deleted", "track event that erases the user: state cleared, PostgreSQL rows deleted; empty: none");
+        key("privacy.suppression-refresh", "1m", "how often the job reads changes of the PostgreSQL table suppressed_users");
+        key("privacy.pseudonymize", "false", "true: outputs carry HMAC-SHA256 of the user id instead of the id");
+        key("privacy.pseudonym-key-env", "BEHAVIOR_CEP_PSEUDONYM_KEY", "environment variable (on the task managers) holding the HMAC key for privacy.pseudonymize");
         key("parallelism", "", "job parallelism (default: the cluster's)");
     }
 
@@ -122,7 +133,8 @@ public final class JobConfig implements Serializable {
     private void check(List<String> errors) {
         boolean durationsOk = true;
         for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "events.max-out-of-orderness",
-                "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention")) {
+                "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention", "profile.write-interval",
+                "privacy.suppression-refresh")) {
             try {
                 Durations.parse(values.get(k));
             } catch (IllegalArgumentException e) {
@@ -144,9 +156,15 @@ public final class JobConfig implements Serializable {
         if (!Set.of("committed-or-earliest", "earliest", "latest").contains(startingOffsets())) {
             errors.add("kafka.starting-offsets must be committed-or-earliest, earliest or latest");
         }
-        if (!Set.of("true", "false").contains(values.get("events.idle-advance"))) {
-            // Boolean.parseBoolean would quietly turn a typo into false
-            errors.add("events.idle-advance must be true or false, got '" + values.get("events.idle-advance") + "'");
+        for (String k : List.of("events.idle-advance", "privacy.consent-required", "privacy.pseudonymize")) {
+            if (!Set.of("true", "false").contains(values.get(k))) {
+                // Boolean.parseBoolean would quietly turn a typo into false
+                errors.add(k + " must be true or false, got '" + values.get(k) + "'");
+            }
+        }
+        if ("true".equals(values.get("privacy.pseudonymize")) && (values.get("privacy.pseudonym-key-env") == null
+                || values.get("privacy.pseudonym-key-env").isBlank())) {
+            errors.add("privacy.pseudonymize needs privacy.pseudonym-key-env: the environment variable holding the key");
         }
         String parallelism = values.get("parallelism");
         if (parallelism != null && !parallelism.isBlank()) {
@@ -278,6 +296,30 @@ public final class JobConfig implements Serializable {
 
     public Duration profileRetention() {
         return duration("profile.retention");
+    }
+
+    public Duration profileWriteInterval() {
+        return duration("profile.write-interval");
+    }
+
+    /** How events change the user's privacy settings (consent, opt-out, erasure). */
+    public io.behaviorcep.privacy.PrivacyRules privacyRules() {
+        return new io.behaviorcep.privacy.PrivacyRules(values.get("privacy.consent-field"),
+                io.behaviorcep.privacy.PrivacyRules.values(values.get("privacy.consent-denied-values")),
+                Boolean.parseBoolean(values.get("privacy.consent-required")), values.get("privacy.opt-out-event"),
+                values.get("privacy.opt-in-event"), values.get("privacy.opt-out-trait"), values.get("privacy.erasure-event"));
+    }
+
+    public Duration suppressionRefresh() {
+        return duration("privacy.suppression-refresh");
+    }
+
+    public boolean pseudonymize() {
+        return Boolean.parseBoolean(values.get("privacy.pseudonymize"));
+    }
+
+    public String pseudonymKeyEnv() {
+        return values.get("privacy.pseudonym-key-env");
     }
 
     public Integer parallelism() {

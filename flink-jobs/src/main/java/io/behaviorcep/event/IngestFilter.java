@@ -18,17 +18,27 @@ import java.time.Duration;
  *
  * <p>Seen ids expire after {@code dedupTtl} of processing time (Flink state TTL), which bounds the
  * state and matches how producers retry: minutes to hours, not weeks.
+ *
+ * <p>Privacy: the user's seen ids are forgotten when their erasure event ({@code privacy.erasure-event})
+ * passes; rows of the suppression list pass through untouched (they are not events).
  */
 public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> {
     public static final OutputTag<BehaviorEvent> LATE = new OutputTag<>("late-events") {};
 
     private final Duration dedupTtl;
+    /** Track event name that erases the user; null for none. */
+    private final String erasureEvent;
     private transient MapState<String, Boolean> seen;
     private transient Counter duplicates;
     private transient Counter late;
 
     public IngestFilter(Duration dedupTtl) {
+        this(dedupTtl, null);
+    }
+
+    public IngestFilter(Duration dedupTtl, String erasureEvent) {
         this.dedupTtl = dedupTtl;
+        this.erasureEvent = erasureEvent == null || erasureEvent.isBlank() ? null : erasureEvent;
     }
 
     @Override
@@ -45,6 +55,10 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
 
     @Override
     public void processElement(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (io.behaviorcep.privacy.PrivacyRules.isSuppressionListRecord(e)) {
+            out.collect(e);
+            return;
+        }
         if (seen.contains(e.messageId)) {
             duplicates.inc();
             return;
@@ -55,6 +69,7 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             ctx.output(LATE, e);
             return;
         }
+        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) seen.clear();
         out.collect(e);
     }
 }

@@ -9,7 +9,13 @@ import org.apache.flink.util.OutputTag;
 import java.util.EnumMap;
 import java.util.Map;
 
-/** Runs {@link EventParser} in the job: valid events go on, rejected records go to the dead-letter side output, counted by reason. */
+/**
+ * Runs {@link EventParser} in the job: valid events go on, rejected records go to the dead-letter side output, counted by reason.
+ *
+ * <p>Metrics: {@code eventsIn}; per reason {@code dlq.<REASON>} and, as a key/value
+ * group for dashboards, the same count as {@code reason.<REASON>.deadLetters} (Prometheus:
+ * {@code flink_taskmanager_job_task_operator_reason_deadLetters{reason="<REASON>"}}).
+ */
 public class ParseFunction extends ProcessFunction<RawRecord, BehaviorEvent> {
     public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
 
@@ -17,6 +23,7 @@ public class ParseFunction extends ProcessFunction<RawRecord, BehaviorEvent> {
     private transient EventParser parser;
     private transient Counter eventsIn;
     private transient Map<DeadLetter.Reason, Counter> rejected;
+    private transient Map<DeadLetter.Reason, Counter> byReason;
 
     public ParseFunction(EventParser.Limits limits) {
         this.limits = limits;
@@ -29,7 +36,12 @@ public class ParseFunction extends ProcessFunction<RawRecord, BehaviorEvent> {
         eventsIn = metrics.counter("eventsIn");
         rejected = new EnumMap<>(DeadLetter.Reason.class);
         var dlq = metrics.addGroup("dlq");
-        for (DeadLetter.Reason r : DeadLetter.Reason.values()) rejected.put(r, dlq.counter(r.name()));
+        byReason = new EnumMap<>(DeadLetter.Reason.class);
+        for (DeadLetter.Reason r : DeadLetter.Reason.values()) {
+            rejected.put(r, dlq.counter(r.name()));
+            // a second counter, not the same one twice: the web UI keeps one name per metric object
+            byReason.put(r, metrics.addGroup("reason", r.name()).counter("deadLetters"));
+        }
     }
 
     @Override
@@ -40,6 +52,7 @@ public class ParseFunction extends ProcessFunction<RawRecord, BehaviorEvent> {
             out.collect(r.event);
         } else {
             rejected.get(r.deadLetter.reason).inc();
+            byReason.get(r.deadLetter.reason).inc();
             ctx.output(DEAD_LETTERS, r.deadLetter);
         }
     }

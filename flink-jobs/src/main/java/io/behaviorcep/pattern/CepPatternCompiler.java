@@ -4,11 +4,14 @@ import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.PatternDefinition.StepDefinition;
 import io.behaviorcep.pattern.expr.EvalContext;
 
+import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.cep.nfa.aftermatch.AfterMatchSkipStrategy;
 import org.apache.flink.cep.nfa.compiler.NFACompiler;
 import org.apache.flink.cep.pattern.Pattern;
 import org.apache.flink.cep.pattern.WithinType;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
+import org.apache.flink.cep.pattern.conditions.RichIterativeCondition;
+import org.apache.flink.metrics.Counter;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,12 +36,12 @@ public final class CepPatternCompiler {
         List<StepDefinition> steps = def.steps;
         StepDefinition first = steps.get(0);
         Pattern<BehaviorEvent, BehaviorEvent> p = quantify(
-                Pattern.<BehaviorEvent>begin(first.name, skipStrategy(def)).where(new StepCondition(first)), first);
+                Pattern.<BehaviorEvent>begin(first.name, skipStrategy(def)).where(new StepCondition(def, first)), def, first);
         for (int i = 1; i < steps.size(); i++) {
             StepDefinition s = steps.get(i);
             if (s.absent) {
                 p = s.contiguity == PatternDefinition.Contiguity.NEXT ? p.notNext(s.name) : p.notFollowedBy(s.name);
-                p = p.where(new StepCondition(s));
+                p = p.where(new StepCondition(def, s));
                 if (s.absentFor != null) p = p.within(s.absentFor.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
             } else {
                 p = switch (s.contiguity) {
@@ -46,7 +49,7 @@ public final class CepPatternCompiler {
                     case FOLLOWED_BY -> p.followedBy(s.name);
                     case FOLLOWED_BY_ANY -> p.followedByAny(s.name);
                 };
-                p = quantify(p.where(new StepCondition(s)), s);
+                p = quantify(p.where(new StepCondition(def, s)), def, s);
                 if (s.within != null) p = p.within(s.within.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
             }
         }
@@ -54,14 +57,14 @@ public final class CepPatternCompiler {
         return p;
     }
 
-    private static Pattern<BehaviorEvent, BehaviorEvent> quantify(Pattern<BehaviorEvent, BehaviorEvent> p, StepDefinition s) {
+    private static Pattern<BehaviorEvent, BehaviorEvent> quantify(Pattern<BehaviorEvent, BehaviorEvent> p, PatternDefinition def, StepDefinition s) {
         PatternDefinition.Quantifier q = s.quantifier;
         if (q.max == -1) p = q.min <= 1 ? p.oneOrMore() : p.timesOrMore(q.min);
         else if (q.max != 1 || q.min != 1) p = q.min == q.max ? p.times(q.min) : p.times(q.min, q.max);
         if (s.loops()) {
             if (q.inner == PatternDefinition.Contiguity.NEXT) p = p.consecutive();
             else if (q.inner == PatternDefinition.Contiguity.FOLLOWED_BY_ANY) p = p.allowCombinations();
-            if (q.until != null) p = p.until(new MatcherCondition(q.until));
+            if (q.until != null) p = p.until(new MatcherCondition(def, q.until));
         }
         if (q.optional) p = p.optional();
         if (q.greedy) p = p.greedy();
@@ -108,26 +111,49 @@ public final class CepPatternCompiler {
         return false;
     }
 
+    /**
+     * A condition of one pattern that counts its run-time failures ({@link EvalContext#reportError})
+     * in the pattern's {@code conditionErrors} metric; the condition itself then counts as false.
+     */
+    abstract static class CountingCondition extends RichIterativeCondition<BehaviorEvent> {
+        private final String patternId;
+        private final int patternVersion;
+        transient Counter errors;
+
+        CountingCondition(PatternDefinition def) {
+            this.patternId = def.id;
+            this.patternVersion = def.version;
+        }
+
+        @Override
+        public void open(OpenContext openContext) throws Exception {
+            // Flink CEP opens a condition once per transition that uses it: take the shared counter once
+            if (errors == null) errors = MatchFunction.conditionErrors(getRuntimeContext().getMetricGroup(), patternId, patternVersion);
+        }
+    }
+
     /** An {@code until} condition: name/type and conditions on the event alone. */
-    static final class MatcherCondition extends IterativeCondition<BehaviorEvent> {
+    static final class MatcherCondition extends CountingCondition {
         private final EventMatcher matcher;
 
-        MatcherCondition(EventMatcher matcher) {
+        MatcherCondition(PatternDefinition def, EventMatcher matcher) {
+            super(def);
             this.matcher = matcher;
         }
 
         @Override
         public boolean filter(BehaviorEvent e, Context<BehaviorEvent> ctx) {
-            return matcher.matches(e, new CepEvalContext(e, matcher.needsStepContext() ? ctx : null));
+            return matcher.matches(e, new CepEvalContext(e, matcher.needsStepContext() ? ctx : null, errors));
         }
     }
 
     /** One step's condition; looks up earlier steps' events only when a condition refers to them. */
-    static final class StepCondition extends IterativeCondition<BehaviorEvent> {
+    static final class StepCondition extends CountingCondition {
         private final StepDefinition step;
         private final boolean needsSteps;
 
-        StepCondition(StepDefinition step) {
+        StepCondition(PatternDefinition def, StepDefinition step) {
+            super(def);
             this.step = step;
             this.needsSteps = step.matcher.needsStepContext();
         }
@@ -136,17 +162,24 @@ public final class CepPatternCompiler {
         public boolean filter(BehaviorEvent e, Context<BehaviorEvent> ctx) throws Exception {
             if (!step.matcher.matchesKind(e)) return false;
             if (step.matcher.where.isEmpty()) return true;
-            return step.matcher.matches(e, new CepEvalContext(e, needsSteps ? ctx : null));
+            return step.matcher.matches(e, new CepEvalContext(e, needsSteps ? ctx : null, errors));
         }
     }
 
     static final class CepEvalContext implements EvalContext {
         private final BehaviorEvent current;
         private final IterativeCondition.Context<BehaviorEvent> ctx;
+        private final Counter errors;
 
-        CepEvalContext(BehaviorEvent current, IterativeCondition.Context<BehaviorEvent> ctx) {
+        CepEvalContext(BehaviorEvent current, IterativeCondition.Context<BehaviorEvent> ctx, Counter errors) {
             this.current = current;
             this.ctx = ctx;
+            this.errors = errors;
+        }
+
+        @Override
+        public void reportError(String message) {
+            if (errors != null) errors.inc();
         }
 
         @Override

@@ -4,30 +4,112 @@ import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.sink.OutputJson;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichFilterFunction;
 import org.apache.flink.cep.functions.PatternProcessFunction;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Collector;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Turns one Flink CEP match into a {@link PatternMatch}: when it was decided, which events it bound,
  * and the alert payload with its templates filled from those events.
+ *
+ * <p>Also home of the per-pattern metrics: every operator that counts something for a pattern does it
+ * in {@link #patternMetrics} ({@code pattern=<id>, version=<v>}): events evaluated (the pattern's
+ * input, {@link PatternInput}), matches and timeouts fired (here), condition errors (the CEP
+ * conditions), alerts emitted, capped and collapsed (the actions operator).
  */
 public class MatchFunction extends PatternProcessFunction<BehaviorEvent, PatternMatch> {
+    public static final String EVENTS_EVALUATED = "eventsEvaluated";
+    public static final String MATCHES = "matches";
+    public static final String TIMEOUTS_FIRED = "timeoutsFired";
+    public static final String CONDITION_ERRORS = "conditionErrors";
+
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
+    /** One condition-error counter per pattern group and subtask, shared by all conditions of the pattern. */
+    private static final Map<MetricGroup, Counter> CONDITION_ERROR_COUNTERS = Collections.synchronizedMap(new WeakHashMap<>());
+
     private final PatternDefinition def;
+    private transient Counter matches;
+    private transient Counter timeoutsFired;
 
     public MatchFunction(PatternDefinition def) {
         this.def = def;
     }
 
+    /**
+     * The metric group of one pattern: key/value groups, so the web UI shows
+     * {@code <operator>.pattern.<id>.version.<v>.<metric>} and Prometheus
+     * {@code flink_taskmanager_job_task_operator_pattern_version_<metric>{pattern="<id>",version="<v>"}}.
+     */
+    public static MetricGroup patternMetrics(MetricGroup operator, String patternId, int version) {
+        return operator.addGroup("pattern", patternId).addGroup("version", Integer.toString(version));
+    }
+
+    /**
+     * The condition-error counter of a pattern in this operator. A pattern has many condition
+     * objects (and Flink CEP opens some several times), but a metric name can be registered only
+     * once per group, so they share one counter.
+     */
+    public static Counter conditionErrors(MetricGroup operator, String patternId, int version) {
+        return CONDITION_ERROR_COUNTERS.computeIfAbsent(patternMetrics(operator, patternId, version), g -> g.counter(CONDITION_ERRORS));
+    }
+
+    @Override
+    public void open(OpenContext ctx) throws Exception {
+        super.open(ctx);
+        MetricGroup operator = getRuntimeContext().getMetricGroup();
+        MetricGroup g = patternMetrics(operator, def.id, def.version);
+        matches = g.counter(MATCHES);
+        timeoutsFired = g.counter(TIMEOUTS_FIRED);
+        conditionErrors(operator, def.id, def.version); // registered (at 0) even if no condition ever fails
+    }
+
     @Override
     public void processMatch(Map<String, List<BehaviorEvent>> match, Context ctx, Collector<PatternMatch> out) {
         out.collect(toMatch(def, match));
+        if (matches != null) {
+            matches.inc();
+            // a pattern ending in an absence is decided only when its deadline passes
+            if (def.trailingAbsence() != null) timeoutsFired.inc();
+        }
+    }
+
+    /**
+     * The pattern's input, right before its CEP operator: counts the events the pattern evaluates
+     * and, where that cannot change a match ({@link CepPatternCompiler#canPreFilter}), drops events
+     * no step could take.
+     */
+    public static final class PatternInput extends RichFilterFunction<BehaviorEvent> {
+        private final PatternDefinition def;
+        private final boolean preFilter;
+        private transient Counter evaluated;
+
+        public PatternInput(PatternDefinition def) {
+            this.def = def;
+            this.preFilter = CepPatternCompiler.canPreFilter(def);
+        }
+
+        @Override
+        public void open(OpenContext ctx) {
+            evaluated = patternMetrics(getRuntimeContext().getMetricGroup(), def.id, def.version).counter(EVENTS_EVALUATED);
+        }
+
+        @Override
+        public boolean filter(BehaviorEvent e) {
+            if (preFilter && !CepPatternCompiler.isRelevant(def, e)) return false;
+            if (evaluated != null) evaluated.inc();
+            return true;
+        }
     }
 
     static PatternMatch toMatch(PatternDefinition def, Map<String, List<BehaviorEvent>> match) {

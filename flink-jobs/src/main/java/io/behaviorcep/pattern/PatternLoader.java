@@ -8,6 +8,10 @@ import io.behaviorcep.pattern.PatternDefinition.StepDefinition;
 import io.behaviorcep.pattern.expr.ConditionParser;
 import io.behaviorcep.pattern.expr.ConditionSyntaxException;
 import io.behaviorcep.pattern.expr.Expr;
+import io.behaviorcep.pattern.expr.FieldRef;
+import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.segment.ThresholdSegmentFile;
 
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -44,10 +48,24 @@ import java.util.stream.Stream;
  */
 public final class PatternLoader {
 
-    /** Everything read: the valid patterns and every problem. Usable only if {@link #problems} is empty. */
-    public record Result(List<PatternDefinition> patterns, List<PatternProblem> problems) {
+    /**
+     * Everything read: the valid patterns, the threshold segment files ({@code kind: segments}, e.g.
+     * {@code segments.yaml}) and every problem. Usable only if {@link #problems} is empty.
+     */
+    public record Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles) {
+        public Result(List<PatternDefinition> patterns, List<PatternProblem> problems) {
+            this(patterns, problems, List.of());
+        }
+
         public boolean ok() {
             return problems.isEmpty();
+        }
+
+        /** Every threshold segment of every segments file (disabled ones too), in file order. */
+        public List<ThresholdSegment> segments() {
+            List<ThresholdSegment> out = new ArrayList<>();
+            for (ThresholdSegmentFile f : segmentFiles) out.addAll(f.segments);
+            return out;
         }
 
         public List<PatternDefinition> orThrow() {
@@ -56,6 +74,13 @@ public final class PatternLoader {
         }
     }
 
+    /** Top-level keys of a {@code kind: segments} file and of one segment in it. */
+    static final Set<String> SEGMENTS_FILE_KEYS = Set.of("kind", "description", "owner", "params", "segments", "examples");
+    static final Set<String> THRESHOLD_SEGMENT_KEYS = Set.of("id", "description", "enabled", "when");
+    /** Reasons the job itself gives to segment updates: no threshold segment may be called so. */
+    static final Set<String> RESERVED_REASONS = Set.of("ttl", "suppressed", "erased");
+    /** File names read as threshold segment files even without {@code kind: segments}. */
+    public static final Set<String> SEGMENTS_FILE_NAMES = Set.of("segments.yaml", "segments.yml");
     static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "params", "steps", "within",
             "after_match", "actions", "examples");
     static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for",
@@ -68,7 +93,7 @@ public final class PatternLoader {
     static final Set<String> SEVERITIES = Set.of("info", "low", "medium", "high", "critical");
     static final Set<String> EVENT_TYPES = Set.of("track", "page", "screen", "identify", "group", "alias");
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_-]*");
-    private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_]*");
+    static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_]*");
     private static final Pattern TEMPLATE = Pattern.compile("\\$\\{([^}]*)}");
     private static final Pattern PARAM = Pattern.compile("\\$\\{\\s*params\\.([A-Za-z0-9_]+)\\s*}");
     private static final Pattern TIMES = Pattern.compile("(\\d+)(?:\\s*\\.\\.\\s*(\\d*))?");
@@ -104,11 +129,14 @@ public final class PatternLoader {
         List<PatternDefinition> patterns = new ArrayList<>();
         List<PatternProblem> problems = new ArrayList<>();
         Map<String, String> seenIds = new HashMap<>();
+        List<FileReader> segmentReaders = new ArrayList<>();
         for (Map.Entry<String, String> f : filesByName.entrySet()) {
             FileReader r = new FileReader(f.getKey());
             PatternDefinition p = r.read(f.getValue());
             problems.addAll(r.problems);
-            if (p != null) {
+            if (r.segmentFile != null || r.isSegmentsFile) {
+                segmentReaders.add(r);
+            } else if (p != null) {
                 String other = seenIds.putIfAbsent(p.id, f.getKey());
                 if (other != null) {
                     problems.add(new PatternProblem(f.getKey(), r.idLine, r.idColumn,
@@ -118,8 +146,34 @@ public final class PatternLoader {
                 }
             }
         }
+        // threshold segments: unique across files, and no name a pattern's segment or the job already uses
+        Map<String, String> patternSegments = new HashMap<>();
+        for (PatternDefinition p : patterns) if (p.segment != null) patternSegments.putIfAbsent(p.segment.name, p.source);
+        Map<String, String> seenSegments = new HashMap<>();
+        List<ThresholdSegmentFile> segmentFiles = new ArrayList<>();
+        for (FileReader r : segmentReaders) {
+            boolean clean = r.problems.isEmpty();
+            for (Map.Entry<String, int[]> e : r.segmentIdPositions.entrySet()) {
+                String id = e.getKey();
+                int[] at = e.getValue();
+                String other = seenSegments.putIfAbsent(id, r.file);
+                if (other != null) {
+                    problems.add(new PatternProblem(r.file, at[0], at[1], "duplicate threshold segment id '" + id + "', also defined in " + other));
+                    clean = false;
+                } else if (patternSegments.containsKey(id)) {
+                    problems.add(new PatternProblem(r.file, at[0], at[1], "segment '" + id + "' is already the segment of a pattern ("
+                            + patternSegments.get(id) + "); a segment has one definition"));
+                    clean = false;
+                } else if (seenIds.containsKey(id)) {
+                    problems.add(new PatternProblem(r.file, at[0], at[1], "'" + id + "' is already a pattern id (" + seenIds.get(id)
+                            + "); segment updates name their cause by id, so it must be unique"));
+                    clean = false;
+                }
+            }
+            if (clean && r.segmentFile != null) segmentFiles.add(r.segmentFile);
+        }
         problems.sort(null);
-        return new Result(patterns, problems);
+        return new Result(patterns, problems, segmentFiles);
     }
 
     public static Result loadString(String name, String yaml) {
@@ -146,6 +200,11 @@ public final class PatternLoader {
         }
 
         private String[] lines = new String[0];
+        /** Set when this is a threshold segments file (then {@link #read} returns null). */
+        ThresholdSegmentFile segmentFile;
+        boolean isSegmentsFile;
+        /** Each threshold segment id and where it is written (line, column). */
+        final Map<String, int[]> segmentIdPositions = new LinkedHashMap<>();
 
         PatternDefinition read(String text) {
             lines = text.split("\n", -1);
@@ -171,6 +230,29 @@ public final class PatternLoader {
             if (!(root instanceof MappingNode top)) {
                 problem(root, "a pattern file must be a mapping of keys (id, version, steps, ...)");
                 return null;
+            }
+            String kind = null;
+            NodeTuple kindTuple = null;
+            for (NodeTuple t : top.getValue()) {
+                if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals("kind")) {
+                    kindTuple = t;
+                    kind = t.getValueNode() instanceof ScalarNode v ? v.getValue() : null;
+                }
+            }
+            String fileName = Path.of(file).getFileName() == null ? file : Path.of(file).getFileName().toString();
+            if ("segments".equals(kind) || (kind == null && SEGMENTS_FILE_NAMES.contains(fileName))) {
+                isSegmentsFile = true;
+                segmentFile = new SegmentsFileReader(this).read(top);
+                return null;
+            }
+            if (kindTuple != null && !"pattern".equals(kind)) {
+                problem(kindTuple.getValueNode(), "kind '" + kind + "' is not 'pattern' or 'segments'" + didYouMean(String.valueOf(kind), Set.of("pattern", "segments")));
+            }
+            if (kindTuple != null) {
+                // 'kind: pattern' is allowed and means the default
+                List<NodeTuple> rest = new ArrayList<>(top.getValue());
+                rest.remove(kindTuple);
+                top = new MappingNode(top.getTag(), rest, top.getFlowStyle());
             }
             Map<String, NodeTuple> keys = keys(top, TOP_KEYS, "pattern");
 
@@ -255,7 +337,7 @@ public final class PatternLoader {
         private final Map<String, String> params = new HashMap<>();
 
         /** {@code params:} name -> value, substituted as {@code ${params.name}} into conditions before they are parsed. */
-        private void readParams(NodeTuple t) {
+        void readParams(NodeTuple t) {
             if (t == null) return;
             if (!(mapping(t.getValueNode(), "params") instanceof MappingNode m)) return;
             for (NodeTuple p : m.getValue()) {
@@ -432,34 +514,61 @@ public final class PatternLoader {
             if (type != null && !EVENT_TYPES.contains(type)) {
                 problem(k.get("type").getValueNode(), "type '" + type + "' is not a Segment event type " + EVENT_TYPES + didYouMean(type, EVENT_TYPES));
             }
+            List<Expr> where = k.containsKey("where") ? readConditions(k.get("where").getValueNode(), earlierSteps) : new ArrayList<>();
+            return new EventMatcher(event, type, where);
+        }
+
+        /**
+         * Conditions: a list of lines, or one line. Parameters are substituted, steps must be earlier
+         * steps, and profile fields must exist.
+         */
+        List<Expr> readConditions(Node w, Set<String> earlierSteps) {
             List<Expr> where = new ArrayList<>();
-            if (k.containsKey("where")) {
-                Node w = k.get("where").getValueNode();
-                List<Node> conds = w instanceof SequenceNode s ? s.getValue() : List.of(w);
-                for (Node c : conds) {
-                    if (!(c instanceof ScalarNode sc)) {
-                        problem(c, "a condition must be a line of text, e.g. properties.price >= 10");
-                        continue;
-                    }
-                    List<int[]> substitutions = new ArrayList<>();
-                    try {
-                        String text = substituteParams(sc.getValue(), c, substitutions);
-                        if (text == null) continue;
-                        Expr x = ConditionParser.parse(text);
-                        for (String ref : x.referencedSteps()) {
-                            if (!earlierSteps.contains(ref)) {
-                                problem(c, "condition refers to step '" + ref + "', which is not an earlier step"
-                                        + (earlierSteps.isEmpty() ? "" : didYouMean(ref, earlierSteps)));
-                            }
+            List<Node> conds = w instanceof SequenceNode s ? s.getValue() : List.of(w);
+            for (Node c : conds) {
+                if (!(c instanceof ScalarNode sc)) {
+                    problem(c, "a condition must be a line of text, e.g. properties.price >= 10");
+                    continue;
+                }
+                List<int[]> substitutions = new ArrayList<>();
+                try {
+                    String text = substituteParams(sc.getValue(), c, substitutions);
+                    if (text == null) continue;
+                    Expr x = ConditionParser.parse(text);
+                    for (String ref : x.referencedSteps()) {
+                        if (!earlierSteps.contains(ref)) {
+                            problem(c, "condition refers to step '" + ref + "', which is not an earlier step"
+                                    + (earlierSteps.isEmpty() ? "" : didYouMean(ref, earlierSteps)));
                         }
-                        where.add(x);
-                    } catch (ConditionSyntaxException e) {
-                        int[] at = positionInScalar(sc, originalOffset(e.column() - 1, substitutions));
-                        problems.add(new PatternProblem(file, at[0], at[1], e.reason()));
                     }
+                    for (FieldRef ref : x.fieldRefs()) {
+                        if (ref.kind() == FieldRef.Kind.PROFILE && ProfileSnapshot.timeDependence(ref.field()) == null) {
+                            int[] at = positionInScalar(sc, originalOffset(ref.column() - 1, substitutions));
+                            problems.add(new PatternProblem(file, at[0], at[1], "unknown profile field '" + ref.field() + "'"
+                                    + didYouMean(ref.field(), new java.util.HashSet<>(ProfileSnapshot.FIELDS))
+                                    + " (profile fields are listed in docs/pattern-language.md)"));
+                        }
+                    }
+                    conditionScalars.put(x, new Object[] {sc, substitutions});
+                    where.add(x);
+                } catch (ConditionSyntaxException e) {
+                    int[] at = positionInScalar(sc, originalOffset(e.column() - 1, substitutions));
+                    problems.add(new PatternProblem(file, at[0], at[1], e.reason()));
                 }
             }
-            return new EventMatcher(event, type, where);
+            return where;
+        }
+
+        /** Where each parsed condition was written, for problems found after parsing (segment files). */
+        final Map<Expr, Object[]> conditionScalars = new java.util.IdentityHashMap<>();
+
+        /** Line and column in the file of column {@code column} (1-based) of a parsed condition. */
+        int[] positionOf(Expr x, int column) {
+            Object[] where = conditionScalars.get(x);
+            if (where == null) return new int[] {1, 1};
+            @SuppressWarnings("unchecked")
+            List<int[]> substitutions = (List<int[]>) where[1];
+            return positionInScalar((ScalarNode) where[0], originalOffset(column - 1, substitutions));
         }
 
         /**
@@ -630,7 +739,7 @@ public final class PatternLoader {
             return null;
         }
 
-        private String requiredString(Map<String, NodeTuple> k, String key, Node parent) {
+        String requiredString(Map<String, NodeTuple> k, String key, Node parent) {
             if (!k.containsKey(key)) {
                 problem(parent, "missing '" + key + "'");
                 return null;
@@ -643,11 +752,11 @@ public final class PatternLoader {
             return v;
         }
 
-        private String optionalString(Map<String, NodeTuple> k, String key) {
+        String optionalString(Map<String, NodeTuple> k, String key) {
             return k.containsKey(key) ? scalar(k.get(key).getValueNode(), key) : null;
         }
 
-        private Integer requiredInt(Map<String, NodeTuple> k, String key, Node parent) {
+        Integer requiredInt(Map<String, NodeTuple> k, String key, Node parent) {
             String v = requiredString(k, key, parent);
             if (v == null) return null;
             try {
@@ -658,7 +767,7 @@ public final class PatternLoader {
             }
         }
 
-        private Boolean optionalBool(Map<String, NodeTuple> k, String key) {
+        Boolean optionalBool(Map<String, NodeTuple> k, String key) {
             String v = optionalString(k, key);
             if (v == null) return null;
             if (v.equals("true") || v.equals("false")) return Boolean.parseBoolean(v);
@@ -685,7 +794,7 @@ public final class PatternLoader {
             return n.getStartMark().getLine() + 1;
         }
 
-        private static int column(Node n) {
+        static int column(Node n) {
             return n.getStartMark().getColumn() + 1;
         }
     }

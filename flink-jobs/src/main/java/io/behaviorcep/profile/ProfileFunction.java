@@ -1,6 +1,10 @@
 package io.behaviorcep.profile;
 
+import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.metrics.SubtaskCounts;
+import io.behaviorcep.privacy.PrivacyRules;
+import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -9,13 +13,21 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Keeps each user's {@link ProfileState} and stamps every event with the profile as of that event,
@@ -27,17 +39,63 @@ import java.util.List;
  * order. So the profile an event carries does not depend on how the input was ordered or
  * partitioned, and a replay of shuffled history gives the same results.
  *
- * <p>Users who go quiet cost nothing for long: one event-time timer per user, at
- * {@code lastSeen + retention} rounded up to the hour, clears the state.
+ * <p>Besides counting, in the same event-time order (see {@link ProfileOptions}):
+ * <ul>
+ *   <li><b>threshold segments</b> ({@code segments.yaml}): membership is decided after each
+ *       timestamp's events and whenever time alone changes it (side output {@link #THRESHOLD_UPDATES});</li>
+ *   <li><b>profile records</b> for {@code user_profiles}: at most one per user per write interval of
+ *       event time, the last one delayed until the interval is over (side output {@link #PROFILE_RECORDS});</li>
+ *   <li><b>privacy</b> ({@link PrivacyRules}): events without analytics consent are dropped before
+ *       anything is stored; opted-out and suppression-listed users are not profiled or matched and
+ *       leave their segments; an erasure event clears the user's state and asks for their rows to be
+ *       deleted. The actions operator is told through {@link #ACTION_CONTROL}.</li>
+ * </ul>
+ *
+ * <p>Every user has at most one timer besides those of events waiting for the watermark: the next
+ * moment something is due (state {@code profile-cleanup-at}): the next threshold check, a delayed
+ * profile record, dropping the rings of a user quiet for 30 days ({@link ProfileState#compact}), or
+ * dropping the whole state at {@code lastSeen + retention}, rounded up to the hour. So users who go
+ * quiet cost nothing for long. Suppressed users keep a small marker (their opt-out must not be
+ * forgotten) without any timer.
+ *
+ * <p>Metric: the gauge {@value #PROFILES_HELD} (users with profile state on this subtask), counted
+ * when a profile is created or cleared and kept across restarts in operator state. Counters:
+ * {@code consentDenied}, {@code suppressedEventsDropped}, {@code optOuts}, {@code erasures},
+ * {@code thresholdSegmentEnters}, {@code thresholdSegmentExits}, {@code profileRecords}.
  */
-public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> {
+public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> implements CheckpointedFunction {
+    public static final String PROFILES_HELD = "profilesHeld";
+    public static final OutputTag<SegmentUpdate> THRESHOLD_UPDATES = new OutputTag<>("threshold-segment-updates") {};
+    public static final OutputTag<ProfileRecord> PROFILE_RECORDS = new OutputTag<>("profile-records") {};
+    public static final OutputTag<ActionInput> ACTION_CONTROL = new OutputTag<>("privacy-control") {};
+
     private final long retentionMillis;
+    private final ProfileOptions options;
+    private final ThresholdEvaluator thresholds;
+    private final SubtaskCounts held = new SubtaskCounts("profiles-held-count");
     private transient ValueState<ProfileState> profile;
+    /** The one housekeeping timer of the user (the name is from when it only cleaned up). */
     private transient ValueState<Long> cleanupAt;
     private transient MapState<Long, List<BehaviorEvent>> waiting;
+    /** Threshold segment id -> when the user entered it. */
+    private transient MapState<String, Long> thresholdMembers;
+    private transient Counter consentDenied;
+    private transient Counter suppressedDropped;
+    private transient Counter optOuts;
+    private transient Counter erasures;
+    private transient Counter segmentEnters;
+    private transient Counter segmentExits;
+    private transient Counter profileRecords;
 
+    /** Counting and retention only. */
     public ProfileFunction(Duration retention) {
-        this.retentionMillis = retention.toMillis();
+        this(ProfileOptions.countingOnly(retention));
+    }
+
+    public ProfileFunction(ProfileOptions options) {
+        this.options = options;
+        this.retentionMillis = options.retentionMillis;
+        this.thresholds = new ThresholdEvaluator(options.segments);
     }
 
     @Override
@@ -46,13 +104,43 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         cleanupAt = getRuntimeContext().getState(new ValueStateDescriptor<>("profile-cleanup-at", Long.class));
         waiting = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting-for-watermark", Types.LONG,
                 Types.LIST(TypeInformation.of(BehaviorEvent.class))));
+        thresholdMembers = getRuntimeContext().getMapState(new MapStateDescriptor<>("threshold-segments", Types.STRING, Types.LONG));
+        held.register(getRuntimeContext().getMetricGroup(), PROFILES_HELD, PROFILES_HELD);
+        var metrics = getRuntimeContext().getMetricGroup();
+        consentDenied = metrics.counter("consentDenied");
+        suppressedDropped = metrics.counter("suppressedEventsDropped");
+        optOuts = metrics.counter("optOuts");
+        erasures = metrics.counter("erasures");
+        segmentEnters = metrics.counter("thresholdSegmentEnters");
+        segmentExits = metrics.counter("thresholdSegmentExits");
+        profileRecords = metrics.counter("profileRecords");
+    }
+
+    @Override
+    public void initializeState(FunctionInitializationContext ctx) throws Exception {
+        held.initialize(ctx, getRuntimeContext().getTaskInfo());
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+        held.snapshot(ctx);
     }
 
     @Override
     public void processElement(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (PrivacyRules.isSuppressionListRecord(event)) {
+            applySuppressionList(event, ctx);
+            return;
+        }
+        if (options.privacy.classify(event) == PrivacyRules.Kind.CONSENT_DENIED) {
+            // dropped before anything about it is stored
+            consentDenied.inc();
+            return;
+        }
         if (event.timestamp <= ctx.timerService().currentWatermark()) {
             // already behind the watermark (the ingest filter routes such events away; kept for safety)
-            count(event, ctx, out);
+            ProfileState s = handle(profile.value(), event, ctx, out);
+            settle(s, event.timestamp, false, ctx);
             return;
         }
         List<BehaviorEvent> same = waiting.get(event.timestamp);
@@ -66,34 +154,239 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
+        ProfileState s = profile.value();
         List<BehaviorEvent> due = waiting.get(timestamp);
         if (due != null) {
             waiting.remove(timestamp);
             due.sort(Comparator.comparing(e -> e.messageId));
-            for (BehaviorEvent e : due) count(e, ctx, out);
+            for (BehaviorEvent e : due) s = handle(s, e, ctx, out);
         }
-        Long current = cleanupAt.value();
-        if (current != null && current == timestamp) {
-            profile.clear();
-            cleanupAt.clear();
-        }
+        Long wake = cleanupAt.value();
+        boolean woken = wake != null && wake == timestamp;
+        if (woken) cleanupAt.clear();
+        if (due != null || woken) settle(s, timestamp, woken, ctx);
     }
 
-    private void count(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
-        ProfileState state = profile.value();
-        if (state == null) state = new ProfileState();
-        state.add(event);
-        profile.update(state);
-        event.profile = state.snapshot();
+    // --- one event ----------------------------------------------------------------------------------
 
-        long wanted = roundUpToHour(state.lastSeen + retentionMillis);
-        Long current = cleanupAt.value();
-        if (current == null || current != wanted) {
-            if (current != null) ctx.timerService().deleteEventTimeTimer(current);
-            ctx.timerService().registerEventTimeTimer(wanted);
-            cleanupAt.update(wanted);
+    /** Applies one event in event-time order; returns the user's state afterwards (null: none). */
+    private ProfileState handle(ProfileState s, BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        switch (options.privacy.classify(e)) {
+            case ERASURE:
+                return erase(s, e.timestamp, ctx);
+            case OPT_OUT: {
+                optOuts.inc();
+                s = ensure(s);
+                boolean was = s.suppressed();
+                s.optedOut = true;
+                if (!was) suppress(s, e.timestamp, ctx);
+                return s;
+            }
+            case OPT_IN: {
+                if (s != null && s.optedOut) {
+                    s.optedOut = false;
+                    if (!s.suppressed()) unsuppress(e.timestamp, ctx);
+                }
+                return s;
+            }
+            case CONSENT_DENIED:
+                consentDenied.inc();
+                return s;
+            default:
+                break;
         }
-        out.collect(event);
+        if (s != null && s.suppressed()) {
+            suppressedDropped.inc();
+            return s;
+        }
+        s = ensure(s);
+        s.add(e);
+        s.dirty = true;
+        e.profile = s.snapshot();
+        out.collect(e);
+        return s;
+    }
+
+    private ProfileState ensure(ProfileState s) {
+        if (s != null) return s;
+        held.increment(PROFILES_HELD);
+        return new ProfileState();
+    }
+
+    /** Everything the job holds about the user goes; only whether they opted out or are listed stays. */
+    private ProfileState erase(ProfileState s, long at, Context ctx) throws Exception {
+        erasures.inc();
+        String user = ctx.getCurrentKey();
+        exitAll(at, SegmentUpdate.REASON_ERASED, ctx);
+        ctx.output(ACTION_CONTROL, ActionInput.control(user, ActionInput.ERASE, at));
+        ctx.output(PROFILE_RECORDS, ProfileRecord.erasure(user, at));
+        if (s == null) return null;
+        if (!s.suppressed()) {
+            held.decrement(PROFILES_HELD);
+            return null;
+        }
+        ProfileState marker = new ProfileState();
+        marker.optedOut = s.optedOut;
+        marker.suppressionListed = s.suppressionListed;
+        return marker;
+    }
+
+    private void suppress(ProfileState s, long at, Context ctx) throws Exception {
+        exitAll(at, SegmentUpdate.REASON_SUPPRESSED, ctx);
+        s.segmentCheckAt = Long.MIN_VALUE;
+        ctx.output(ACTION_CONTROL, ActionInput.control(ctx.getCurrentKey(), ActionInput.SUPPRESS, at));
+    }
+
+    private void unsuppress(long at, Context ctx) {
+        ctx.output(ACTION_CONTROL, ActionInput.control(ctx.getCurrentKey(), ActionInput.UNSUPPRESS, at));
+    }
+
+    /**
+     * A row of {@code suppressed_users}, applied when it arrives: at the current watermark (plus 1 ms),
+     * since the list is not part of the event stream. Events of the user not yet counted are then
+     * dropped, and the actions operator suppresses what is still pending.
+     */
+    private void applySuppressionList(BehaviorEvent record, Context ctx) throws Exception {
+        boolean listed = Boolean.parseBoolean(record.property(PrivacyRules.SUPPRESSED_PROPERTY));
+        ProfileState s = profile.value();
+        if (s == null && !listed) return;
+        s = ensure(s);
+        if (s.suppressionListed == listed) {
+            profile.update(s);
+            return;
+        }
+        long wm = ctx.timerService().currentWatermark();
+        long at = wm == Long.MIN_VALUE ? Long.MIN_VALUE + 1 : wm + 1;
+        boolean was = s.suppressed();
+        s.suppressionListed = listed;
+        if (!was && s.suppressed()) suppress(s, at, ctx);
+        if (was && !s.suppressed()) unsuppress(at, ctx);
+        settle(s, at, false, ctx);
+    }
+
+    // --- after a timestamp's events, or at the user's timer -----------------------------------------
+
+    /**
+     * Housekeeping as of {@code now}: drop the state after the retention, compact quiet users,
+     * decide threshold segments, write a due profile record; then set the user's one timer.
+     *
+     * @param woken the user's timer fired: look ahead exactly for the next threshold change
+     */
+    private void settle(ProfileState s, long now, boolean woken, Context ctx) throws Exception {
+        if (s == null) {
+            clearState(ctx);
+            return;
+        }
+        long cleanup = cleanupTime(s);
+        if (now >= cleanup) {
+            exitAll(cleanup, SegmentUpdate.REASON_TTL, ctx);
+            if (s.suppressed()) {
+                // the opt-out or listing must not be forgotten: keep a marker, without timers
+                ProfileState marker = new ProfileState();
+                marker.optedOut = s.optedOut;
+                marker.suppressionListed = s.suppressionListed;
+                profile.update(marker);
+                setWake(Long.MAX_VALUE, ctx);
+            } else {
+                held.decrement(PROFILES_HELD);
+                clearState(ctx);
+            }
+            return;
+        }
+        if (now >= s.compactAt()) s.compact(now);
+
+        if (!thresholds.isEmpty() && !s.suppressed() && !s.isEmpty()) {
+            Set<String> in = applyThresholds(s, now, ctx);
+            if (woken || s.segmentCheckAt <= now) {
+                s.segmentCheckAt = thresholds.nextChange(s, now, in, cleanup);
+            } else {
+                // cheap after an event: wake at the next breakpoint (rounded down to the hour, so the
+                // timer moves at most hourly), and look ahead exactly from there
+                long b = thresholds.nextBreakpoint(s, now);
+                long rounded = Math.floorDiv(b, ProfileState.HOUR) * ProfileState.HOUR;
+                s.segmentCheckAt = b == Long.MAX_VALUE ? Long.MAX_VALUE : rounded > now ? rounded : b;
+            }
+        }
+
+        if (options.writeIntervalMillis > 0 && s.dirty && !s.isEmpty() && !s.suppressed()
+                && (s.writtenAt == Long.MIN_VALUE || now >= s.writtenAt + options.writeIntervalMillis)) {
+            ctx.output(PROFILE_RECORDS, ProfileRecord.profile(ctx.getCurrentKey(), s.snapshot(Math.max(now, s.lastSeen))));
+            profileRecords.inc();
+            s.writtenAt = now;
+            s.dirty = false;
+        }
+
+        long wake = cleanup;
+        if (s.compactAt() > now) wake = Math.min(wake, s.compactAt());
+        if (s.segmentCheckAt > now) wake = Math.min(wake, s.segmentCheckAt);
+        if (options.writeIntervalMillis > 0 && s.dirty && !s.suppressed()) wake = Math.min(wake, s.writtenAt + options.writeIntervalMillis);
+        profile.update(s);
+        setWake(wake, ctx);
+    }
+
+    /**
+     * When the user's behaviour is dropped: the newest counted event plus the retention, up to the
+     * hour. A suppressed user then keeps only the marker, which has no end.
+     */
+    private long cleanupTime(ProfileState s) {
+        if (s.lastSeen == Long.MIN_VALUE) return s.suppressed() ? Long.MAX_VALUE : Long.MIN_VALUE;
+        return roundUpToHour(s.lastSeen + retentionMillis);
+    }
+
+    /** Enters and leaves threshold segments so that membership is what the profile says as of {@code now}. */
+    private Set<String> applyThresholds(ProfileState s, long now, Context ctx) throws Exception {
+        Set<String> in = thresholds.evaluate(s, now);
+        String user = ctx.getCurrentKey();
+        Map<String, Long> current = new TreeMap<>();
+        for (Map.Entry<String, Long> m : thresholdMembers.entries()) current.put(m.getKey(), m.getValue());
+        for (String seg : current.keySet()) {
+            if (!in.contains(seg)) {
+                thresholdMembers.remove(seg);
+                // a segment no longer defined leaves with its own id as the reason too
+                ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(user, seg, SegmentUpdate.EXIT, seg, now, SegmentUpdate.NO_EXPIRY));
+                segmentExits.inc();
+            }
+        }
+        for (String seg : in) {
+            if (!current.containsKey(seg)) {
+                thresholdMembers.put(seg, now);
+                ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(user, seg, SegmentUpdate.ENTER, seg, now, SegmentUpdate.NO_EXPIRY));
+                segmentEnters.inc();
+            }
+        }
+        return in;
+    }
+
+    private void exitAll(long at, String reason, Context ctx) throws Exception {
+        List<String> segments = new ArrayList<>();
+        for (String seg : thresholdMembers.keys()) segments.add(seg);
+        segments.sort(null);
+        for (String seg : segments) {
+            ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(ctx.getCurrentKey(), seg, SegmentUpdate.EXIT, reason, at, SegmentUpdate.NO_EXPIRY));
+            segmentExits.inc();
+        }
+        thresholdMembers.clear();
+    }
+
+    private void clearState(Context ctx) throws Exception {
+        profile.clear();
+        thresholdMembers.clear();
+        setWake(Long.MAX_VALUE, ctx);
+    }
+
+    /** Moves the user's one housekeeping timer to {@code at} (MAX_VALUE: none). */
+    private void setWake(long at, Context ctx) throws Exception {
+        Long current = cleanupAt.value();
+        if (current != null && current == at) return;
+        // the old instant may also be when events of this user wait for the watermark:
+        // timers are per key and time, so deleting it would strand them
+        if (current != null && !waiting.contains(current)) ctx.timerService().deleteEventTimeTimer(current);
+        if (at == Long.MAX_VALUE) {
+            cleanupAt.clear();
+        } else {
+            ctx.timerService().registerEventTimeTimer(at);
+            cleanupAt.update(at);
+        }
     }
 
     private static long roundUpToHour(long t) {

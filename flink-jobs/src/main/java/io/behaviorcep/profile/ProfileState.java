@@ -3,41 +3,99 @@ package io.behaviorcep.profile;
 import io.behaviorcep.event.BehaviorEvent;
 
 /**
- * Per-user behaviour counters, bounded in size whatever the user does: events and sessions are
- * counted in 24 hourly and 8 daily ring buckets (so "last 24 h" and "last 7 d" are exact to the
- * bucket), everything else is a scalar. About 300 bytes per user on the heap backend.
+ * Per-user behaviour counters, bounded in size whatever the user does. Sliding windows are ring
+ * buffers of buckets, exact to the bucket:
  *
- * <p>Plain logic, no Flink: {@link ProfileFunction} keeps one of these in keyed state.
+ * <ul>
+ *   <li>12 five-minute buckets: events and sessions in the last hour;</li>
+ *   <li>24 hourly buckets: the last 24 hours;</li>
+ *   <li>30 daily buckets (UTC days): the last 7 and 30 days, active days, and, allocated only once the
+ *       user has any, product views, adds, checkouts, orders and revenue per day;</li>
+ *   <li>8 weekly session counts (calendar weeks from Monday 00:00 UTC): engagement decay.</li>
+ * </ul>
+ *
+ * Everything else is a scalar. Rings that lie entirely outside their window are dropped by
+ * {@link #compact} (the profile operator calls it once a user has been quiet for 30 days), so a quiet
+ * user costs only the scalars and the weekly ring. {@code ProfileStateSizeTest} measures the
+ * serialized size for an active and an idle user.
+ *
+ * <p>Plain logic, no Flink: {@link ProfileFunction} keeps one of these in keyed state. A Flink POJO:
+ * public fields of simple types, so state uses the PojoSerializer and can evolve (new fields are
+ * allowed; state written by the 8-day layout of earlier versions is converted on first use).
  */
 public class ProfileState {
+    public static final long MINUTE = 60_000L;
+    public static final long SLOT = 5 * MINUTE;
     public static final long HOUR = 3_600_000L;
     public static final long DAY = 24 * HOUR;
+    public static final long WEEK = 7 * DAY;
     /** A session ends after this much inactivity (Segment/GA convention). */
-    public static final long SESSION_GAP = 30 * 60_000L;
+    public static final long SESSION_GAP = 30 * MINUTE;
 
+    static final int SLOTS = 12;
     static final int HOURS = 24;
-    static final int DAYS = 8;
+    static final int DAYS = 30;
     /** This week, the last completed one, and the five before: enough for two weeks of decay against a 4-week average. */
     static final int WEEKS = 8;
-    public static final long WEEK = 7 * DAY;
+    /** Per-day commerce counters, interleaved in {@link #dailyCommerce}: index {@code slot * COMMERCE + kind}. */
+    static final int VIEWS = 0, ADDS = 1, CHECKOUTS = 2, ORDERS = 3, COMMERCE = 4;
     /** 1970-01-01 was a Thursday; weeks start on Monday 00:00 UTC. */
     private static final long MONDAY_OFFSET = 3 * DAY;
 
+    public static final String PRODUCT_VIEWED = "Product Viewed";
+    public static final String PRODUCT_ADDED = "Product Added";
+    public static final String CHECKOUT_STARTED = "Checkout Started";
+    public static final String ORDER_COMPLETED = "Order Completed";
+
     public long firstSeen = Long.MIN_VALUE;
     public long lastSeen = Long.MIN_VALUE;
+    /** Start of the user's latest session. */
     public long sessionStart;
     public long sessionsLifetime;
+    public long eventsLifetime;
+    /** Summed durations (last event minus first event) of the completed sessions, ms. */
+    public long sessionTimeCompleted;
+    /** Duration of the session before the latest one, ms; 0 while there was only one. */
+    public long previousSessionDuration;
+    /** Page/screen views and product views in the latest session. */
+    public int sessionPageViews;
+    public int sessionProductViews;
+    public long pageViewsLifetime;
+    public long productViewsLifetime;
+    public long addsLifetime;
+    public long checkoutsLifetime;
     public long ordersLifetime;
     public double revenueLifetime;
-    /** Index (epoch hours / days) of the newest bucket in each ring. */
+
+    /** Index (epoch five-minute slots / hours / days / weeks) of the newest bucket in each ring. */
+    public long newestSlot = Long.MIN_VALUE;
     public long newestHour = Long.MIN_VALUE;
     public long newestDay = Long.MIN_VALUE;
     public long newestWeek = Long.MIN_VALUE;
     public int[] weeklySessions = new int[WEEKS];
-    public int[] hourlyEvents = new int[HOURS];
-    public int[] hourlySessions = new int[HOURS];
-    public int[] dailyEvents = new int[DAYS];
-    public int[] dailySessions = new int[DAYS];
+    /** Null when compacted (all outside the window) or not yet used. */
+    public int[] slotEvents;
+    public int[] slotSessions;
+    public int[] hourlyEvents;
+    public int[] hourlySessions;
+    public int[] dailyEvents;
+    public int[] dailySessions;
+    /** {@link #COMMERCE} counters per day; null until the user views a product, adds, checks out or orders. */
+    public int[] dailyCommerce;
+    /** Revenue per day; null until the user's first order with revenue. */
+    public double[] dailyRevenue;
+
+    // --- kept by the profile operator, not behaviour ---------------------------------------------
+    /** As-of time of the profile last written to PostgreSQL ({@code user_profiles}); MIN_VALUE if never. */
+    public long writtenAt = Long.MIN_VALUE;
+    /** Counted since {@link #writtenAt}: a write is due. */
+    public boolean dirty;
+    /** The user opted out (an opt-out event): their events are neither profiled nor matched. */
+    public boolean optedOut;
+    /** The user is on the suppression list ({@code suppressed_users}): the same effect. */
+    public boolean suppressionListed;
+    /** Next instant at which a threshold segment of this user may change by time alone; MIN_VALUE if none. */
+    public long segmentCheckAt = Long.MIN_VALUE;
 
     public ProfileState() {}
 
@@ -45,70 +103,203 @@ public class ProfileState {
         return lastSeen == Long.MIN_VALUE;
     }
 
+    public boolean suppressed() {
+        return optedOut || suppressionListed;
+    }
+
     /** Counts one event. Events older than the rings only reach the lifetime counters. */
     public void add(BehaviorEvent e) {
+        upgrade();
         long ts = e.timestamp;
-        boolean newSession = isEmpty() || ts - lastSeen > SESSION_GAP;
-        if (isEmpty()) firstSeen = ts;
-        firstSeen = Math.min(firstSeen, ts);
+        boolean first = isEmpty();
+        boolean newSession = first || ts - lastSeen > SESSION_GAP;
+        firstSeen = first ? ts : Math.min(firstSeen, ts);
         if (newSession) {
+            if (!first) {
+                previousSessionDuration = lastSeen - sessionStart;
+                sessionTimeCompleted += previousSessionDuration;
+            }
             sessionsLifetime++;
             sessionStart = ts;
+            sessionPageViews = 0;
+            sessionProductViews = 0;
         }
         if (ts > lastSeen) lastSeen = ts;
+        eventsLifetime++;
 
+        long slot = Math.floorDiv(ts, SLOT);
         long hour = Math.floorDiv(ts, HOUR);
         long day = Math.floorDiv(ts, DAY);
-        advanceRings(hour, day);
-        if (newestHour - hour < HOURS) {
-            int h = (int) Math.floorMod(hour, HOURS);
-            hourlyEvents[h]++;
-            if (newSession) hourlySessions[h]++;
-        }
-        if (newestDay - day < DAYS) {
-            int d = (int) Math.floorMod(day, DAYS);
-            dailyEvents[d]++;
-            if (newSession) dailySessions[d]++;
-        }
         long week = weekOf(ts);
+        advance(slot, hour, day, week);
+        int s = newSession ? 1 : 0;
+        if (newestSlot - slot < SLOTS) {
+            int i = (int) Math.floorMod(slot, SLOTS);
+            slotEvents[i]++;
+            slotSessions[i] += s;
+        }
+        if (newestHour - hour < HOURS) {
+            int i = (int) Math.floorMod(hour, HOURS);
+            hourlyEvents[i]++;
+            hourlySessions[i] += s;
+        }
+        int d = newestDay - day < DAYS ? (int) Math.floorMod(day, DAYS) : -1;
+        if (d >= 0) {
+            dailyEvents[d]++;
+            dailySessions[d] += s;
+        }
         if (newSession && newestWeek - week < WEEKS) weeklySessions[(int) Math.floorMod(week, WEEKS)]++;
 
-        if ("Order Completed".equals(e.event)) {
-            ordersLifetime++;
-            Double revenue = e.numericProperty("revenue");
-            if (revenue == null) revenue = e.numericProperty("total");
-            if (revenue != null && Double.isFinite(revenue)) revenueLifetime += revenue;
+        if ("page".equals(e.type) || "screen".equals(e.type)) {
+            pageViewsLifetime++;
+            sessionPageViews++;
+        } else if ("track".equals(e.type) && e.event != null) {
+            switch (e.event) {
+                case PRODUCT_VIEWED -> {
+                    productViewsLifetime++;
+                    sessionProductViews++;
+                    commerce(d, VIEWS);
+                }
+                case PRODUCT_ADDED -> {
+                    addsLifetime++;
+                    commerce(d, ADDS);
+                }
+                case CHECKOUT_STARTED -> {
+                    checkoutsLifetime++;
+                    commerce(d, CHECKOUTS);
+                }
+                case ORDER_COMPLETED -> {
+                    ordersLifetime++;
+                    commerce(d, ORDERS);
+                    Double revenue = e.numericProperty("revenue");
+                    if (revenue == null) revenue = e.numericProperty("total");
+                    if (revenue != null && Double.isFinite(revenue)) {
+                        revenueLifetime += revenue;
+                        if (d >= 0 && revenue != 0) {
+                            if (dailyRevenue == null) dailyRevenue = new double[DAYS];
+                            dailyRevenue[d] += revenue;
+                        }
+                    }
+                }
+                default -> { }
+            }
         }
     }
 
-    private void advanceRings(long hour, long day) {
-        long week = Math.floorDiv(hour * HOUR + MONDAY_OFFSET, WEEK);
-        if (newestHour == Long.MIN_VALUE) {
-            newestHour = hour;
-            newestDay = day;
-            newestWeek = week;
-            return;
+    private void commerce(int daySlot, int kind) {
+        if (daySlot < 0) return;
+        if (dailyCommerce == null) dailyCommerce = new int[DAYS * COMMERCE];
+        dailyCommerce[daySlot * COMMERCE + kind]++;
+    }
+
+    /** Moves every ring forward to the given newest buckets, zeroing the buckets it recycles; allocates dropped rings. */
+    private void advance(long slot, long hour, long day, long week) {
+        if (slotEvents == null) {
+            slotEvents = new int[SLOTS];
+            slotSessions = new int[SLOTS];
         }
-        for (long w = newestWeek + 1; w <= week && w - newestWeek <= WEEKS; w++) {
-            weeklySessions[(int) Math.floorMod(w, WEEKS)] = 0;
+        if (hourlyEvents == null) {
+            hourlyEvents = new int[HOURS];
+            hourlySessions = new int[HOURS];
         }
+        if (dailyEvents == null) {
+            dailyEvents = new int[DAYS];
+            dailySessions = new int[DAYS];
+        }
+        if (newestWeek == Long.MIN_VALUE) newestWeek = week;
+        for (long w = newestWeek + 1; w <= week && w - newestWeek <= WEEKS; w++) weeklySessions[(int) Math.floorMod(w, WEEKS)] = 0;
         newestWeek = Math.max(newestWeek, week);
+        if (newestSlot == Long.MIN_VALUE) newestSlot = slot;
+        for (long x = newestSlot + 1; x <= slot && x - newestSlot <= SLOTS; x++) {
+            int i = (int) Math.floorMod(x, SLOTS);
+            slotEvents[i] = 0;
+            slotSessions[i] = 0;
+        }
+        newestSlot = Math.max(newestSlot, slot);
+        if (newestHour == Long.MIN_VALUE) newestHour = hour;
         for (long h = newestHour + 1; h <= hour && h - newestHour <= HOURS; h++) {
             int i = (int) Math.floorMod(h, HOURS);
             hourlyEvents[i] = 0;
             hourlySessions[i] = 0;
         }
         newestHour = Math.max(newestHour, hour);
+        if (newestDay == Long.MIN_VALUE) newestDay = day;
         for (long d = newestDay + 1; d <= day && d - newestDay <= DAYS; d++) {
             int i = (int) Math.floorMod(d, DAYS);
             dailyEvents[i] = 0;
             dailySessions[i] = 0;
+            if (dailyCommerce != null) for (int k = 0; k < COMMERCE; k++) dailyCommerce[i * COMMERCE + k] = 0;
+            if (dailyRevenue != null) dailyRevenue[i] = 0;
         }
         newestDay = Math.max(newestDay, day);
     }
 
+    /**
+     * State written before the 30-day ring (8 daily buckets, no five-minute ring) is laid out again:
+     * the days it held keep their counts.
+     */
+    void upgrade() {
+        if (dailyEvents != null && dailyEvents.length != DAYS) {
+            int old = dailyEvents.length;
+            int[] events = new int[DAYS];
+            int[] sessions = new int[DAYS];
+            for (long d = newestDay - old + 1; d <= newestDay; d++) {
+                int from = (int) Math.floorMod(d, old);
+                int to = (int) Math.floorMod(d, DAYS);
+                events[to] = dailyEvents[from];
+                sessions[to] = dailySessions != null && dailySessions.length == old ? dailySessions[from] : 0;
+            }
+            dailyEvents = events;
+            dailySessions = sessions;
+        }
+        if (newestSlot == Long.MIN_VALUE && slotEvents == null && lastSeen != Long.MIN_VALUE) {
+            // no five-minute ring before: start it at the newest event, empty
+            newestSlot = Math.floorDiv(lastSeen, SLOT);
+        }
+    }
+
+    /**
+     * Drops the rings that lie entirely outside their window as of {@code now}: they hold nothing a
+     * snapshot at or after {@code now} would read, and are allocated again by the next event.
+     *
+     * @return whether anything was dropped
+     */
+    public boolean compact(long now) {
+        boolean changed = false;
+        if (slotEvents != null && Math.floorDiv(now, SLOT) - newestSlot >= SLOTS) {
+            slotEvents = null;
+            slotSessions = null;
+            changed = true;
+        }
+        if (hourlyEvents != null && Math.floorDiv(now, HOUR) - newestHour >= HOURS) {
+            hourlyEvents = null;
+            hourlySessions = null;
+            changed = true;
+        }
+        if (dailyEvents != null && Math.floorDiv(now, DAY) - newestDay >= DAYS) {
+            dailyEvents = null;
+            dailySessions = null;
+            dailyCommerce = null;
+            dailyRevenue = null;
+            changed = true;
+        }
+        return changed;
+    }
+
+    /** When {@link #compact} can drop every ring but the weekly one; MAX_VALUE if there is none to drop. */
+    public long compactAt() {
+        if (dailyEvents == null && hourlyEvents == null && slotEvents == null) return Long.MAX_VALUE;
+        if (newestDay == Long.MIN_VALUE) return Long.MAX_VALUE;
+        return (newestDay + DAYS) * DAY;
+    }
+
     static long weekOf(long ts) {
         return Math.floorDiv(ts + MONDAY_OFFSET, WEEK);
+    }
+
+    /** Start (epoch ms) of week index {@code week}. */
+    static long weekStart(long week) {
+        return week * WEEK - MONDAY_OFFSET;
     }
 
     private int sessionsInWeek(long week) {
@@ -126,28 +317,116 @@ public class ProfileState {
         return avg > 0 && sessionsInWeek(week) <= avg / 2;
     }
 
-    /** The profile as of the newest event seen: windows end at that event's hour / day. */
+    /** Sum of {@code ring[i * stride + offset]} over the buckets {@code to - width + 1 .. to} the ring holds. */
+    static int sum(int[] ring, int stride, int offset, long newest, long to, int width) {
+        if (ring == null || newest == Long.MIN_VALUE) return 0;
+        int size = ring.length / stride;
+        long from = Math.max(to - width + 1, newest - size + 1);
+        long until = Math.min(to, newest);
+        int s = 0;
+        for (long b = from; b <= until; b++) s += ring[(int) Math.floorMod(b, size) * stride + offset];
+        return s;
+    }
+
+    static double sum(double[] ring, long newest, long to, int width) {
+        if (ring == null || newest == Long.MIN_VALUE) return 0;
+        long from = Math.max(to - width + 1, newest - ring.length + 1);
+        long until = Math.min(to, newest);
+        double s = 0;
+        for (long b = from; b <= until; b++) s += ring[(int) Math.floorMod(b, ring.length)];
+        return s;
+    }
+
+    static int countNonZero(int[] ring, long newest, long to, int width) {
+        if (ring == null || newest == Long.MIN_VALUE) return 0;
+        long from = Math.max(to - width + 1, newest - ring.length + 1);
+        long until = Math.min(to, newest);
+        int n = 0;
+        for (long b = from; b <= until; b++) if (ring[(int) Math.floorMod(b, ring.length)] > 0) n++;
+        return n;
+    }
+
+    /** The profile as of the newest event seen: windows end at that event's bucket. */
     public ProfileSnapshot snapshot() {
+        return snapshot(lastSeen);
+    }
+
+    /**
+     * The profile as of {@code asOf} (at or after the newest event): windows end at the bucket
+     * holding {@code asOf}, so counts fall as time passes without events; {@code days_since_*}
+     * are whole days up to {@code asOf}.
+     */
+    public ProfileSnapshot snapshot(long asOf) {
+        upgrade();
         ProfileSnapshot s = new ProfileSnapshot();
+        s.asOf = asOf;
         s.firstSeen = firstSeen;
         s.lastSeen = lastSeen;
+        s.eventsLifetime = eventsLifetime;
         s.sessionsLifetime = sessionsLifetime;
         s.ordersLifetime = ordersLifetime;
         s.revenueLifetime = revenueLifetime;
-        for (int i = 0; i < HOURS; i++) {
-            s.events24h += hourlyEvents[i];
-            s.sessions24h += hourlySessions[i];
+        s.addsLifetime = addsLifetime;
+        s.checkoutsLifetime = checkoutsLifetime;
+        s.productViewsLifetime = productViewsLifetime;
+        s.pageViewsLifetime = pageViewsLifetime;
+
+        long slot = Math.floorDiv(asOf, SLOT);
+        long hour = Math.floorDiv(asOf, HOUR);
+        long day = Math.floorDiv(asOf, DAY);
+        s.events1h = sum(slotEvents, 1, 0, newestSlot, slot, SLOTS);
+        s.sessions1h = sum(slotSessions, 1, 0, newestSlot, slot, SLOTS);
+        s.events24h = sum(hourlyEvents, 1, 0, newestHour, hour, HOURS);
+        s.sessions24h = sum(hourlySessions, 1, 0, newestHour, hour, HOURS);
+        s.events7d = sum(dailyEvents, 1, 0, newestDay, day, 7);
+        s.sessions7d = sum(dailySessions, 1, 0, newestDay, day, 7);
+        s.events30d = sum(dailyEvents, 1, 0, newestDay, day, 30);
+        s.sessions30d = sum(dailySessions, 1, 0, newestDay, day, 30);
+        s.activeDays7d = countNonZero(dailyEvents, newestDay, day, 7);
+        s.activeDays30d = countNonZero(dailyEvents, newestDay, day, 30);
+        s.productViews7d = sum(dailyCommerce, COMMERCE, VIEWS, newestDay, day, 7);
+        s.productViews30d = sum(dailyCommerce, COMMERCE, VIEWS, newestDay, day, 30);
+        s.adds30d = sum(dailyCommerce, COMMERCE, ADDS, newestDay, day, 30);
+        s.checkouts30d = sum(dailyCommerce, COMMERCE, CHECKOUTS, newestDay, day, 30);
+        s.orders30d = sum(dailyCommerce, COMMERCE, ORDERS, newestDay, day, 30);
+        s.revenue30d = sum(dailyRevenue, newestDay, day, 30);
+
+        if (!isEmpty()) {
+            s.currentSessionStart = sessionStart;
+            s.currentSessionDurationS = (lastSeen - sessionStart) / 1000;
+            s.lastSessionDurationS = previousSessionDuration / 1000;
+            s.avgSessionDurationS = sessionsLifetime == 0 ? 0 : (sessionTimeCompleted + (lastSeen - sessionStart)) / 1000.0 / sessionsLifetime;
+            s.pageViewsPerSession = sessionsLifetime == 0 ? 0 : (double) pageViewsLifetime / sessionsLifetime;
+            s.productViewsPerSession = sessionsLifetime == 0 ? 0 : (double) productViewsLifetime / sessionsLifetime;
+            s.daysSinceFirstSeen = Math.floorDiv(asOf - firstSeen, DAY);
+            s.daysSinceLastSeen = Math.floorDiv(asOf - lastSeen, DAY);
         }
-        // 7 days = today and the six before it; the eighth slot is the one about to be recycled.
-        for (long d = newestDay - 6; d <= newestDay; d++) {
-            int i = (int) Math.floorMod(d, DAYS);
-            s.events7d += dailyEvents[i];
-            s.sessions7d += dailySessions[i];
-        }
-        long lastWeek = newestWeek - 1;
+        s.sessionPageViews = sessionPageViews;
+        s.sessionProductViews = sessionProductViews;
+
+        long lastWeek = weekOf(asOf) - 1;
         s.sessionsLastWeek = sessionsInWeek(lastWeek);
         s.sessionsWeeklyAvgPrior4 = priorAverage(lastWeek);
         s.decayWeeks = decayed(lastWeek) ? (decayed(lastWeek - 1) ? 2 : 1) : 0;
         return s;
+    }
+
+    // --- when snapshots change by time alone (for threshold segments) -----------------------------
+
+    /** Whether any bucket of the five-minute / hourly / daily / weekly ring still lies in its window at {@code t}. */
+    boolean slotWindowLive(long t) {
+        return slotEvents != null && newestSlot != Long.MIN_VALUE && Math.floorDiv(t, SLOT) - newestSlot < SLOTS;
+    }
+
+    boolean hourWindowLive(long t) {
+        return hourlyEvents != null && newestHour != Long.MIN_VALUE && Math.floorDiv(t, HOUR) - newestHour < HOURS;
+    }
+
+    boolean dayWindowLive(long t) {
+        return dailyEvents != null && newestDay != Long.MIN_VALUE && Math.floorDiv(t, DAY) - newestDay < DAYS;
+    }
+
+    boolean weekWindowLive(long t) {
+        return newestWeek != Long.MIN_VALUE && weekOf(t) - newestWeek < WEEKS;
     }
 }

@@ -8,19 +8,25 @@ public class SegmentUpdate {
     public static final String ENTER = "enter";
     public static final String EXIT = "exit";
     public static final String REASON_TTL = "ttl";
+    /** Membership ended because the user opted out or was put on the suppression list. */
+    public static final String REASON_SUPPRESSED = "suppressed";
+    /** Membership ended because the user's data was erased ({@code User Deleted}). */
+    public static final String REASON_ERASED = "erased";
+    /** {@link #expiresAt} of an enter whose end is not known in advance (threshold segments). */
+    public static final long NO_EXPIRY = 0L;
 
     /** Deterministic: the same input yields the same id on every run and replay. */
     public String eventId;
     public String userId;
     public String segment;
     public String action;
-    /** The pattern id that caused it, or {@code ttl}. */
+    /** The pattern or threshold segment id that caused it, or {@code ttl}, {@code suppressed}, {@code erased}. */
     public String reason;
     /** Event time of the update. */
     public long at;
     /** Orders the updates of one user and segment; PostgreSQL applies only higher versions. */
     public long version;
-    /** For enters: when membership ends without an exit event. 0 for exits. */
+    /** For pattern enters: when membership ends without an exit event. 0 ({@link #NO_EXPIRY}) for exits and threshold enters. */
     public long expiresAt;
 
     public SegmentUpdate() {}

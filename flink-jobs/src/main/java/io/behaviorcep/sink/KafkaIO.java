@@ -7,6 +7,8 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.privacy.SuppressionListSource;
+import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -36,8 +38,9 @@ import java.util.List;
  * segment expiry decided ahead of the wall clock refused by the broker.
  *
  * <p>The production connectors: events from Kafka; alerts, segment updates, dead letters and late
- * events to Kafka with exactly-once transactions; alerts and segments to PostgreSQL through
- * {@link PostgresSink} when a JDBC URL is configured.
+ * events to Kafka with exactly-once transactions; alerts, segments, profiles and erasures to
+ * PostgreSQL through {@link PostgresSink}, and the suppression list from PostgreSQL, when a JDBC URL
+ * is configured.
  */
 public class KafkaIO implements PipelineIO {
     private final JobConfig config;
@@ -95,6 +98,23 @@ public class KafkaIO implements PipelineIO {
         if (config.jdbc() != null) {
             updates.sinkTo(PostgresSink.segments(config.jdbc())).uid("segments-postgres").name("Segments → PostgreSQL");
         }
+    }
+
+    @Override
+    public void profileRecords(DataStream<ProfileRecord> records) {
+        if (config.jdbc() != null) {
+            records.sinkTo(PostgresSink.profiles(config.jdbc())).uid("profiles-postgres").name("Profiles & erasures → PostgreSQL");
+        }
+    }
+
+    /** With PostgreSQL configured: the rows of {@code suppressed_users} as they change (read once when bounded). */
+    @Override
+    public DataStream<BehaviorEvent> suppressionList(StreamExecutionEnvironment env) {
+        if (config.jdbc() == null) return null;
+        return env.fromSource(new SuppressionListSource(config.jdbc(), config.suppressionRefresh(), bounded),
+                        SuppressionListSource.watermarks(), "Suppression list (PostgreSQL suppressed_users)")
+                .setParallelism(1)
+                .uid(BehaviorCepPipeline.UID_SUPPRESSION_LIST);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.behaviorcep.sink;
 
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.profile.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 
@@ -42,6 +43,10 @@ public final class OutputJson {
         return n;
     }
 
+    /**
+     * The profile object of alerts and of {@code user_profiles.profile}. Field names are the
+     * pattern-language names ({@link ProfileSnapshot#FIELDS}); instants are ISO-8601.
+     */
     public static ObjectNode profile(ProfileSnapshot p) {
         ObjectNode n = MAPPER.createObjectNode();
         if (p == null) return n;
@@ -57,6 +62,49 @@ public final class OutputJson {
         n.put("sessions_last_week", p.sessionsLastWeek);
         n.put("sessions_weekly_avg_prior_4", p.sessionsWeeklyAvgPrior4);
         n.put("decay_weeks", p.decayWeeks);
+        // added with the full profile; the names above never change
+        n.put("events_1h", p.events1h);
+        n.put("events_30d", p.events30d);
+        n.put("events_lifetime", p.eventsLifetime);
+        n.put("sessions_1h", p.sessions1h);
+        n.put("sessions_30d", p.sessions30d);
+        n.put("current_session_start", iso(p.currentSessionStart));
+        n.put("current_session_duration_s", p.currentSessionDurationS);
+        n.put("last_session_duration_s", p.lastSessionDurationS);
+        n.put("avg_session_duration_s", p.avgSessionDurationS);
+        n.put("session_page_views", p.sessionPageViews);
+        n.put("session_product_views", p.sessionProductViews);
+        n.put("page_views_per_session", p.pageViewsPerSession);
+        n.put("product_views_per_session", p.productViewsPerSession);
+        n.put("page_views_lifetime", p.pageViewsLifetime);
+        n.put("product_views_lifetime", p.productViewsLifetime);
+        n.put("product_views_7d", p.productViews7d);
+        n.put("product_views_30d", p.productViews30d);
+        n.put("adds_lifetime", p.addsLifetime);
+        n.put("adds_30d", p.adds30d);
+        n.put("checkouts_lifetime", p.checkoutsLifetime);
+        n.put("checkouts_30d", p.checkouts30d);
+        n.put("orders_30d", p.orders30d);
+        n.put("revenue_30d", p.revenue30d);
+        n.put("active_days_7d", p.activeDays7d);
+        n.put("active_days_30d", p.activeDays30d);
+        n.put("days_since_first_seen", p.daysSinceFirstSeen);
+        n.put("days_since_last_seen", p.daysSinceLastSeen);
+        return n;
+    }
+
+    /** A profile record as the PostgreSQL sink stores it in its committables. */
+    public static ObjectNode profileRecord(ProfileRecord r) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("kind", r.kind);
+        n.put("user_id", r.userId);
+        n.put("version", r.at);
+        if (r.isErasure()) {
+            n.put("erased_at", iso(r.at));
+        } else {
+            n.put("as_of", iso(r.at));
+            n.set("profile", profile(r.profile));
+        }
         return n;
     }
 
@@ -69,7 +117,8 @@ public final class OutputJson {
         n.put("reason", u.reason);
         n.put("at", iso(u.at));
         n.put("version", u.version);
-        if (SegmentUpdate.ENTER.equals(u.action)) n.put("expires_at", iso(u.expiresAt));
+        // threshold segments have no set end: their enters carry no expiry
+        if (SegmentUpdate.ENTER.equals(u.action) && u.expiresAt != SegmentUpdate.NO_EXPIRY) n.put("expires_at", iso(u.expiresAt));
         else n.putNull("expires_at");
         return n;
     }

@@ -1,6 +1,7 @@
 package io.behaviorcep.sink;
 
 import io.behaviorcep.action.Alert;
+import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -41,12 +42,16 @@ import java.util.List;
  * therefore idempotent (deterministic primary keys with ON CONFLICT DO NOTHING, and forward-only
  * upserts guarded by a version). Rows from a checkpoint that never completed are never written.
  * The README ("Exactly once in PostgreSQL") says why this was chosen over the JDBC connector's XA sink.
+ *
+ * <p>Erasures ({@link Kind#PROFILES}) delete a user's rows up to the erasure's event time and record
+ * it in {@code erasures}; every insert checks that table ({@link #NOT_ERASED}), so erasure and the
+ * other sinks' rows commute: whichever committer runs first, nothing from before the erasure remains.
  */
 public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<PostgresSink.Batch> {
     private static final Logger LOG = LoggerFactory.getLogger(PostgresSink.class);
 
     /** What the documents of a batch are, and so which statements apply them. */
-    public enum Kind { ALERTS, SEGMENTS }
+    public enum Kind { ALERTS, SEGMENTS, PROFILES }
 
     private final Kind kind;
     private final JdbcSettings jdbc;
@@ -64,6 +69,11 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
 
     public static PostgresSink<SegmentUpdate> segments(JdbcSettings jdbc) {
         return new PostgresSink<>(Kind.SEGMENTS, jdbc, u -> OutputJson.segment(u).toString());
+    }
+
+    /** Latest profiles ({@code user_profiles}) and erasures (deletes, and a row in {@code erasures}). */
+    public static PostgresSink<ProfileRecord> profiles(JdbcSettings jdbc) {
+        return new PostgresSink<>(Kind.PROFILES, jdbc, r -> OutputJson.profileRecord(r).toString());
     }
 
     @Override
@@ -151,8 +161,11 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 connection.setAutoCommit(false);
             }
             try {
-                if (batch.kind == Kind.ALERTS) applyAlerts(connection, batch.documents);
-                else applySegments(connection, batch.documents);
+                switch (batch.kind) {
+                    case ALERTS -> applyAlerts(connection, batch.documents);
+                    case SEGMENTS -> applySegments(connection, batch.documents);
+                    case PROFILES -> applyProfiles(connection, batch.documents);
+                }
                 connection.commit();
             } catch (SQLException | RuntimeException e) {
                 try {
@@ -182,7 +195,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     static void applyAlerts(Connection c, List<String> documents) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO alerts (alert_id, pattern_id, pattern_version, alert_type, severity, user_id, detected_at, document) "
-                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb) ON CONFLICT (alert_id) DO NOTHING")) {
+                        + "SELECT ?, ?, ?::integer, ?, ?, ?, ?::timestamptz, ?::jsonb WHERE " + NOT_ERASED + " ON CONFLICT (alert_id) DO NOTHING")) {
             for (String doc : documents) {
                 JsonNode a = read(doc);
                 ps.setString(1, a.get("alert_id").asText());
@@ -193,6 +206,8 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 ps.setString(6, a.get("user_id").asText());
                 ps.setTimestamp(7, ts(a.get("detected_at")));
                 ps.setString(8, doc);
+                ps.setString(9, userHash(a.get("user_id").asText()));
+                ps.setTimestamp(10, ts(a.get("detected_at")));
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -202,10 +217,11 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     static void applySegments(Connection c, List<String> documents) throws SQLException {
         try (PreparedStatement history = c.prepareStatement(
                 "INSERT INTO segment_events (event_id, user_id, segment, action, reason, at, version, expires_at) "
-                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING");
+                        + "SELECT ?, ?, ?, ?, ?, ?::timestamptz, ?::bigint, ?::timestamptz WHERE " + NOT_ERASED + " ON CONFLICT (event_id) DO NOTHING");
              PreparedStatement current = c.prepareStatement(
                 "INSERT INTO user_segments AS s (user_id, segment, member, entered_at, expires_at, reason, version, updated_at) "
-                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, segment) DO UPDATE SET "
+                        + "SELECT ?, ?, ?::boolean, ?::timestamptz, ?::timestamptz, ?, ?::bigint, ?::timestamptz WHERE " + NOT_ERASED
+                        + " ON CONFLICT (user_id, segment) DO UPDATE SET "
                         + "member = EXCLUDED.member, "
                         + "entered_at = CASE WHEN EXCLUDED.member THEN EXCLUDED.entered_at ELSE s.entered_at END, "
                         + "expires_at = EXCLUDED.expires_at, reason = EXCLUDED.reason, "
@@ -224,6 +240,9 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 history.setTimestamp(6, at);
                 history.setLong(7, u.get("version").asLong());
                 history.setTimestamp(8, expires);
+                String hash = userHash(u.get("user_id").asText());
+                history.setString(9, hash);
+                history.setTimestamp(10, at);
                 history.addBatch();
 
                 current.setString(1, u.get("user_id").asText());
@@ -234,10 +253,83 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 current.setString(6, u.get("reason").asText());
                 current.setLong(7, u.get("version").asLong());
                 current.setTimestamp(8, at);
+                current.setString(9, hash);
+                current.setTimestamp(10, at);
                 current.addBatch();
             }
             history.executeBatch();
             current.executeBatch();
+        }
+    }
+
+    /**
+     * The guard of every insert: nothing of a user at or before one of their erasures is written (the
+     * erasure deleted it, or will, whichever committer runs first). Parameters: user hash, event time.
+     */
+    static final String NOT_ERASED = "NOT EXISTS (SELECT 1 FROM erasures e WHERE e.user_hash = ? AND e.erased_at >= ?::timestamptz)";
+
+    /** Hex SHA-256 of the user id as written: what {@code erasures} records instead of the id. */
+    public static String userHash(String userId) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(userId.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static void applyProfiles(Connection c, List<String> documents) throws SQLException {
+        try (PreparedStatement upsert = c.prepareStatement(
+                "INSERT INTO user_profiles AS p (user_id, version, as_of, first_seen, last_seen, sessions_7d, sessions_30d, "
+                        + "sessions_lifetime, orders_lifetime, revenue_30d, revenue_lifetime, profile, updated_at) "
+                        + "SELECT ?, ?::bigint, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::integer, ?::integer, ?::bigint, ?::bigint, "
+                        + "?::double precision, ?::double precision, ?::jsonb, now() WHERE " + NOT_ERASED + " "
+                        + "ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, as_of = EXCLUDED.as_of, "
+                        + "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, sessions_7d = EXCLUDED.sessions_7d, "
+                        + "sessions_30d = EXCLUDED.sessions_30d, sessions_lifetime = EXCLUDED.sessions_lifetime, "
+                        + "orders_lifetime = EXCLUDED.orders_lifetime, revenue_30d = EXCLUDED.revenue_30d, "
+                        + "revenue_lifetime = EXCLUDED.revenue_lifetime, profile = EXCLUDED.profile, updated_at = now() "
+                        + "WHERE p.version < EXCLUDED.version");
+             PreparedStatement erasure = c.prepareStatement(
+                "INSERT INTO erasures (user_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING");
+             PreparedStatement deleteAlerts = c.prepareStatement("DELETE FROM alerts WHERE user_id = ? AND detected_at <= ?");
+             PreparedStatement deleteHistory = c.prepareStatement("DELETE FROM segment_events WHERE user_id = ? AND at <= ?");
+             PreparedStatement deleteMembership = c.prepareStatement("DELETE FROM user_segments WHERE user_id = ? AND updated_at <= ?");
+             PreparedStatement deleteProfile = c.prepareStatement("DELETE FROM user_profiles WHERE user_id = ? AND as_of <= ?")) {
+            // one statement at a time, in order: a profile and an erasure of one user may share a batch
+            for (String doc : documents) {
+                JsonNode r = read(doc);
+                String user = r.get("user_id").asText();
+                if (ProfileRecord.ERASURE.equals(r.get("kind").asText())) {
+                    Timestamp at = ts(r.get("erased_at"));
+                    erasure.setString(1, userHash(user));
+                    erasure.setTimestamp(2, at);
+                    erasure.executeUpdate();
+                    for (PreparedStatement d : List.of(deleteAlerts, deleteHistory, deleteMembership, deleteProfile)) {
+                        d.setString(1, user);
+                        d.setTimestamp(2, at);
+                        d.executeUpdate();
+                    }
+                } else {
+                    JsonNode p = r.get("profile");
+                    Timestamp asOf = ts(r.get("as_of"));
+                    upsert.setString(1, user);
+                    upsert.setLong(2, r.get("version").asLong());
+                    upsert.setTimestamp(3, asOf);
+                    upsert.setTimestamp(4, ts(p.get("first_seen")));
+                    upsert.setTimestamp(5, ts(p.get("last_seen")));
+                    upsert.setInt(6, p.get("sessions_7d").asInt());
+                    upsert.setInt(7, p.get("sessions_30d").asInt());
+                    upsert.setLong(8, p.get("sessions_lifetime").asLong());
+                    upsert.setLong(9, p.get("orders_lifetime").asLong());
+                    upsert.setDouble(10, p.get("revenue_30d").asDouble());
+                    upsert.setDouble(11, p.get("revenue_lifetime").asDouble());
+                    upsert.setString(12, p.toString());
+                    upsert.setString(13, userHash(user));
+                    upsert.setTimestamp(14, asOf);
+                    upsert.executeUpdate();
+                }
+            }
         }
     }
 

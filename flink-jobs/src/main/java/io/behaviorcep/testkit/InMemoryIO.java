@@ -5,6 +5,7 @@ import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -64,6 +65,15 @@ public class InMemoryIO implements PipelineIO {
     @Override
     public void lateEvents(DataStream<BehaviorEvent> late) {
         late.sinkTo(new Collect<>(id + "/late")).name("Collect late events");
+    }
+
+    @Override
+    public void profileRecords(DataStream<ProfileRecord> records) {
+        records.sinkTo(new Collect<>(id + "/profiles")).name("Collect profile records");
+    }
+
+    public List<ProfileRecord> profileRecords() {
+        return get("profiles");
     }
 
     public List<Alert> alerts() {

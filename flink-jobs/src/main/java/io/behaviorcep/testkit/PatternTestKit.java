@@ -6,6 +6,9 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.Example;
 import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.pattern.PatternLoader;
+import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.segment.ThresholdSegmentFile;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.OutputJson;
 
@@ -27,7 +30,8 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * Runs the {@code examples:} of pattern files through the real job (parse, dedup, profile, the
+ * Runs the {@code examples:} of pattern files (and of threshold segment files, {@code kind: segments})
+ * through the real job (parse, dedup, profile, the
  * compiled Flink CEP pattern, actions) on a local Flink, and compares what it decided with what
  * each example expects.
  *
@@ -39,8 +43,14 @@ public final class PatternTestKit {
     /** Examples start here: a Monday, so weekly figures line up with calendar weeks. */
     public static final Instant T0 = Instant.parse("2024-01-01T00:00:00Z");
 
-    public record Result(PatternDefinition pattern, Example example, boolean passed, String diff) {
+    /** One example's outcome; {@code pattern} is null for an example of a threshold segments file ({@code segmentsFile}). */
+    public record Result(PatternDefinition pattern, Example example, boolean passed, String diff, ThresholdSegmentFile segmentsFile) {
+        public Result(PatternDefinition pattern, Example example, boolean passed, String diff) {
+            this(pattern, example, passed, diff, null);
+        }
+
         public String title() {
+            if (pattern == null) return segmentsFile.source + ":" + example.line + " segments: \"" + example.name + "\"";
             return pattern.source + ":" + example.line + " " + pattern.id + ": \"" + example.name + "\"";
         }
     }
@@ -55,16 +65,63 @@ public final class PatternTestKit {
         return results;
     }
 
+    /** Every example of a loaded folder: patterns' and threshold segment files'. */
+    public static List<Result> run(PatternLoader.Result loaded) throws Exception {
+        List<Result> results = new ArrayList<>(run(loaded.patterns()));
+        for (ThresholdSegmentFile f : loaded.segmentFiles()) {
+            if (!f.examples.isEmpty()) results.addAll(run(f));
+        }
+        return results;
+    }
+
     public static List<Result> run(PatternDefinition pattern) throws Exception {
+        InMemoryIO io = execute(pattern.examples, List.of(pattern), List.of(), "pattern examples: " + pattern.id);
+        try {
+            List<Result> results = new ArrayList<>();
+            for (int x = 0; x < pattern.examples.size(); x++) {
+                Set<String> ownSegments = pattern.segment == null ? Set.of() : Set.of(pattern.segment.name);
+                Example ex = pattern.examples.get(x);
+                String diff = compare(pattern.id, ownSegments, ex, x, io.alerts(), io.segments());
+                results.add(new Result(pattern, ex, diff.isEmpty(), diff));
+            }
+            return results;
+        } finally {
+            io.clear();
+        }
+    }
+
+    /**
+     * The examples of a threshold segments file, run through the real job with those segments (and
+     * no pattern): only the updates of the file's own segments are compared.
+     */
+    public static List<Result> run(ThresholdSegmentFile file) throws Exception {
+        InMemoryIO io = execute(file.examples, List.of(), file.segments, "segment examples: " + file.source);
+        try {
+            Set<String> own = new java.util.HashSet<>();
+            for (ThresholdSegment s : file.segments) own.add(s.id);
+            List<Result> results = new ArrayList<>();
+            for (int x = 0; x < file.examples.size(); x++) {
+                Example ex = file.examples.get(x);
+                String diff = compare(null, own, ex, x, io.alerts(), io.segments());
+                results.add(new Result(null, ex, diff.isEmpty(), diff, file));
+            }
+            return results;
+        } finally {
+            io.clear();
+        }
+    }
+
+    private static InMemoryIO execute(List<Example> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
+                                      String jobName) throws Exception {
         List<byte[]> records = new ArrayList<>();
         List<long[]> order = new ArrayList<>();
-        for (int x = 0; x < pattern.examples.size(); x++) {
-            Example ex = pattern.examples.get(x);
+        for (int x = 0; x < examples.size(); x++) {
+            Example ex = examples.get(x);
             for (int i = 0; i < ex.events.size(); i++) order.add(new long[] {ex.events.get(i).at(), x, i});
         }
         // event-time order, as a well-behaved stream would deliver them
         order.sort(Comparator.<long[]>comparingLong(a -> a[0]).thenComparingLong(a -> a[1]).thenComparingLong(a -> a[2]));
-        for (long[] o : order) records.add(toJson(pattern.examples.get((int) o[1]), (int) o[1], (int) o[2]));
+        for (long[] o : order) records.add(toJson(examples.get((int) o[1]), (int) o[1], (int) o[2]));
 
         InMemoryIO io = new InMemoryIO(records);
         try {
@@ -74,16 +131,12 @@ public final class PatternTestKit {
             env.setParallelism(2);
             JobConfig config = JobConfig.of(Map.of("kafka.bootstrap-servers", "in-memory:0",
                     "events.max-out-of-orderness", "1d", "events.idle-advance", "false"));
-            BehaviorCepPipeline.build(env, config, List.of(pattern), io);
-            env.execute("pattern examples: " + pattern.id);
-
-            List<Result> results = new ArrayList<>();
-            for (int x = 0; x < pattern.examples.size(); x++) {
-                results.add(compare(pattern, pattern.examples.get(x), x, io.alerts(), io.segments()));
-            }
-            return results;
-        } finally {
+            BehaviorCepPipeline.build(env, config, patterns, segments, io);
+            env.execute(jobName);
+            return io;
+        } catch (Exception | Error e) {
             io.clear();
+            throw e;
         }
     }
 
@@ -104,7 +157,14 @@ public final class PatternTestKit {
         return n.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private static Result compare(PatternDefinition p, Example ex, int x, List<Alert> allAlerts, List<SegmentUpdate> allSegments) {
+    /**
+     * The difference between what example {@code x} expects and what the job did; "" if none.
+     *
+     * @param patternId   whose alerts count (null: none may be expected)
+     * @param ownSegments whose segment updates count
+     */
+    private static String compare(String patternId, Set<String> ownSegments, Example ex, int x, List<Alert> allAlerts,
+                                  List<SegmentUpdate> allSegments) {
         String prefix = "ex" + x + ":";
         long t0 = T0.toEpochMilli();
         long horizon = t0 + ex.until;
@@ -116,14 +176,13 @@ public final class PatternTestKit {
             List<Map<String, String>> expected = ex.alerts.stream().map(a -> row(a.at(), a.user(),
                     "type", a.type(), "bound", a.bound() == null ? null : boundLine(a.bound()))).toList();
             List<Map<String, String>> actual = allAlerts.stream()
-                    .filter(a -> a.userId.startsWith(prefix) && a.patternId.equals(p.id) && a.detectedAt <= horizon)
+                    .filter(a -> a.userId.startsWith(prefix) && a.patternId.equals(patternId) && a.detectedAt <= horizon)
                     .map(a -> row(a.detectedAt - t0, a.userId.substring(prefix.length()), "type", a.alertType,
                             "bound", boundLine(bound(a, indexById))))
                     .toList();
             diff.append(section("alerts", expected, actual));
         }
         if (ex.segments != null) {
-            Set<String> ownSegments = p.segment == null ? Set.of() : Set.of(p.segment.name);
             List<Map<String, String>> expected = ex.segments.stream().map(u -> row(u.at(), u.user(),
                     u.action(), u.segment(), "reason", u.reason())).toList();
             List<Map<String, String>> actual = allSegments.stream()
@@ -132,7 +191,7 @@ public final class PatternTestKit {
                     .toList();
             diff.append(section("segments", expected, actual));
         }
-        return new Result(p, ex, diff.length() == 0, diff.toString());
+        return diff.toString();
     }
 
     /** An outcome as ordered fields; on the expected side a null value means "not checked". */

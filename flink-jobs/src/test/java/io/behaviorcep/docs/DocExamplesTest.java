@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Every complete pattern shown in docs/pattern-language.md is valid: the reference cannot drift from the loader. */
+/** Every complete pattern (and segments file) shown in docs/pattern-language.md is valid: the reference cannot drift from the loader. */
 class DocExamplesTest {
     @Test
     void everyCompletePatternInTheLanguageReferenceIsValid() throws Exception {
@@ -21,14 +21,24 @@ class DocExamplesTest {
         Matcher m = Pattern.compile("```yaml\n(.*?)```", Pattern.DOTALL).matcher(doc);
         List<String> problems = new ArrayList<>();
         int checked = 0;
+        int segmentFiles = 0;
         while (m.find()) {
             String yaml = m.group(1);
+            if (yaml.startsWith("kind: segments")) {
+                // a complete threshold segments file: valid, and it has segments
+                PatternLoader.Result r = PatternLoader.loadString("pattern-language.md#segments", yaml);
+                r.problems().forEach(p -> problems.add(p.toString()));
+                if (r.ok() && r.segments().isEmpty()) problems.add("pattern-language.md#segments: no segments read");
+                segmentFiles++;
+                continue;
+            }
             if (!yaml.startsWith("id:")) continue; // fragments of a file, shown for one feature
             checked++;
             PatternLoader.Result r = PatternLoader.loadString("pattern-language.md#" + checked, yaml);
             r.problems().forEach(p -> problems.add(p.toString()));
         }
         assertThat(checked).as("complete patterns in the reference").isGreaterThanOrEqualTo(5);
+        assertThat(segmentFiles).as("threshold segment files in the reference").isGreaterThanOrEqualTo(1);
         assertThat(problems).isEmpty();
     }
 }

@@ -135,19 +135,23 @@ class EmbeddedServicesTest {
     @Test
     void migrationsCreateTheTablesInEachSchemaOnce() throws SQLException {
         try (Connection c = postgres.connect()) {
-            assertThat(SqlMigrations.apply(c, "env_a")).containsExactly("1");
-            assertThat(SqlMigrations.apply(c, "env_b")).containsExactly("1");
+            List<String> shipped = SqlMigrations.fromClasspath().stream().map(m -> Integer.toString(m.version())).toList();
+            assertThat(shipped).startsWith("1");
+            assertThat(SqlMigrations.apply(c, "env_a")).containsExactlyElementsOf(shipped);
+            assertThat(SqlMigrations.apply(c, "env_b")).containsExactlyElementsOf(shipped);
             for (String schema : List.of("env_a", "env_b")) {
                 assertThat(tables(c, schema)).contains("alerts", "segment_events", "user_segments", "schema_migrations");
             }
             assertThat(SqlMigrations.apply(c, "env_a")).isEmpty();
             assertThat(c.getAutoCommit()).isTrue();
             try (Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT version, description FROM env_a.schema_migrations")) {
+                 ResultSet rs = st.executeQuery("SELECT version, description FROM env_a.schema_migrations ORDER BY version")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getInt(1)).isEqualTo(1);
                 assertThat(rs.getString(2)).isEqualTo("alerts and segments");
-                assertThat(rs.next()).isFalse();
+                int rows = 1;
+                while (rs.next()) rows++;
+                assertThat(rows).isEqualTo(shipped.size());
             }
         }
         // what the sink does: unqualified names through currentSchema
@@ -162,7 +166,7 @@ class EmbeddedServicesTest {
     @Test
     void anEditedMigrationIsRefusedAndANewOneApplied(@TempDir Path dir) throws Exception {
         for (SqlMigrations.Migration m : SqlMigrations.fromClasspath()) {
-            Files.writeString(dir.resolve(m.fileName()), m.sql());
+            if (m.version() == 1) Files.writeString(dir.resolve(m.fileName()), m.sql());
         }
         Path v1 = dir.resolve("V1__alerts_and_segments.sql");
         try (Connection c = postgres.connect()) {

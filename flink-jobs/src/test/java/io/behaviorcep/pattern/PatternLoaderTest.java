@@ -140,7 +140,9 @@ class PatternLoaderTest {
         try (var s = Files.list(dir)) {
             files = s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).count();
         }
-        assertThat(r.patterns()).hasSize((int) files);
+        // every file is a pattern, except the threshold segments file (kind: segments)
+        assertThat(r.patterns().size() + r.segmentFiles().size()).isEqualTo((int) files);
+        assertThat(r.segmentFiles()).extracting(f -> Path.of(f.source).getFileName().toString()).containsExactly("segments.yaml");
         assertThat(r.patterns()).extracting(p -> p.id).contains("cart-abandonment").doesNotHaveDuplicates();
     }
 

@@ -36,6 +36,42 @@ class ShippedPatternExamplesTest {
     }
 
     @Test
+    void theShippedThresholdSegmentsHaveExamplesAndTheyPass() throws Exception {
+        PatternLoader.Result loaded = PatternLoader.load(Repo.patterns());
+        assertThat(loaded.problems()).isEmpty();
+        assertThat(loaded.segments()).extracting(s -> s.id).contains("engaged", "new", "churned", "frequent_viewers",
+                "casual_browsers", "high_value");
+        List<PatternTestKit.Result> results = new java.util.ArrayList<>();
+        for (io.behaviorcep.segment.ThresholdSegmentFile f : loaded.segmentFiles()) results.addAll(PatternTestKit.run(f));
+        String failures = results.stream().filter(r -> !r.passed()).map(r -> "FAIL " + r.title() + "\n" + r.diff())
+                .collect(Collectors.joining("\n"));
+        System.out.println(results.size() + " segment examples run, " + results.stream().filter(PatternTestKit.Result::passed).count() + " passed");
+        assertThat(failures).as("failing examples").isEmpty();
+        assertThat(results).hasSizeGreaterThanOrEqualTo(9);
+    }
+
+    @Test
+    void theKitReportsAWrongSegmentExpectationAsAFailureWithADiff() throws Exception {
+        String yaml = """
+                kind: segments
+                segments:
+                  - {id: new, when: profile.days_since_first_seen < 7}
+                examples:
+                  - name: wrong on purpose
+                    events:
+                      - {at: 0m, type: page, name: Home}
+                    until: 10d
+                    expect:
+                      segments: [{enter: new, at: 0m}, {exit: new, at: 6d}]
+                """;
+        io.behaviorcep.segment.ThresholdSegmentFile f = PatternLoader.loadString("self-check-segments.yaml", yaml).segmentFiles().get(0);
+        PatternTestKit.Result r = PatternTestKit.run(f).get(0);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.title()).isEqualTo("self-check-segments.yaml:5 segments: \"wrong on purpose\"");
+        assertThat(r.diff()).contains("- missing:    at +6d  user user  exit new").contains("+ unexpected: at +7d  user user  exit new  reason new");
+    }
+
+    @Test
     void theKitReportsAWrongExpectationAsAFailureWithADiff() throws Exception {
         String yaml = """
                 id: kit-self-check

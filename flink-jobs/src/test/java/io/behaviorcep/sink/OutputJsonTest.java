@@ -92,9 +92,12 @@ class OutputJsonTest {
     @Test
     void profileShape() {
         JsonNode p = OutputJson.alert(alert()).get("profile");
-        assertThat(fieldNames(p)).containsExactly("first_seen", "last_seen", "events_24h", "events_7d", "sessions_24h", "sessions_7d",
+        // the original fields keep their names and places; fields are only ever added after them
+        assertThat(fieldNames(p)).startsWith("first_seen", "last_seen", "events_24h", "events_7d", "sessions_24h", "sessions_7d",
                 "sessions_lifetime", "orders_lifetime", "revenue_lifetime", "sessions_last_week",
                 "sessions_weekly_avg_prior_4", "decay_weeks");
+        // every profile field conditions can read is in the JSON, under the same name
+        assertThat(fieldNames(p)).containsExactlyElementsOf(io.behaviorcep.profile.ProfileSnapshot.FIELDS);
         assertThat(p.get("first_seen").textValue()).isEqualTo("2026-03-01T08:00:00Z");
         assertThat(p.get("last_seen").textValue()).isEqualTo("2026-03-02T10:00:00.250Z");
         assertThat(p.get("events_24h").isInt()).isTrue();
@@ -164,6 +167,56 @@ class OutputJsonTest {
         assertThat(n.has("expires_at")).isTrue();
         assertThat(n.get("expires_at").isNull()).isTrue();
         assertThat(n.get("event_id").textValue()).isEqualTo("user-1|cart_abandoners|" + 2 * AT);
+    }
+
+    @Test
+    void aThresholdSegmentEnterHasNoExpiry() {
+        SegmentUpdate u = SegmentUpdate.of("user-1", "engaged", SegmentUpdate.ENTER, "engaged", AT, SegmentUpdate.NO_EXPIRY);
+        ObjectNode n = OutputJson.segment(u);
+        assertThat(fieldNames(n)).containsExactly("event_id", "user_id", "segment", "action", "reason", "at", "version", "expires_at");
+        assertThat(n.get("reason").textValue()).isEqualTo("engaged");
+        assertThat(n.get("expires_at").isNull()).isTrue();
+        assertThat(n.get("version").longValue()).isEqualTo(2 * AT + 1);
+    }
+
+    @Test
+    void newProfileFieldsHaveTheirJsonTypes() {
+        ProfileSnapshot p = profile();
+        p.currentSessionStart = AT - 60_000;
+        p.avgSessionDurationS = 12.5;
+        p.revenue30d = 42.25;
+        p.activeDays30d = 3;
+        p.daysSinceLastSeen = 2;
+        JsonNode n = OutputJson.profile(p);
+        assertThat(n.get("current_session_start").textValue()).isEqualTo("2026-03-02T10:14:00.250Z");
+        assertThat(n.get("avg_session_duration_s").isFloatingPointNumber()).isTrue();
+        assertThat(n.get("revenue_30d").doubleValue()).isEqualTo(42.25);
+        assertThat(n.get("active_days_30d").isInt()).isTrue();
+        assertThat(n.get("days_since_last_seen").isIntegralNumber()).isTrue();
+        assertThat(n.get("days_since_last_seen").longValue()).isEqualTo(2);
+        for (String f : ProfileSnapshot.FIELDS) {
+            // what a condition reads is what the JSON says (instants: epoch ms in conditions, ISO in JSON)
+            JsonNode v = n.get(f);
+            if (v.isTextual()) assertThat(Instant.parse(v.textValue()).toEpochMilli()).as(f).isEqualTo(Long.parseLong(p.field(f)));
+            else assertThat(v.asDouble()).as(f).isEqualTo(Double.parseDouble(p.field(f)));
+        }
+    }
+
+    @Test
+    void profileRecordsAsThePostgresSinkStoresThem() {
+        ProfileSnapshot p = profile();
+        p.asOf = AT;
+        ObjectNode profile = OutputJson.profileRecord(io.behaviorcep.profile.ProfileRecord.profile("user-1", p));
+        assertThat(fieldNames(profile)).containsExactly("kind", "user_id", "version", "as_of", "profile");
+        assertThat(profile.get("kind").textValue()).isEqualTo("profile");
+        assertThat(profile.get("version").longValue()).isEqualTo(AT);
+        assertThat(profile.get("as_of").textValue()).isEqualTo("2026-03-02T10:15:00.250Z");
+        assertThat(profile.get("profile")).isEqualTo(OutputJson.profile(p));
+
+        ObjectNode erasure = OutputJson.profileRecord(io.behaviorcep.profile.ProfileRecord.erasure("user-1", AT));
+        assertThat(fieldNames(erasure)).containsExactly("kind", "user_id", "version", "erased_at");
+        assertThat(erasure.get("kind").textValue()).isEqualTo("erasure");
+        assertThat(erasure.get("erased_at").textValue()).isEqualTo("2026-03-02T10:15:00.250Z");
     }
 
     @Test

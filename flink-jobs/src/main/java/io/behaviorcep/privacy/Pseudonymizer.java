@@ -1,0 +1,104 @@
+package io.behaviorcep.privacy;
+
+import io.behaviorcep.action.Alert;
+import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.segment.SegmentUpdate;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.HexFormat;
+
+/**
+ * Replaces the user id in outputs by HMAC-SHA256(key, user id) in lower-case hex
+ * ({@code privacy.pseudonymize}). The key is read on the task manager, in {@code open}, from the
+ * environment variable named by {@code privacy.pseudonym-key-env} (a JVM system property of that
+ * name is accepted too, for local runs and tests); it never travels in the job graph. Without a key
+ * the operator fails to start rather than write raw ids.
+ *
+ * <p>The same id always maps to the same pseudonym, so keys, deduplication, {@code user_segments}
+ * upserts and erasures work unchanged on pseudonyms; whoever holds the key can compute a user's
+ * pseudonym to look them up ({@link #pseudonym(byte[], String)}).
+ */
+public abstract class Pseudonymizer<T> extends RichMapFunction<T, T> {
+    private static final long serialVersionUID = 1L;
+
+    private final String keyEnv;
+    private transient Mac mac;
+
+    Pseudonymizer(String keyEnv) {
+        this.keyEnv = keyEnv;
+    }
+
+    public static Pseudonymizer<Alert> alerts(String keyEnv) {
+        return new Pseudonymizer<>(keyEnv) {
+            @Override
+            public Alert map(Alert a) {
+                a.userId = pseudonym(a.userId);
+                return a;
+            }
+        };
+    }
+
+    public static Pseudonymizer<SegmentUpdate> segmentUpdates(String keyEnv) {
+        return new Pseudonymizer<>(keyEnv) {
+            @Override
+            public SegmentUpdate map(SegmentUpdate u) {
+                u.userId = pseudonym(u.userId);
+                u.eventId = u.userId + "|" + u.segment + "|" + u.version;
+                return u;
+            }
+        };
+    }
+
+    public static Pseudonymizer<ProfileRecord> profileRecords(String keyEnv) {
+        return new Pseudonymizer<>(keyEnv) {
+            @Override
+            public ProfileRecord map(ProfileRecord r) {
+                r.userId = pseudonym(r.userId);
+                return r;
+            }
+        };
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        mac = mac(key(keyEnv));
+    }
+
+    /** The key from the environment variable {@code name}, else the system property {@code name}. */
+    public static byte[] key(String name) {
+        String k = System.getenv(name);
+        if (k == null || k.isEmpty()) k = System.getProperty(name);
+        if (k == null || k.isEmpty()) {
+            throw new IllegalStateException("privacy.pseudonymize is on, but the environment variable " + name
+                    + " (privacy.pseudonym-key-env) holding the HMAC key is not set on this task manager");
+        }
+        return k.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static Mac mac(byte[] key) {
+        try {
+            Mac m = Mac.getInstance("HmacSHA256");
+            m.init(new SecretKeySpec(key, "HmacSHA256"));
+            return m;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    String pseudonym(String userId) {
+        if (userId == null) return null;
+        if (mac == null) mac = mac(key(keyEnv));
+        return HexFormat.of().formatHex(mac.doFinal(userId.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** What the job writes for {@code userId} with this key: for looking a user up in the outputs. */
+    public static String pseudonym(byte[] key, String userId) {
+        return HexFormat.of().formatHex(mac(key).doFinal(userId.getBytes(StandardCharsets.UTF_8)));
+    }
+}

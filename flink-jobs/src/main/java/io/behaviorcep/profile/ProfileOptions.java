@@ -1,0 +1,44 @@
+package io.behaviorcep.profile;
+
+import io.behaviorcep.privacy.PrivacyRules;
+import io.behaviorcep.segment.ThresholdSegment;
+
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.List;
+
+/** What the profile operator does besides counting: retention, threshold segments, profile writes, privacy. */
+public final class ProfileOptions implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Profile state of a user is dropped after this long without events. */
+    public final long retentionMillis;
+    public final List<ThresholdSegment> segments;
+    /** At most one {@code user_profiles} record per user per this much event time; 0: none. */
+    public final long writeIntervalMillis;
+    public final PrivacyRules privacy;
+
+    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy) {
+        this.retentionMillis = retention.toMillis();
+        this.segments = List.copyOf(segments);
+        this.writeIntervalMillis = writeInterval == null ? 0 : writeInterval.toMillis();
+        this.privacy = privacy == null ? PrivacyRules.none() : privacy;
+    }
+
+    /** Counting and retention only: no segments, no profile records, no privacy events. */
+    public static ProfileOptions countingOnly(Duration retention) {
+        return new ProfileOptions(retention, List.of(), null, PrivacyRules.none());
+    }
+
+    public ProfileOptions withSegments(List<ThresholdSegment> s) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy);
+    }
+
+    public ProfileOptions withWriteInterval(Duration d) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy);
+    }
+
+    public ProfileOptions withPrivacy(PrivacyRules p) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p);
+    }
+}

@@ -1,0 +1,88 @@
+package io.behaviorcep.profile;
+
+import io.behaviorcep.segment.ThresholdSegment;
+
+import java.io.Serializable;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Decides threshold-segment membership from a {@link ProfileState}, and when it can next change
+ * while the user sends nothing.
+ *
+ * <p>A snapshot as of time {@code t} is piecewise constant in {@code t}: it changes only at the
+ * <em>breakpoints</em> of the fields the segments read (five-minute, hour, day and week boundaries
+ * while the corresponding window still holds something, and whole days after {@code last_seen} /
+ * {@code first_seen}). So membership can only change at a breakpoint, and {@link #nextChange} finds
+ * the first breakpoint at which it does by evaluating them in order: exact to the millisecond, with
+ * one timer per actual change.
+ */
+public final class ThresholdEvaluator implements Serializable {
+    private static final long serialVersionUID = 1L;
+    /** Breakpoints {@link #nextChange} looks at before it settles for a re-check at the last one. */
+    static final int MAX_STEPS = 64;
+
+    private final List<ThresholdSegment> segments;
+    private final Set<ProfileSnapshot.TimeDependence> watched;
+
+    public ThresholdEvaluator(List<ThresholdSegment> segments) {
+        this.segments = segments.stream().filter(s -> s.enabled).toList();
+        Set<ProfileSnapshot.TimeDependence> w = EnumSet.noneOf(ProfileSnapshot.TimeDependence.class);
+        for (ThresholdSegment s : this.segments) w.addAll(s.timeDependences());
+        this.watched = w;
+    }
+
+    public boolean isEmpty() {
+        return segments.isEmpty();
+    }
+
+    public List<ThresholdSegment> segments() {
+        return segments;
+    }
+
+    /** Ids of the segments whose conditions hold for the profile as of {@code t}, sorted. */
+    public Set<String> evaluate(ProfileState s, long t) {
+        Set<String> in = new TreeSet<>();
+        if (segments.isEmpty() || s.isEmpty()) return in;
+        ProfileSnapshot p = s.snapshot(t);
+        for (ThresholdSegment seg : segments) if (seg.test(p)) in.add(seg.id);
+        return in;
+    }
+
+    /** The first instant after {@code t} at which a field the segments read may change without events; MAX_VALUE if none. */
+    public long nextBreakpoint(ProfileState s, long t) {
+        long next = Long.MAX_VALUE;
+        if (s.isEmpty()) return next;
+        for (ProfileSnapshot.TimeDependence d : watched) {
+            long b = switch (d) {
+                case SLOT -> s.slotWindowLive(t) ? (Math.floorDiv(t, ProfileState.SLOT) + 1) * ProfileState.SLOT : Long.MAX_VALUE;
+                case HOUR -> s.hourWindowLive(t) ? (Math.floorDiv(t, ProfileState.HOUR) + 1) * ProfileState.HOUR : Long.MAX_VALUE;
+                case DAY -> s.dayWindowLive(t) ? (Math.floorDiv(t, ProfileState.DAY) + 1) * ProfileState.DAY : Long.MAX_VALUE;
+                case WEEK -> s.weekWindowLive(t) ? ProfileState.weekStart(ProfileState.weekOf(t) + 1) : Long.MAX_VALUE;
+                case SINCE_LAST_SEEN -> s.lastSeen + (Math.floorDiv(t - s.lastSeen, ProfileState.DAY) + 1) * ProfileState.DAY;
+                case SINCE_FIRST_SEEN -> s.firstSeen + (Math.floorDiv(t - s.firstSeen, ProfileState.DAY) + 1) * ProfileState.DAY;
+                default -> Long.MAX_VALUE;
+            };
+            next = Math.min(next, b);
+        }
+        return next;
+    }
+
+    /**
+     * When membership next differs from {@code current} if the user sends nothing: the first
+     * breakpoint after {@code t} and at or before {@code horizon} at which it does. If none does
+     * within {@link #MAX_STEPS} breakpoints, the last one looked at (check again from there); if
+     * none does up to the horizon, MAX_VALUE.
+     */
+    public long nextChange(ProfileState s, long t, Set<String> current, long horizon) {
+        long at = t;
+        for (int i = 0; i < MAX_STEPS; i++) {
+            at = nextBreakpoint(s, at);
+            if (at == Long.MAX_VALUE || at > horizon) return Long.MAX_VALUE;
+            if (!evaluate(s, at).equals(current)) return at;
+        }
+        return at;
+    }
+}

@@ -1,0 +1,84 @@
+package io.behaviorcep.segment;
+
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.pattern.expr.EvalContext;
+import io.behaviorcep.pattern.expr.Expr;
+import io.behaviorcep.pattern.expr.FieldRef;
+import io.behaviorcep.profile.ProfileSnapshot;
+
+import java.io.Serializable;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A segment defined by a condition over the user's profile ({@code patterns/segments.yaml}): the
+ * user is a member exactly while every {@code when} condition holds. Entering and leaving are
+ * decided in the profile operator, after each event and when time alone changes the profile
+ * (windows moving on, days since the last event). Built only by {@code PatternLoader}, so every
+ * instance is valid: its conditions read {@code profile.*} fields only.
+ */
+public final class ThresholdSegment implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** The segment's name on {@code behavior.segments} and in PostgreSQL, and the {@code reason} of its updates. */
+    public final String id;
+    public final String description;
+    public final boolean enabled;
+    /** All must hold. */
+    public final List<Expr> when;
+    public final String source;
+    public final int line;
+
+    public ThresholdSegment(String id, String description, boolean enabled, List<Expr> when, String source, int line) {
+        this.id = id;
+        this.description = description;
+        this.enabled = enabled;
+        this.when = List.copyOf(when);
+        this.source = source;
+        this.line = line;
+    }
+
+    /** Whether the profile satisfies every condition. */
+    public boolean test(ProfileSnapshot profile) {
+        EvalContext ctx = new EvalContext() {
+            @Override
+            public BehaviorEvent current() {
+                return null;
+            }
+
+            @Override
+            public List<BehaviorEvent> step(String name) {
+                return List.of();
+            }
+
+            @Override
+            public String profileField(String name) {
+                return profile.field(name);
+            }
+        };
+        for (Expr e : when) {
+            if (!e.test(ctx)) return false;
+        }
+        return true;
+    }
+
+    /** How the profile fields this segment reads change with time alone. */
+    public Set<ProfileSnapshot.TimeDependence> timeDependences() {
+        Set<ProfileSnapshot.TimeDependence> out = EnumSet.noneOf(ProfileSnapshot.TimeDependence.class);
+        for (Expr e : when) {
+            for (FieldRef r : e.fieldRefs()) {
+                if (r.kind() == FieldRef.Kind.PROFILE) {
+                    ProfileSnapshot.TimeDependence t = ProfileSnapshot.timeDependence(r.field());
+                    if (t != null && t != ProfileSnapshot.TimeDependence.NONE) out.add(t);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "ThresholdSegment{" + id + " when " + when + "}";
+    }
+}

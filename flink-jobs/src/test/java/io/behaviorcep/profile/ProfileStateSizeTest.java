@@ -1,0 +1,110 @@
+package io.behaviorcep.profile;
+
+import io.behaviorcep.event.BehaviorEvent;
+
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.typeutils.runtime.PojoSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.Random;
+
+import static io.behaviorcep.profile.ProfileState.DAY;
+import static io.behaviorcep.profile.ProfileState.HOUR;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Bytes of profile state per user, as Flink stores it: the {@link ProfileState} through the
+ * PojoSerializer (what RocksDB holds and checkpoints carry, per user, besides the key), for an
+ * active user, a user seen once, a user quiet for 30 days (compacted), and an opted-out marker.
+ * The figures are printed; the bounds hold the design to them.
+ */
+class ProfileStateSizeTest {
+    static final long D0 = Instant.parse("2026-03-02T00:00:00Z").toEpochMilli();
+    static final long MIN = 60_000L;
+    static final TypeSerializer<ProfileState> SERIALIZER =
+            TypeInformation.of(ProfileState.class).createSerializer(new SerializerConfigImpl());
+
+    static int bytes(ProfileState s) throws Exception {
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        SERIALIZER.serialize(s, out);
+        int n = out.length();
+        // and it reads back to the same profile
+        ProfileState back = SERIALIZER.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back.snapshot()).isEqualTo(s.snapshot());
+        return n;
+    }
+
+    static BehaviorEvent ev(long ts, String type, String name, String... props) {
+        BehaviorEvent e = new BehaviorEvent();
+        e.type = type;
+        e.event = name;
+        e.messageId = "m" + ts;
+        e.userKey = "u";
+        e.timestamp = ts;
+        for (int i = 0; i < props.length; i += 2) e.properties.put(props[i], props[i + 1]);
+        return e;
+    }
+
+    /** A shopper on most days for {@code days} days: a session of pages, product views, sometimes adds, checkouts and orders. */
+    static ProfileState activeShopper(int days, Random r) {
+        ProfileState s = new ProfileState();
+        for (int d = 0; d < days; d++) {
+            if (r.nextInt(10) < 2) continue;
+            long t = D0 + d * DAY + (8 + r.nextInt(12)) * HOUR;
+            for (int i = 0; i < 12; i++) {
+                t += r.nextInt(4) * MIN + 1_000;
+                int k = r.nextInt(20);
+                s.add(k < 6 ? ev(t, "page", "Home") : k < 15 ? ev(t, "track", "Product Viewed")
+                        : k < 18 ? ev(t, "track", "Product Added") : k < 19 ? ev(t, "track", "Checkout Started")
+                        : ev(t, "track", "Order Completed", "revenue", "42.5"));
+            }
+        }
+        return s;
+    }
+
+    @Test
+    void serializedBytesPerUser() throws Exception {
+        assertThat(SERIALIZER).as("state uses Flink's POJO serializer, not Kryo").isInstanceOf(PojoSerializer.class);
+
+        ProfileState active = activeShopper(60, new Random(1));
+        int activeBytes = bytes(active);
+
+        ProfileState once = new ProfileState();
+        once.add(ev(D0 + 10 * HOUR, "page", "Home"));
+        int onceBytes = bytes(once);
+
+        ProfileState idle = new ProfileState();
+        idle.add(ev(D0 + 10 * HOUR, "page", "Home"));
+        idle.add(ev(D0 + 10 * HOUR + MIN, "track", "Product Viewed"));
+        idle.add(ev(D0 + 10 * HOUR + 2 * MIN, "track", "Order Completed", "revenue", "20"));
+        idle.compact(idle.compactAt()); // what the profile operator does once the user is quiet for 30 days
+        int idleBytes = bytes(idle);
+
+        ProfileState marker = new ProfileState();
+        marker.optedOut = true;
+        int markerBytes = bytes(marker);
+
+        // the keyed state of a user besides the profile: the timer instant (a Long) and, per threshold
+        // segment the user is in, a map entry (the segment id and a Long)
+        System.out.printf("profile state per user (serialized, PojoSerializer): active shopper %d B, seen once %d B, "
+                + "idle (quiet 30 d, compacted) %d B, opted-out marker %d B%n", activeBytes, onceBytes, idleBytes, markerBytes);
+
+        assertThat(activeBytes).isLessThan(1_600);
+        assertThat(onceBytes).isLessThan(activeBytes);
+        assertThat(idleBytes).isLessThan(300);
+        assertThat(markerBytes).isLessThan(300);
+    }
+
+    @Test
+    void sizeDoesNotGrowWithHistory() throws Exception {
+        // a year of activity takes as much as two months: every ring is full either way
+        int twoMonths = bytes(activeShopper(60, new Random(2)));
+        int aYear = bytes(activeShopper(365, new Random(2)));
+        assertThat(aYear).isEqualTo(twoMonths);
+    }
+}
