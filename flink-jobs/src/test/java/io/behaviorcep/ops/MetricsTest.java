@@ -3,7 +3,7 @@ package io.behaviorcep.ops;
 import io.behaviorcep.BehaviorCepPipeline;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
-import io.behaviorcep.testing.CollectingIO;
+import io.behaviorcep.testkit.InMemoryIO;
 import io.behaviorcep.testing.Pipelines;
 import io.behaviorcep.testing.Repo;
 
@@ -78,7 +78,7 @@ class MetricsTest {
             """;
 
     private static JobID job;
-    private static CollectingIO io;
+    private static InMemoryIO io;
 
     /** Once per class; not in @BeforeAll: the extension makes its cluster the environment's only around each test. */
     @BeforeEach
@@ -114,7 +114,7 @@ class MetricsTest {
         in.add(bytes(add2));
         in.add(bytes(add2)); // a duplicate (same messageId): dropped before any pattern sees it
 
-        io = new CollectingIO(in);
+        io = new InMemoryIO(in);
         StreamExecutionEnvironment env = Pipelines.env(2);
         BehaviorCepPipeline.build(env, Pipelines.testConfig(), patterns, io);
         job = env.execute("metrics-test").getJobID();

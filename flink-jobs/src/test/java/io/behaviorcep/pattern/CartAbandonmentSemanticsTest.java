@@ -2,7 +2,7 @@ package io.behaviorcep.pattern;
 
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.testing.CollectingIO;
+import io.behaviorcep.testkit.InMemoryIO;
 import io.behaviorcep.testing.Pipelines;
 import io.behaviorcep.testing.Repo;
 
@@ -34,10 +34,10 @@ class CartAbandonmentSemanticsTest {
     static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
             .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
 
-    private static CollectingIO run(ObjectNode... events) throws Exception {
+    private static InMemoryIO run(ObjectNode... events) throws Exception {
         List<byte[]> records = new ArrayList<>();
         for (ObjectNode e : events) records.add(bytes(e));
-        CollectingIO io = new CollectingIO(records);
+        InMemoryIO io = new InMemoryIO(records);
         Pipelines.run(List.of(Repo.pattern("cart-abandonment")), io);
         return io;
     }
@@ -46,7 +46,7 @@ class CartAbandonmentSemanticsTest {
     void viewThenAddWithoutOrderRaisesOneAlertAtTheDeadline() throws Exception {
         ObjectNode view = viewed("u1", min(0));
         ObjectNode add = added("u1", min(10));
-        CollectingIO io = run(view, add);
+        InMemoryIO io = run(view, add);
 
         assertThat(io.alerts()).hasSize(1);
         Alert a = io.alerts().get(0);
@@ -80,7 +80,7 @@ class CartAbandonmentSemanticsTest {
     @Test
     void orderOneMillisecondAfterTheDeadlineIsTooLateAndEndsTheSegment() throws Exception {
         Instant late = min(20).plusMillis(1);
-        CollectingIO io = run(viewed("u1", min(0)), added("u1", min(5)), ordered("u1", late));
+        InMemoryIO io = run(viewed("u1", min(0)), added("u1", min(5)), ordered("u1", late));
         assertThat(io.alerts()).hasSize(1);
         assertThat(io.segments()).extracting(u -> u.action + "@" + Instant.ofEpochMilli(u.at) + "/" + u.reason)
                 .containsExactly("enter@" + min(20) + "/cart-abandonment", "exit@" + late + "/cart-abandonment");
@@ -88,20 +88,20 @@ class CartAbandonmentSemanticsTest {
 
     @Test
     void orderOfAnotherUserDoesNotCancel() throws Exception {
-        CollectingIO io = run(viewed("u1", min(0)), added("u1", min(5)), ordered("u2", min(6)));
+        InMemoryIO io = run(viewed("u1", min(0)), added("u1", min(5)), ordered("u2", min(6)));
         assertThat(io.alerts()).extracting(a -> a.userId).containsExactly("u1");
     }
 
     @Test
     void severalViewsBeforeOneAddAreOneAlert() throws Exception {
-        CollectingIO io = run(viewed("u1", min(0)), viewed("u1", min(1)), viewed("u1", min(2)), added("u1", min(3)));
+        InMemoryIO io = run(viewed("u1", min(0)), viewed("u1", min(1)), viewed("u1", min(2)), added("u1", min(3)));
         assertThat(io.alerts()).hasSize(1);
         assertThat(io.segments()).filteredOn(u -> u.action.equals(SegmentUpdate.ENTER)).hasSize(1);
     }
 
     @Test
     void capAllowsOneAlertPerUserPerDay() throws Exception {
-        CollectingIO io = run(
+        InMemoryIO io = run(
                 viewed("u1", min(0)), added("u1", min(1)),                    // abandoned: alert
                 viewed("u1", min(60)), added("u1", min(61)),                  // abandoned again within 24 h: capped
                 viewed("u1", min(25 * 60)), added("u1", min(25 * 60 + 1)));   // next day: alert
