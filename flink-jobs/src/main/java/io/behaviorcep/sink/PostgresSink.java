@@ -161,6 +161,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 connection.setAutoCommit(false);
             }
             try {
+                lockAgainstErasures(connection, batch.kind);
                 switch (batch.kind) {
                     case ALERTS -> applyAlerts(connection, batch.documents);
                     case SEGMENTS -> applySegments(connection, batch.documents);
@@ -189,6 +190,23 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         @Override
         public void close() {
             closeQuietly();
+        }
+    }
+
+    /** Advisory lock id shared by every behavior-cep committer. */
+    static final long ERASURE_LOCK = 0x6265_6863_6570L;
+
+    /**
+     * The {@link #NOT_ERASED} guard only sees erasures that committed before the insert's statement
+     * started; an erasure committing concurrently would miss the rows being inserted and both would
+     * stand. So inserts hold this lock shared (they do not wait for each other) and the batches that
+     * erase hold it exclusively: an erasure and an insert never overlap.
+     */
+    static void lockAgainstErasures(Connection c, Kind kind) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(kind == Kind.PROFILES
+                ? "SELECT pg_advisory_xact_lock(?)" : "SELECT pg_advisory_xact_lock_shared(?)")) {
+            ps.setLong(1, ERASURE_LOCK);
+            ps.execute();
         }
     }
 
