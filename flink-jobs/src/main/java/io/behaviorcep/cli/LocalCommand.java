@@ -85,6 +85,8 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
 
     private final Map<String, AtomicLong> outputs = new ConcurrentHashMap<>();
     private volatile String lastAlert = "";
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final ObjectMapper json = new ObjectMapper();
 
     @Override
     public Integer call() throws Exception {
@@ -217,8 +219,8 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
     /** What the job counted, read from its own metric through the web UI's REST API. */
     private String duplicatesDropped(JobClient job) {
         try {
-            HttpClient http = HttpClient.newHttpClient();
-            ObjectMapper m = new ObjectMapper();
+            HttpClient http = this.http;
+            ObjectMapper m = this.json;
             String base = "http://localhost:" + uiPort + "/jobs/" + job.getJobID();
             JsonNode vertices = m.readTree(get(http, base)).get("vertices");
             for (JsonNode v : vertices) {

@@ -180,7 +180,7 @@ public final class JobConfig implements Serializable {
         String best = null;
         int bestD = Integer.MAX_VALUE;
         for (String known : KEYS.keySet()) {
-            int d = distance(k, known);
+            int d = EditDistance.between(k, known);
             if (d < bestD) {
                 bestD = d;
                 best = known;
@@ -189,15 +189,6 @@ public final class JobConfig implements Serializable {
         return bestD <= 4 ? ", did you mean '" + best + "'?" : "";
     }
 
-    private static int distance(String a, String b) {
-        int[][] d = new int[a.length() + 1][b.length() + 1];
-        for (int i = 0; i <= a.length(); i++) d[i][0] = i;
-        for (int j = 0; j <= b.length(); j++) d[0][j] = j;
-        for (int i = 1; i <= a.length(); i++)
-            for (int j = 1; j <= b.length(); j++)
-                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
-        return d[a.length()][b.length()];
-    }
 
     public JobConfig with(String key, String value) {
         Map<String, String> m = new TreeMap<>(values);

@@ -190,14 +190,21 @@ public final class CepPatternCompiler {
         @Override
         public List<BehaviorEvent> step(String name) {
             if (ctx == null) return List.of();
+            // several conditions of one step may read the same earlier step: read it from CEP's buffer once
+            if (name.equals(lastStep)) return lastEvents;
             try {
                 List<BehaviorEvent> out = new ArrayList<>();
                 for (BehaviorEvent e : ctx.getEventsForPattern(name)) out.add(e);
+                lastStep = name;
+                lastEvents = out;
                 return out;
             } catch (Exception e) {
                 throw new IllegalStateException("cannot read events of step " + name, e);
             }
         }
+
+        private String lastStep;
+        private List<BehaviorEvent> lastEvents;
 
         @Override
         public String profileField(String name) {

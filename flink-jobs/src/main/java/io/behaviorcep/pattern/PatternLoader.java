@@ -1,5 +1,7 @@
 package io.behaviorcep.pattern;
 
+import io.behaviorcep.config.EditDistance;
+
 import io.behaviorcep.pattern.PatternDefinition.AlertAction;
 import io.behaviorcep.pattern.PatternDefinition.CapAction;
 import io.behaviorcep.pattern.PatternDefinition.Contiguity;
@@ -804,7 +806,7 @@ public final class PatternLoader {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String k : known) {
-            int d = levenshtein(word.toLowerCase(), k.toLowerCase());
+            int d = EditDistance.between(word.toLowerCase(), k.toLowerCase());
             if (d < bestDistance) {
                 bestDistance = d;
                 best = k;
@@ -813,20 +815,4 @@ public final class PatternLoader {
         return best != null && bestDistance <= Math.max(2, word.length() / 3) ? ", did you mean '" + best + "'?" : "";
     }
 
-    private static int levenshtein(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) prev[j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
-    }
 }

@@ -1,5 +1,7 @@
 package io.behaviorcep.pattern.expr;
 
+import io.behaviorcep.config.EditDistance;
+
 import io.behaviorcep.pattern.expr.Nodes.And;
 import io.behaviorcep.pattern.expr.Nodes.Compare;
 import io.behaviorcep.pattern.expr.Nodes.Exists;
@@ -476,7 +478,7 @@ public final class ConditionParser {
         String best = null;
         int bestD = maxDistance + 1;
         for (String c : candidates) {
-            int d = distance(word.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
+            int d = EditDistance.between(word.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
             if (d < bestD && d < Math.max(c.length(), word.length())) {
                 best = c;
                 bestD = d;
@@ -485,21 +487,6 @@ public final class ConditionParser {
         return best;
     }
 
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) prev[j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
-    }
 
     // ---------------------------------------------------------------- lexer
 

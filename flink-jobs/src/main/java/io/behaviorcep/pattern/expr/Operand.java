@@ -5,7 +5,6 @@ import io.behaviorcep.event.BehaviorEvent;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.List;
-import java.util.RandomAccess;
 
 /** One side of a predicate: a literal, a field path or an aggregate. */
 abstract class Operand implements Serializable {
@@ -224,30 +223,9 @@ abstract class Operand implements Serializable {
         double number(EvalContext ctx) {
             if (field != null && field.prefix != null) return numberWildcard(ctx);
             List<BehaviorEvent> events = ctx.step(step);
-            int n = events == null ? 0 : events.size();
-            if (n > 0 && !(events instanceof RandomAccess)) {
-                return numberSlow(events);
-            }
             int k = 0;
             double acc = fn == Fn.MIN ? Double.POSITIVE_INFINITY : fn == Fn.MAX ? Double.NEGATIVE_INFINITY : 0;
-            for (int i = 0; i < n; i++) {
-                BehaviorEvent e = events.get(i);
-                if (e == null) continue;
-                if (fn == Fn.COUNT) {
-                    if (field == null || field.get(e) != null) k++;
-                    continue;
-                }
-                double v = field.number(e);
-                if (v != v) continue;
-                k++;
-                acc = fold(acc, v);
-            }
-            return finish(acc, k);
-        }
-
-        private double numberSlow(Iterable<BehaviorEvent> events) {
-            int k = 0;
-            double acc = fn == Fn.MIN ? Double.POSITIVE_INFINITY : fn == Fn.MAX ? Double.NEGATIVE_INFINITY : 0;
+            if (events == null) return finish(acc, k);
             for (BehaviorEvent e : events) {
                 if (e == null) continue;
                 if (fn == Fn.COUNT) {
