@@ -2,7 +2,6 @@ package io.behaviorcep;
 
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.action.Alert;
-import io.behaviorcep.action.ExitSignals;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
@@ -10,11 +9,8 @@ import io.behaviorcep.event.IdleAwareWatermarks;
 import io.behaviorcep.event.IngestFilter;
 import io.behaviorcep.event.ParseFunction;
 import io.behaviorcep.event.RawRecord;
-import io.behaviorcep.pattern.AbsenceDeadlineCepOperator;
-import io.behaviorcep.pattern.CepPatternCompiler;
-import io.behaviorcep.pattern.MatchFunction;
+import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.pattern.PatternDefinition;
-import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.privacy.Pseudonymizer;
 import io.behaviorcep.profile.ProfileFunction;
 import io.behaviorcep.profile.ProfileOptions;
@@ -29,7 +25,6 @@ import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,10 +34,9 @@ import java.util.List;
  * Builds the job graph from a typed config and a pattern set; connectors come from {@link PipelineIO}.
  *
  * <pre>
- * events ─ parse &amp; validate ─┬─ event time ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ pattern A (CEP) ─┐
- *                             └─ DLQ          │                    └─ late       │   ├─ pattern B (CEP) ─┼─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
- * suppression list (PostgreSQL) ──────────────┘                                  │   ├─ segment exits ───┤                                       └─ segment updates ─┐
- *                                                                                │   └─ privacy signals ─┘                                                            │
+ * events ─ parse &amp; validate ─┬─ event time ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ patterns (engine) ─┬─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
+ *                             └─ DLQ          │                    └─ late       │   (matches, exits)   │                                       └─ segment updates ─┐
+ * suppression list (PostgreSQL) ──────────────┘                                  │   privacy signals ───┘                                                            │
  *                                                                                ├─ threshold segment updates ───────────────────────────────────────────────────────┴─ segment updates
  *                                                                                └─ profiles &amp; erasures (user_profiles)
  * </pre>
@@ -59,15 +53,26 @@ public final class BehaviorCepPipeline {
     public static final String UID_WATERMARKS = "event-time";
     public static final String UID_DEDUP = "dedup-late";
     public static final String UID_PROFILE = "user-profile";
-    public static final String UID_EXITS = "segment-exit-signals";
+    /** The one operator that runs every pattern; its state holds all patterns' partial matches. */
+    public static final String UID_PATTERN_ENGINE = "pattern-engine";
     public static final String UID_ACTIONS = "pattern-actions";
     public static final String UID_SUPPRESSION_LIST = "suppression-list-source";
     public static final String UID_PSEUDONYMIZE = "pseudonymize";
 
     private BehaviorCepPipeline() {}
 
-    public static String patternUid(PatternDefinition p) {
-        return "pattern-" + p.id;
+    /** The engine's name in the web UI: the patterns it runs, with their versions. */
+    static String engineName(List<PatternDefinition> patterns) {
+        StringBuilder s = new StringBuilder("Patterns (" + patterns.size() + "): ");
+        for (int i = 0; i < patterns.size(); i++) {
+            if (i > 0) s.append(", ");
+            if (s.length() > 200) {
+                s.append("...");
+                break;
+            }
+            s.append(patterns.get(i).label());
+        }
+        return s.toString();
     }
 
     public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns, PipelineIO io) {
@@ -132,24 +137,14 @@ public final class BehaviorCepPipeline {
         DataStream<SegmentUpdate> thresholdUpdates = profileOperator.getSideOutput(ProfileFunction.THRESHOLD_UPDATES);
 
         List<DataStream<ActionInput>> actionInputs = new ArrayList<>();
-        for (PatternDefinition p : patterns) {
-            // counts the events the pattern evaluates (metric eventsEvaluated) and, where that cannot
-            // change a match, drops the events no step could take; stateless
-            KeyedStream<BehaviorEvent, String> input = DataStreamUtils.reinterpretAsKeyedStream(
-                    profiled.filter(new MatchFunction.PatternInput(p))
-                            .uid(patternUid(p) + "-prefilter")
-                            .name((CepPatternCompiler.canPreFilter(p) ? "Pre-filter: " : "Input: ") + p.id),
-                    e -> e.userKey);
-            OutputTag<BehaviorEvent> lateTag = new OutputTag<>("late-" + p.id, TypeInformation.of(BehaviorEvent.class));
-            // Flink's CEP operator plus a timer at each absence deadline, so a user who goes quiet is still decided
-            SingleOutputStreamOperator<PatternMatch> matches = AbsenceDeadlineCepOperator.apply(input, p, lateTag)
-                    .uid(patternUid(p)).name("Pattern: " + p.label());
-            late.add(matches.getSideOutput(lateTag));
-            actionInputs.add(matches.map(ActionInput::match).uid(patternUid(p) + "-to-actions").name("Matches: " + p.id));
-        }
-        ExitSignals exits = new ExitSignals(patterns);
-        if (exits.hasAny()) {
-            actionInputs.add(profiled.flatMap(exits, TypeInformation.of(ActionInput.class)).uid(UID_EXITS).name("Segment exit signals"));
+        if (!patterns.isEmpty()) {
+            // every pattern in one operator, chained to the profile: each event is evaluated once by
+            // every pattern that can use it, against one state value per user (see PatternEngineFunction)
+            SingleOutputStreamOperator<ActionInput> engine = profiled
+                    .process(new PatternEngineFunction(patterns), TypeInformation.of(ActionInput.class))
+                    .uid(UID_PATTERN_ENGINE).name(engineName(patterns));
+            late.add(engine.getSideOutput(PatternEngineFunction.LATE));
+            actionInputs.add(engine);
         }
 
         DataStream<BehaviorEvent> allLate = late.get(0);

@@ -91,6 +91,10 @@ public final class SubtaskCounts implements Serializable {
         counter(name).incrementAndGet();
     }
 
+    public void add(String name, long delta) {
+        counter(name).addAndGet(delta);
+    }
+
     public void decrement(String name) {
         counter(name).decrementAndGet();
     }

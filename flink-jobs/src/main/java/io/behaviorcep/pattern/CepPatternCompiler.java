@@ -97,16 +97,20 @@ public final class CepPatternCompiler {
 
     /**
      * True when events that no step's name/type accepts can be dropped before the CEP operator
-     * without changing any match: only strict contiguity ({@code next}) notices unrelated events.
+     * without changing any match: only strict contiguity ({@code next}, between steps or {@code loop: next}
+     * inside a repeated step) notices unrelated events.
      */
     public static boolean canPreFilter(PatternDefinition def) {
-        return def.steps.stream().noneMatch(s -> s.contiguity == PatternDefinition.Contiguity.NEXT);
+        return def.steps.stream().noneMatch(s -> s.contiguity == PatternDefinition.Contiguity.NEXT
+                || (s.loops() && s.quantifier.inner == PatternDefinition.Contiguity.NEXT));
     }
 
     /** Whether any step of the pattern could use this event; the cheap pre-filter. */
     public static boolean isRelevant(PatternDefinition def, BehaviorEvent e) {
         for (StepDefinition s : def.steps) {
             if (s.matcher.matchesKind(e)) return true;
+            // the event that ends a repeated step ({@code until}) is needed too
+            if (s.quantifier.until != null && s.quantifier.until.matchesKind(e)) return true;
         }
         return false;
     }

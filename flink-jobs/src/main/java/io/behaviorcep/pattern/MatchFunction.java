@@ -5,7 +5,6 @@ import io.behaviorcep.sink.OutputJson;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.functions.RichFilterFunction;
 import org.apache.flink.cep.functions.PatternProcessFunction;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -25,7 +24,7 @@ import java.util.regex.Pattern;
  *
  * <p>Also home of the per-pattern metrics: every operator that counts something for a pattern does it
  * in {@link #patternMetrics} ({@code pattern=<id>, version=<v>}): events evaluated (the pattern's
- * input, {@link PatternInput}), matches and timeouts fired (here), condition errors (the CEP
+ * input), matches and timeouts fired (here and in the engine), condition errors (the
  * conditions), alerts emitted, capped and collapsed (the actions operator).
  */
 public class MatchFunction extends PatternProcessFunction<BehaviorEvent, PatternMatch> {
@@ -84,35 +83,7 @@ public class MatchFunction extends PatternProcessFunction<BehaviorEvent, Pattern
         }
     }
 
-    /**
-     * The pattern's input, right before its CEP operator: counts the events the pattern evaluates
-     * and, where that cannot change a match ({@link CepPatternCompiler#canPreFilter}), drops events
-     * no step could take.
-     */
-    public static final class PatternInput extends RichFilterFunction<BehaviorEvent> {
-        private final PatternDefinition def;
-        private final boolean preFilter;
-        private transient Counter evaluated;
-
-        public PatternInput(PatternDefinition def) {
-            this.def = def;
-            this.preFilter = CepPatternCompiler.canPreFilter(def);
-        }
-
-        @Override
-        public void open(OpenContext ctx) {
-            evaluated = patternMetrics(getRuntimeContext().getMetricGroup(), def.id, def.version).counter(EVENTS_EVALUATED);
-        }
-
-        @Override
-        public boolean filter(BehaviorEvent e) {
-            if (preFilter && !CepPatternCompiler.isRelevant(def, e)) return false;
-            if (evaluated != null) evaluated.inc();
-            return true;
-        }
-    }
-
-    static PatternMatch toMatch(PatternDefinition def, Map<String, List<BehaviorEvent>> match) {
+    public static PatternMatch toMatch(PatternDefinition def, Map<String, List<BehaviorEvent>> match) {
         PatternDefinition.StepDefinition anchorStep = def.anchorStep();
         List<BehaviorEvent> anchorEvents = match.get(anchorStep.name);
         BehaviorEvent anchor = anchorEvents.get(anchorEvents.size() - 1);

@@ -128,7 +128,9 @@ class EmbeddedServicesTest {
             generator.runTo(producer, "generator-test", () -> System.nanoTime() < deadline);
         }
         long sent = generator.sent().get();
-        assertThat(sent).isBetween(1500L, 2600L);
+        // pacing caps the rate (at most ~2000 in one second); a busy machine may send fewer, so
+        // there is no lower bound beyond "something was sent": speed is not asserted in tests
+        assertThat(sent).isPositive().isLessThanOrEqualTo(2600L);
         assertThat(consumeAll("generator-test", (int) sent)).hasSize((int) sent);
     }
 

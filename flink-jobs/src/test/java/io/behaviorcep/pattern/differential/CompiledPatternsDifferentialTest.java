@@ -1,6 +1,10 @@
 package io.behaviorcep.pattern.differential;
 
+import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.pattern.PatternMatch;
+import io.behaviorcep.sink.OutputJson;
 import io.behaviorcep.pattern.AbsenceDeadlineCepOperator;
 import io.behaviorcep.pattern.CepPatternCompiler;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -20,6 +24,7 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.util.CloseableIterator;
 import org.apache.flink.util.Collector;
@@ -77,6 +82,9 @@ class CompiledPatternsDifferentialTest {
     static final String HAND = "hand";
     static final String COMPILED = "compiled";
     static final String PREFILTERED = "compiled+prefilter";
+    /** The job's own engine running this pattern alone, and running all six patterns in one operator. */
+    static final String ENGINE = "engine";
+    static final String ENGINE_ALL = "engine, all patterns";
 
     /** Pattern id -> hand-written pattern. */
     static final Map<String, Supplier<Pattern<BehaviorEvent, ?>>> HAND_WRITTEN = new LinkedHashMap<>();
@@ -132,6 +140,8 @@ class CompiledPatternsDifferentialTest {
                 outs.add(compiledMatchesOf(filtered, def, PREFILTERED, id));
             }
         }
+        for (PatternDefinition def : compiled.values()) outs.add(engineMatchesOf(keyed, List.of(def), ENGINE));
+        outs.add(engineMatchesOf(keyed, new ArrayList<>(compiled.values()), ENGINE_ALL));
         DataStream<String> all = outs.get(0);
         for (int i = 1; i < outs.size(); i++) all = all.union(outs.get(i));
 
@@ -173,6 +183,33 @@ class CompiledPatternsDifferentialTest {
     private static DataStream<String> compiledMatchesOf(KeyedStream<BehaviorEvent, String> in, PatternDefinition def, String variant, String id) {
         return AbsenceDeadlineCepOperator.apply(in, CepPatternCompiler.compile(def), new Canonical(variant + "\t" + id + "\t"), Types.STRING,
                 null, AbsenceDeadlineCepOperator.deadlineAfter(def)).name(variant + ": " + id);
+    }
+
+    /** The engine operator of the job, its matches in the same canonical form (from the match's bound-events JSON). */
+    private static DataStream<String> engineMatchesOf(KeyedStream<BehaviorEvent, String> in, List<PatternDefinition> defs, String variant) {
+        return in.process(new PatternEngineFunction(defs), TypeInformation.of(ActionInput.class))
+                .name(variant + ": " + defs.size() + " pattern(s)")
+                .process(new ProcessFunction<ActionInput, String>() {
+                    @Override
+                    public void processElement(ActionInput in, Context ctx, Collector<String> out) throws Exception {
+                        if (in.match == null) return; // segment exit signals
+                        out.collect(variant + "\t" + in.match.patternId + "\t" + ctx.timestamp() + "\t" + canonical(in.match));
+                    }
+                });
+    }
+
+    /** {@link #canonical(Map)} of a match the engine reported: user, then each bound step's sorted message ids. */
+    static String canonical(PatternMatch m) throws Exception {
+        StringBuilder s = new StringBuilder(m.userKey);
+        var steps = new TreeMap<String, List<String>>();
+        OutputJson.MAPPER.readTree(m.matchedJson).fields().forEachRemaining(f -> {
+            List<String> ids = new ArrayList<>();
+            f.getValue().forEach(e -> ids.add(e.get("message_id").asText()));
+            ids.sort(null);
+            steps.put(f.getKey(), ids);
+        });
+        steps.forEach((step, ids) -> s.append(' ').append(step).append('=').append(ids));
+        return s.toString();
     }
 
     private static DataStream<String> matchesOf(KeyedStream<BehaviorEvent, String> in, Pattern<BehaviorEvent, ?> pattern,
@@ -220,16 +257,23 @@ class CompiledPatternsDifferentialTest {
         List<String> comp = matchesOf(COMPILED, id);
         boolean prefilter = CepPatternCompiler.canPreFilter(compiled.get(id));
         List<String> pre = matchesOf(PREFILTERED, id);
+        List<String> engine = matchesOf(ENGINE, id);
+        List<String> engineAll = matchesOf(ENGINE_ALL, id);
 
         for (int seed : SEEDS) {
-            System.out.printf("%-24s seed %d: %5d matches hand, %5d compiled%s%n", id, seed, countSeed(hand, seed),
-                    countSeed(comp, seed), prefilter ? String.format(", %5d compiled+prefilter", countSeed(pre, seed)) : "");
+            System.out.printf("%-24s seed %d: %5d matches hand, %5d compiled%s, %5d engine, %5d engine with all patterns%n", id, seed,
+                    countSeed(hand, seed), countSeed(comp, seed),
+                    prefilter ? String.format(", %5d compiled+prefilter", countSeed(pre, seed)) : "", countSeed(engine, seed),
+                    countSeed(engineAll, seed));
         }
         printLatency(id, HAND);
         printLatency(id, COMPILED);
         if (prefilter) printLatency(id, PREFILTERED);
+        printLatency(id, ENGINE);
         List<String> problems = new ArrayList<>();
         difference(id, HAND, hand, COMPILED, comp).ifPresent(problems::add);
+        difference(id, COMPILED, comp, ENGINE, engine).ifPresent(problems::add);
+        difference(id, COMPILED, comp, ENGINE_ALL, engineAll).ifPresent(problems::add);
         if (prefilter) difference(id, HAND, hand, PREFILTERED, pre).ifPresent(problems::add);
         problems.forEach(System.out::println);
 

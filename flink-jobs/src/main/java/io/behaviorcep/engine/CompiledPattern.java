@@ -1,0 +1,123 @@
+package io.behaviorcep.engine;
+
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.pattern.CepPatternCompiler;
+import io.behaviorcep.pattern.PatternDefinition;
+
+import org.apache.flink.cep.nfa.NFA;
+import org.apache.flink.cep.nfa.State;
+import org.apache.flink.cep.nfa.StateTransition;
+import org.apache.flink.cep.nfa.compiler.NFACompiler;
+import org.apache.flink.cep.nfa.compiler.NFAStateNameHandler;
+
+import java.lang.reflect.Field;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One pattern ready to run in the {@link PatternEngine}: the very state graph Flink CEP's compiler
+ * builds from it (so quantifiers, contiguity, {@code until}, optional and greedy steps and absences
+ * mean exactly what they mean in Flink CEP), with its windows and after-match strategy.
+ */
+public final class CompiledPattern {
+    public final PatternDefinition def;
+    final Map<String, State<BehaviorEvent>> states;
+    /** Internal state name -> the step name a bound event is reported under. */
+    final Map<String, String> stepOf;
+    final List<Run> startRuns;
+    /** Per-state windows measured from the previous event ({@code within} of a step, {@code for} of an absence). */
+    final Map<String, Long> windowTimes;
+    /** The pattern-wide window from the first event, or 0. */
+    final long windowTime;
+    final SkipStrategy skip;
+    /** Events no step can take can be skipped without changing a match (no strict contiguity). */
+    final boolean preFilter;
+    /** Every condition object of the graph, to open and close with the operator. */
+    final List<org.apache.flink.cep.pattern.conditions.IterativeCondition<BehaviorEvent>> conditions;
+
+    public CompiledPattern(PatternDefinition def) {
+        this.def = def;
+        NFA<BehaviorEvent> nfa = NFACompiler.compileFactory(CepPatternCompiler.compile(def), false).createNFA();
+        Map<String, State<BehaviorEvent>> byName = new HashMap<>();
+        Map<String, String> steps = new HashMap<>();
+        List<Run> starts = new ArrayList<>();
+        List<org.apache.flink.cep.pattern.conditions.IterativeCondition<BehaviorEvent>> conds = new ArrayList<>();
+        // the same iteration order as Flink's NFA.createInitialNFAState, which orders the first runs
+        for (State<BehaviorEvent> s : nfa.getStates()) {
+            byName.put(s.getName(), s);
+            steps.put(s.getName(), NFAStateNameHandler.getOriginalNameFromInternal(s.getName()));
+            if (s.isStart()) starts.add(Run.start(s.getName()));
+            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
+                if (t.getCondition() != null && !conds.contains(t.getCondition())) conds.add(t.getCondition());
+            }
+        }
+        this.states = Collections.unmodifiableMap(byName);
+        this.stepOf = Collections.unmodifiableMap(steps);
+        this.startRuns = List.copyOf(starts);
+        this.windowTimes = Map.copyOf(windowTimes(nfa));
+        this.windowTime = nfa.getWindowTime();
+        this.skip = SkipStrategy.of(def);
+        this.preFilter = CepPatternCompiler.canPreFilter(def);
+        this.conditions = List.copyOf(conds);
+    }
+
+    public String id() {
+        return def.id;
+    }
+
+    /** Whether the engine has to show this event to the pattern at all. */
+    boolean wants(BehaviorEvent e) {
+        return !preFilter || CepPatternCompiler.isRelevant(def, e);
+    }
+
+    State<BehaviorEvent> state(Run r) {
+        State<BehaviorEvent> s = states.get(r.state);
+        if (s == null) throw new IllegalStateException("pattern " + def.label() + " has no state " + r.state);
+        return s;
+    }
+
+    /**
+     * Flink's NFA keeps the per-state windows private; they are read once here. A Flink upgrade
+     * that renames the field fails every engine test at once, not silently.
+     */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Long> windowTimes(NFA<BehaviorEvent> nfa) {
+        try {
+            Field f = NFA.class.getDeclaredField("windowTimes");
+            f.setAccessible(true);
+            return (Map<String, Long>) f.get(nfa);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot read the per-state windows of Flink's NFA", e);
+        }
+    }
+
+    /** Flink CEP's after-match skip strategies, on the engine's event ids. */
+    enum SkipKind { NO_SKIP, SKIP_PAST_LAST_EVENT, SKIP_TO_NEXT, SKIP_TO_FIRST, SKIP_TO_LAST }
+
+    static final class SkipStrategy {
+        final SkipKind kind;
+        final String step;
+
+        private SkipStrategy(SkipKind kind, String step) {
+            this.kind = kind;
+            this.step = step;
+        }
+
+        static SkipStrategy of(PatternDefinition def) {
+            return switch (def.afterMatch) {
+                case NO_SKIP -> new SkipStrategy(SkipKind.NO_SKIP, null);
+                case SKIP_PAST_LAST_EVENT -> new SkipStrategy(SkipKind.SKIP_PAST_LAST_EVENT, null);
+                case SKIP_TO_NEXT -> new SkipStrategy(SkipKind.SKIP_TO_NEXT, null);
+                case SKIP_TO_FIRST -> new SkipStrategy(SkipKind.SKIP_TO_FIRST, def.afterMatchStep);
+                case SKIP_TO_LAST -> new SkipStrategy(SkipKind.SKIP_TO_LAST, def.afterMatchStep);
+            };
+        }
+
+        boolean isSkip() {
+            return kind != SkipKind.NO_SKIP;
+        }
+    }
+}

@@ -1,0 +1,239 @@
+package io.behaviorcep.engine;
+
+import io.behaviorcep.event.BehaviorEvent;
+
+import org.apache.flink.api.common.typeutils.CompositeTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * Writes a user's engine state with every event once, however many runs and patterns share it,
+ * and runs as indexes into it. Events go through their own (POJO) serializer, whose snapshot is
+ * nested in this one's, so a savepoint restores after BehaviorEvent or the profile gain fields.
+ *
+ * <p>Runs and path nodes are immutable, so {@link #copy} (which the heap backend calls while an
+ * asynchronous snapshot is running) copies the maps and queues and shares the rest.
+ */
+public final class EngineStateSerializer extends TypeSerializer<EngineState> {
+    private static final long serialVersionUID = 1L;
+
+    private final TypeSerializer<BehaviorEvent> events;
+
+    public EngineStateSerializer(TypeSerializer<BehaviorEvent> events) {
+        this.events = events;
+    }
+
+    @Override
+    public boolean isImmutableType() {
+        return false;
+    }
+
+    @Override
+    public TypeSerializer<EngineState> duplicate() {
+        TypeSerializer<BehaviorEvent> d = events.duplicate();
+        return d == events ? this : new EngineStateSerializer(d);
+    }
+
+    @Override
+    public EngineState createInstance() {
+        return new EngineState();
+    }
+
+    @Override
+    public EngineState copy(EngineState from) {
+        Map<String, PatternRuns> patterns = new HashMap<>(from.patterns.size() * 2);
+        for (Map.Entry<String, PatternRuns> e : from.patterns.entrySet()) {
+            PatternRuns r = e.getValue();
+            patterns.put(e.getKey(), new PatternRuns(r.version, copyQueue(r.partial), copyQueue(r.completed)));
+        }
+        EngineState s = new EngineState(patterns);
+        s.lastTs = from.lastTs;
+        s.lastSeq = from.lastSeq;
+        s.timerAt = from.timerAt;
+        return s;
+    }
+
+    private static PriorityQueue<Run> copyQueue(PriorityQueue<Run> q) {
+        PriorityQueue<Run> c = new PriorityQueue<>(Math.max(1, q.size()), Run.ORDER);
+        for (Run r : q) c.add(r); // iteration order: the copy's heap is the same array
+        return c;
+    }
+
+    @Override
+    public EngineState copy(EngineState from, EngineState reuse) {
+        return copy(from);
+    }
+
+    @Override
+    public int getLength() {
+        return -1;
+    }
+
+    @Override
+    public void serialize(EngineState s, DataOutputView out) throws IOException {
+        IdentityHashMap<PathNode, Integer> nodeIndex = new IdentityHashMap<>();
+        List<PathNode> nodes = new ArrayList<>();
+        IdentityHashMap<BehaviorEvent, Integer> eventIndex = new IdentityHashMap<>();
+        List<BehaviorEvent> eventList = new ArrayList<>();
+        for (PatternRuns r : s.patterns.values()) {
+            for (Run run : r.partial) collect(run.path, nodeIndex, nodes, eventIndex, eventList);
+            for (Run run : r.completed) collect(run.path, nodeIndex, nodes, eventIndex, eventList);
+        }
+        out.writeLong(s.lastTs);
+        out.writeInt(s.lastSeq);
+        out.writeLong(s.timerAt);
+        out.writeInt(eventList.size());
+        for (BehaviorEvent e : eventList) events.serialize(e, out);
+        out.writeInt(nodes.size());
+        for (PathNode n : nodes) {
+            out.writeUTF(n.step);
+            out.writeInt(eventIndex.get(n.event));
+            out.writeLong(n.ts);
+            out.writeInt(n.seq);
+            out.writeInt(n.prev == null ? -1 : nodeIndex.get(n.prev));
+        }
+        out.writeInt(s.patterns.size());
+        for (Map.Entry<String, PatternRuns> e : s.patterns.entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeInt(e.getValue().version);
+            writeRuns(e.getValue().partial, nodeIndex, out);
+            writeRuns(e.getValue().completed, nodeIndex, out);
+        }
+    }
+
+    /** Adds the path's nodes (earlier ones first, so a node's predecessor always has the lower index). */
+    private static void collect(PathNode last, IdentityHashMap<PathNode, Integer> nodeIndex, List<PathNode> nodes,
+                                IdentityHashMap<BehaviorEvent, Integer> eventIndex, List<BehaviorEvent> eventList) {
+        if (last == null || nodeIndex.containsKey(last)) return;
+        ArrayList<PathNode> missing = new ArrayList<>();
+        for (PathNode n = last; n != null && !nodeIndex.containsKey(n); n = n.prev) missing.add(n);
+        for (int i = missing.size() - 1; i >= 0; i--) {
+            PathNode n = missing.get(i);
+            nodeIndex.put(n, nodes.size());
+            nodes.add(n);
+            if (!eventIndex.containsKey(n.event)) {
+                eventIndex.put(n.event, eventList.size());
+                eventList.add(n.event);
+            }
+        }
+    }
+
+    private static void writeRuns(PriorityQueue<Run> runs, IdentityHashMap<PathNode, Integer> nodeIndex, DataOutputView out) throws IOException {
+        out.writeInt(runs.size());
+        for (Run r : runs) { // iteration order, so the restored heap is the same array
+            out.writeUTF(r.state);
+            out.writeInt(r.path == null ? -1 : nodeIndex.get(r.path));
+            out.writeLong(r.startTs);
+            out.writeLong(r.prevTs);
+            out.writeLong(r.startIdTs);
+            out.writeInt(r.startSeq);
+        }
+    }
+
+    @Override
+    public EngineState deserialize(DataInputView in) throws IOException {
+        long lastTs = in.readLong();
+        int lastSeq = in.readInt();
+        long timerAt = in.readLong();
+        int ne = in.readInt();
+        BehaviorEvent[] ev = new BehaviorEvent[ne];
+        for (int i = 0; i < ne; i++) ev[i] = events.deserialize(in);
+        int nn = in.readInt();
+        PathNode[] nodes = new PathNode[nn];
+        for (int i = 0; i < nn; i++) {
+            String step = in.readUTF().intern();
+            BehaviorEvent e = ev[in.readInt()];
+            long ts = in.readLong();
+            int seq = in.readInt();
+            int prev = in.readInt();
+            nodes[i] = new PathNode(step, e, ts, seq, prev < 0 ? null : nodes[prev]);
+        }
+        int np = in.readInt();
+        Map<String, PatternRuns> patterns = new HashMap<>(Math.max(4, np * 2));
+        for (int i = 0; i < np; i++) {
+            String id = in.readUTF();
+            int version = in.readInt();
+            PriorityQueue<Run> partial = readRuns(in, nodes);
+            PriorityQueue<Run> completed = readRuns(in, nodes);
+            patterns.put(id, new PatternRuns(version, partial, completed));
+        }
+        EngineState s = new EngineState(patterns);
+        s.lastTs = lastTs;
+        s.lastSeq = lastSeq;
+        s.timerAt = timerAt;
+        return s;
+    }
+
+    private static PriorityQueue<Run> readRuns(DataInputView in, PathNode[] nodes) throws IOException {
+        int n = in.readInt();
+        PriorityQueue<Run> q = new PriorityQueue<>(Math.max(1, n), Run.ORDER);
+        for (int i = 0; i < n; i++) {
+            String state = in.readUTF().intern();
+            int node = in.readInt();
+            q.add(new Run(state, node < 0 ? null : nodes[node], in.readLong(), in.readLong(), in.readLong(), in.readInt()));
+        }
+        return q;
+    }
+
+    @Override
+    public EngineState deserialize(EngineState reuse, DataInputView in) throws IOException {
+        return deserialize(in);
+    }
+
+    @Override
+    public void copy(DataInputView in, DataOutputView out) throws IOException {
+        serialize(deserialize(in), out);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof EngineStateSerializer && ((EngineStateSerializer) o).events.equals(events);
+    }
+
+    @Override
+    public int hashCode() {
+        return events.hashCode();
+    }
+
+    @Override
+    public TypeSerializerSnapshot<EngineState> snapshotConfiguration() {
+        return new Snapshot(this);
+    }
+
+    /** Nests the event serializer's snapshot, so event schema changes are resolved by Flink's POJO rules. */
+    public static final class Snapshot extends CompositeTypeSerializerSnapshot<EngineState, EngineStateSerializer> {
+        private static final int VERSION = 1;
+
+        public Snapshot() {}
+
+        Snapshot(EngineStateSerializer s) {
+            super(s);
+        }
+
+        @Override
+        protected int getCurrentOuterSnapshotVersion() {
+            return VERSION;
+        }
+
+        @Override
+        protected TypeSerializer<?>[] getNestedSerializers(EngineStateSerializer outer) {
+            return new TypeSerializer<?>[] {outer.events};
+        }
+
+        @SuppressWarnings("unchecked")
+        @Override
+        protected EngineStateSerializer createOuterSerializerWithNestedSerializers(TypeSerializer<?>[] nested) {
+            return new EngineStateSerializer((TypeSerializer<BehaviorEvent>) nested[0]);
+        }
+    }
+}

@@ -1,0 +1,311 @@
+package io.behaviorcep.engine;
+
+import io.behaviorcep.event.BehaviorEvent;
+
+import org.apache.flink.cep.nfa.State;
+import org.apache.flink.cep.nfa.StateTransition;
+import org.apache.flink.cep.nfa.StateTransitionAction;
+import org.apache.flink.cep.pattern.conditions.IterativeCondition;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * Runs one compiled pattern over one user's events: Flink CEP's NFA algorithm ({@code NFA.process},
+ * {@code NFA.advanceTime}, after-match skipping) step for step, over the state graph Flink's own
+ * compiler built, so the matches are Flink CEP's. What differs is where partial matches live:
+ * Flink CEP keeps every buffered event, every path and a per-timestamp queue in keyed state and
+ * reads and writes them for each event; here a run is a few immutable objects on the heap that
+ * share their path with the runs they branched from. The differential tests hold the two to
+ * identical matches on randomised streams.
+ *
+ * <p>Callers feed a user's events in event-time order (the profile operator already releases them
+ * so) and call {@link #advanceTime} before each event and whenever event time moves on.
+ */
+public final class PatternEngine {
+    private PatternEngine() {}
+
+    /** Counts a condition that failed on an event; the condition then counts as false. */
+    public interface ErrorSink {
+        void conditionFailed(CompiledPattern p, RuntimeException e);
+    }
+
+    static PatternRuns initial(CompiledPattern p) {
+        PriorityQueue<Run> partial = new PriorityQueue<>(Run.ORDER);
+        partial.addAll(p.startRuns);
+        return new PatternRuns(p.def.version, partial, new PriorityQueue<>(Run.ORDER));
+    }
+
+    /** True when the runs hold nothing but the start: the user's state for the pattern can go. */
+    static boolean isIdle(CompiledPattern p, PatternRuns runs) {
+        if (!runs.completed.isEmpty()) return false;
+        for (Run r : runs.partial) {
+            if (r.path != null || !p.state(r).isStart()) return false;
+        }
+        return true; // only fresh start runs: initial() recreates them
+    }
+
+    /** The earliest event time at which a run of these can time out, or Long.MAX_VALUE. */
+    static long nextDeadline(CompiledPattern p, PatternRuns runs) {
+        long next = Long.MAX_VALUE;
+        for (Run r : runs.partial) {
+            if (p.state(r).isStart()) continue; // as in Flink, a run in a start state never times out
+            Long w = p.windowTimes.get(r.state);
+            if (w != null && w > 0) next = Math.min(next, r.prevTs + w);
+            if (p.windowTime > 0) next = Math.min(next, r.startTs + p.windowTime);
+        }
+        return next;
+    }
+
+    /** {@code NFA.advanceTime}: drops runs whose window passed and completes absences at the end. */
+    static void advanceTime(CompiledPattern p, PatternRuns runs, long timestamp, List<Map<String, List<BehaviorEvent>>> out) {
+        PriorityQueue<Run> next = null;
+        PriorityQueue<Run> potential = null;
+        for (Run r : runs.partial) {
+            String name = r.state;
+            boolean start = p.state(r).isStart();
+            Long w = p.windowTimes.get(name);
+            boolean timedOut = !start && ((w != null && w > 0 && timestamp - r.prevTs >= w)
+                    || (p.windowTime > 0 && timestamp - r.startTs >= p.windowTime));
+            if (timedOut) {
+                if (next == null) next = copyUntil(runs.partial, r);
+                if (p.state(r).isPending()) {
+                    if (potential == null) potential = new PriorityQueue<>(Run.ORDER);
+                    potential.add(r);
+                }
+            } else if (next != null) {
+                next.add(r);
+            }
+        }
+        if (next == null && runs.completed.isEmpty()) return; // nothing timed out, nothing waiting
+        if (next == null) next = runs.partial;
+        processMatches(p, runs, potential, next, out);
+        runs.partial = next;
+    }
+
+    /** A new queue with the runs iterated before {@code stop}, in iteration order (so the heap comes out as Flink's). */
+    private static PriorityQueue<Run> copyUntil(PriorityQueue<Run> q, Run stop) {
+        PriorityQueue<Run> copy = new PriorityQueue<>(Run.ORDER);
+        for (Run r : q) {
+            if (r == stop) break;
+            copy.add(r);
+        }
+        return copy;
+    }
+
+    /** {@code NFA.process} for one event with id (ts, seq). */
+    static void process(CompiledPattern p, PatternRuns runs, BehaviorEvent event, long ts, int seq, ErrorSink errors,
+                        List<Map<String, List<BehaviorEvent>>> out) {
+        PriorityQueue<Run> next = new PriorityQueue<>(Run.ORDER);
+        PriorityQueue<Run> potential = null;
+        List<Run> produced = new ArrayList<>(4);
+        for (Run r : runs.partial) {
+            produced.clear();
+            computeNextStates(p, r, event, ts, seq, errors, produced);
+            boolean discard = false;
+            List<Run> retain = null;
+            for (Run n : produced) {
+                State<BehaviorEvent> s = p.state(n);
+                if (s.isFinal()) {
+                    if (potential == null) potential = new PriorityQueue<>(Run.ORDER);
+                    potential.add(n);
+                } else if (s.isStop()) {
+                    discard = true;
+                } else {
+                    if (retain == null) retain = new ArrayList<>(2);
+                    retain.add(n);
+                }
+            }
+            if (!discard && retain != null) next.addAll(retain);
+        }
+        processMatches(p, runs, potential, next, out);
+        runs.partial = next;
+    }
+
+    /** {@code NFA.processMatchesAccordingToSkipStrategy}. */
+    private static void processMatches(CompiledPattern p, PatternRuns runs, PriorityQueue<Run> potential,
+                                       PriorityQueue<Run> partial, List<Map<String, List<BehaviorEvent>>> out) {
+        if (potential != null) runs.completed.addAll(potential);
+        Run earliest;
+        while ((earliest = runs.completed.peek()) != null) {
+            if (p.skip.isSkip()) {
+                Run earliestPartial = partial.peek();
+                if (earliestPartial != null && Run.ORDER.compare(earliest, earliestPartial) > 0) break;
+            }
+            runs.completed.poll();
+            List<PathNode> path = pathOf(earliest.path);
+            if (p.skip.isSkip()) {
+                PathNode pruning = pruningId(p.skip, path);
+                if (pruning != null) {
+                    partial.removeIf(r -> shouldPrune(p.skip, r, pruning));
+                    runs.completed.removeIf(r -> shouldPrune(p.skip, r, pruning));
+                }
+            }
+            out.add(materialize(path));
+        }
+    }
+
+    private static boolean shouldPrune(CompiledPattern.SkipStrategy skip, Run r, PathNode pruning) {
+        if (!r.hasStartId()) return false;
+        int c = PathNode.compareIds(r.startIdTs, r.startSeq, pruning.ts, pruning.seq);
+        return switch (skip.kind) {
+            case SKIP_PAST_LAST_EVENT, SKIP_TO_NEXT -> c <= 0;
+            case SKIP_TO_FIRST, SKIP_TO_LAST -> c < 0;
+            case NO_SKIP -> false;
+        };
+    }
+
+    /** The event the strategy skips to or past, as Flink's strategies pick it from the match. */
+    private static PathNode pruningId(CompiledPattern.SkipStrategy skip, List<PathNode> path) {
+        switch (skip.kind) {
+            case SKIP_PAST_LAST_EVENT: {
+                PathNode max = null;
+                for (PathNode n : path) if (max == null || PathNode.compareIds(n.ts, n.seq, max.ts, max.seq) > 0) max = n;
+                return max;
+            }
+            case SKIP_TO_NEXT: {
+                // the minimum over the first event of each step: the match's first event
+                PathNode min = null;
+                for (PathNode n : path) if (min == null || PathNode.compareIds(n.ts, n.seq, min.ts, min.seq) < 0) min = n;
+                return min;
+            }
+            case SKIP_TO_FIRST: {
+                for (PathNode n : path) if (n.step.equals(skip.step)) return n;
+                return null;
+            }
+            case SKIP_TO_LAST: {
+                PathNode last = null;
+                for (PathNode n : path) if (n.step.equals(skip.step)) last = n;
+                return last;
+            }
+            default:
+                return null;
+        }
+    }
+
+    /** The run's bound events, first bound first. */
+    static List<PathNode> pathOf(PathNode last) {
+        ArrayList<PathNode> nodes = new ArrayList<>();
+        for (PathNode n = last; n != null; n = n.prev) nodes.add(n);
+        Collections.reverse(nodes);
+        return nodes;
+    }
+
+    /** As Flink's SharedBufferAccessor.materializeMatch: steps in the order they were first bound. */
+    static Map<String, List<BehaviorEvent>> materialize(List<PathNode> path) {
+        Map<String, List<BehaviorEvent>> m = new LinkedHashMap<>();
+        for (PathNode n : path) m.computeIfAbsent(n.step, k -> new ArrayList<>(2)).add(n.event);
+        return m;
+    }
+
+    /** {@code NFA.computeNextStates}, without Dewey versions. */
+    private static void computeNextStates(CompiledPattern p, Run r, BehaviorEvent event, long ts, int seq, ErrorSink errors,
+                                          List<Run> produced) {
+        State<BehaviorEvent> current = p.state(r);
+        boolean isStart = current.isStart();
+        Ctx ctx = new Ctx(r, ts);
+        List<StateTransition<BehaviorEvent>> edges = decisionGraph(p, current, ctx, event, errors);
+        for (StateTransition<BehaviorEvent> edge : edges) {
+            if (edge.getAction() == StateTransitionAction.IGNORE) {
+                if (!isStart) {
+                    produced.add(new Run(edge.getTargetState().getName(), r.path, r.startTs, r.prevTs, r.startIdTs, r.startSeq));
+                }
+            } else { // TAKE
+                State<BehaviorEvent> target = edge.getTargetState();
+                PathNode node = new PathNode(p.stepOf.get(edge.getSourceState().getName()), event, ts, seq, r.path);
+                long startTs = isStart ? ts : r.startTs;
+                long startIdTs = isStart ? ts : r.startIdTs;
+                int startSeq = isStart ? seq : r.startSeq;
+                produced.add(new Run(target.getName(), node, startTs, ts, startIdTs, startSeq));
+                State<BehaviorEvent> fin = finalStateAfterProceed(p, ctx, target, event, errors);
+                if (fin != null) produced.add(new Run(fin.getName(), node, startTs, ts, startIdTs, startSeq));
+            }
+        }
+        // the start state always stays, as a fresh run that has bound nothing
+        if (isStart) produced.add(r.path == null ? r : Run.start(r.state));
+    }
+
+    private static State<BehaviorEvent> finalStateAfterProceed(CompiledPattern p, Ctx ctx, State<BehaviorEvent> state,
+                                                               BehaviorEvent event, ErrorSink errors) {
+        ArrayDeque<State<BehaviorEvent>> toCheck = new ArrayDeque<>();
+        toCheck.push(state);
+        while (!toCheck.isEmpty()) {
+            State<BehaviorEvent> s = toCheck.pop();
+            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
+                if (t.getAction() == StateTransitionAction.PROCEED && check(p, ctx, t.getCondition(), event, errors)) {
+                    if (t.getTargetState().isFinal()) return t.getTargetState();
+                    toCheck.push(t.getTargetState());
+                }
+            }
+        }
+        return null;
+    }
+
+    /** {@code NFA.createDecisionGraph}: the TAKE and IGNORE edges reachable through PROCEED edges whose conditions hold. */
+    private static List<StateTransition<BehaviorEvent>> decisionGraph(CompiledPattern p, State<BehaviorEvent> state, Ctx ctx,
+                                                                     BehaviorEvent event, ErrorSink errors) {
+        List<StateTransition<BehaviorEvent>> edges = new ArrayList<>(4);
+        ArrayDeque<State<BehaviorEvent>> states = new ArrayDeque<>();
+        states.push(state);
+        while (!states.isEmpty()) {
+            State<BehaviorEvent> s = states.pop();
+            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
+                if (check(p, ctx, t.getCondition(), event, errors)) {
+                    if (t.getAction() == StateTransitionAction.PROCEED) states.push(t.getTargetState());
+                    else edges.add(t);
+                }
+            }
+        }
+        return edges;
+    }
+
+    private static boolean check(CompiledPattern p, Ctx ctx, IterativeCondition<BehaviorEvent> condition, BehaviorEvent event,
+                                 ErrorSink errors) {
+        if (condition == null) return true;
+        try {
+            return condition.filter(event, ctx);
+        } catch (RuntimeException e) {
+            // a condition that throws is counted against its pattern and counts as false: one bad
+            // event or one bad pattern must not stop the job
+            if (errors != null) errors.conditionFailed(p, e);
+            return false;
+        } catch (Exception e) {
+            if (errors != null) errors.conditionFailed(p, new RuntimeException(e));
+            return false;
+        }
+    }
+
+    /** What a condition sees: the run's bound events (read once, when first asked) and the event's time. */
+    private static final class Ctx implements IterativeCondition.Context<BehaviorEvent> {
+        private final Run run;
+        private final long timestamp;
+        private Map<String, List<BehaviorEvent>> bound;
+
+        Ctx(Run run, long timestamp) {
+            this.run = run;
+            this.timestamp = timestamp;
+        }
+
+        @Override
+        public Iterable<BehaviorEvent> getEventsForPattern(String name) {
+            if (bound == null) bound = run.path == null ? Map.of() : materialize(pathOf(run.path));
+            List<BehaviorEvent> events = bound.get(name);
+            return events == null ? List.of() : events;
+        }
+
+        @Override
+        public long timestamp() {
+            return timestamp;
+        }
+
+        @Override
+        public long currentProcessingTime() {
+            return System.currentTimeMillis();
+        }
+    }
+}
