@@ -25,6 +25,8 @@ public final class PatternDefinition implements Serializable {
     public final AfterMatch afterMatch;
     /** Step name for {@code skip_to_first}/{@code skip_to_last}, else null. */
     public final String afterMatchStep;
+    /** What a running job does with this pattern's partial matches when this version replaces another. */
+    public final OnChange onChange;
     /** Where it was read from, for messages. */
     public final String source;
     /** The file's {@code examples:}, run by the pattern test kit. */
@@ -32,7 +34,7 @@ public final class PatternDefinition implements Serializable {
 
     PatternDefinition(String id, int version, String description, String owner, boolean enabled, List<StepDefinition> steps,
                       AlertAction alert, SegmentAction segment, CapAction cap, Duration within, AfterMatch afterMatch,
-                      String afterMatchStep, String source, List<Example> examples) {
+                      String afterMatchStep, OnChange onChange, String source, List<Example> examples) {
         this.id = id;
         this.version = version;
         this.description = description;
@@ -45,6 +47,7 @@ public final class PatternDefinition implements Serializable {
         this.within = within;
         this.afterMatch = afterMatch;
         this.afterMatchStep = afterMatchStep;
+        this.onChange = onChange;
         this.source = source;
         this.examples = List.copyOf(examples);
     }
@@ -64,6 +67,30 @@ public final class PatternDefinition implements Serializable {
 
     public String label() {
         return id + " v" + version;
+    }
+
+    /**
+     * What happens to the partial matches of the version being replaced when a running job takes
+     * this version ({@code on_change}; for a deleted file, the last version's). See docs/pattern-language.md.
+     */
+    public enum OnChange {
+        /** The old version finishes the matches it has open; new matches start on this version. The default. */
+        DRAIN("drain"),
+        /** The old version's open matches are dropped. */
+        RESTART("restart"),
+        /** Open matches carry on under this version (only where the steps are the same). */
+        KEEP("keep");
+
+        public final String yaml;
+
+        OnChange(String yaml) {
+            this.yaml = yaml;
+        }
+
+        public static OnChange ofYaml(String v) {
+            for (OnChange c : values()) if (c.yaml.equals(v)) return c;
+            return null;
+        }
     }
 
     /** Which partial matches survive a match (Flink CEP after-match skip strategy). */

@@ -84,7 +84,7 @@ public final class PatternLoader {
     /** File names read as threshold segment files even without {@code kind: segments}. */
     public static final Set<String> SEGMENTS_FILE_NAMES = Set.of("segments.yaml", "segments.yml");
     static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "params", "steps", "within",
-            "after_match", "actions", "examples");
+            "after_match", "on_change", "actions", "examples");
     static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for",
             "times", "one_or_more", "optional", "greedy", "until", "loop");
     static final Set<String> MATCHER_KEYS = Set.of("event", "type", "where");
@@ -323,11 +323,23 @@ public final class PatternLoader {
                     }
                 }
             }
+            PatternDefinition.OnChange onChange = PatternDefinition.OnChange.DRAIN;
+            if (keys.containsKey("on_change")) {
+                NodeTuple oc = keys.get("on_change");
+                String v = scalar(oc.getValueNode(), "on_change");
+                PatternDefinition.OnChange parsed = v == null ? null : PatternDefinition.OnChange.ofYaml(v);
+                if (v != null && parsed == null) {
+                    problem(oc.getValueNode(), "on_change must be drain, restart or keep, not '" + v + "'"
+                            + didYouMean(v, Set.of("drain", "restart", "keep")));
+                } else if (parsed != null) {
+                    onChange = parsed;
+                }
+            }
             List<Example> examples = keys.containsKey("examples")
                     ? new ExampleReader(this, stepNames).read(keys.get("examples").getValueNode()) : List.of();
             if (!problems.isEmpty()) return id == null ? null : partial(id, version);
             PatternDefinition def = new PatternDefinition(id, version, description, owner, enabled == null || enabled, steps, alert, segment,
-                    cap, within, afterMatch, afterMatchStep, file, examples);
+                    cap, within, afterMatch, afterMatchStep, onChange, file, examples);
             String flinkProblem = CepPatternCompiler.check(def);
             if (flinkProblem != null) {
                 problem(keys.get("steps").getKeyNode(), "Flink CEP cannot run these steps: " + flinkProblem);
@@ -352,7 +364,7 @@ public final class PatternLoader {
         /** A stand-in carrying only the id, so duplicate ids are still reported for broken files. */
         private PatternDefinition partial(String id, Integer version) {
             return new PatternDefinition(id, version == null ? 0 : version, null, null, false, List.of(), null, null, null, null,
-                    PatternDefinition.AfterMatch.NO_SKIP, null, file, List.of());
+                    PatternDefinition.AfterMatch.NO_SKIP, null, PatternDefinition.OnChange.DRAIN, file, List.of());
         }
 
         private List<StepDefinition> readSteps(NodeTuple stepsTuple, Node parent, boolean patternWindow) {

@@ -1,0 +1,68 @@
+package io.behaviorcep.pattern;
+
+/**
+ * One accepted change of the running pattern set, as the pattern watcher broadcasts it to every
+ * instance of the pattern engine and of the actions operator: a new or changed file (its whole
+ * text, validated by the watcher with the checks of {@code validate}), or a deleted one.
+ *
+ * <p>{@link #activateAt} is an event time, the same for every instance: events before it are
+ * evaluated by the previous version, events at or after it by this one, wherever they are
+ * processed. The watcher sets it a little ahead of the event time the job has reached
+ * ({@code patterns.activation-delay}), so the change reaches every instance first.
+ *
+ * <p>A Flink POJO (no Kryo); kept in broadcast state, so it must stay small: the file text, not the
+ * compiled pattern.
+ */
+public class PatternChange {
+    public static final String UPSERT = "upsert";
+    public static final String DELETE = "delete";
+
+    /** {@link #UPSERT} (added, changed, enabled or disabled) or {@link #DELETE} (file removed). */
+    public String kind;
+    public String patternId;
+    /** The new version; for a delete, the version that was deleted. */
+    public int version;
+    /** The file's name, for messages and the pattern-events record. */
+    public String source;
+    /** The file's text, for an upsert. */
+    public String yaml;
+    /** Event time from which the change applies. */
+    public long activateAt;
+    /** Wall-clock time at which the watcher accepted it. */
+    public long acceptedAt;
+
+    public PatternChange() {}
+
+    public static PatternChange upsert(String patternId, int version, String source, String yaml, long activateAt, long acceptedAt) {
+        PatternChange c = new PatternChange();
+        c.kind = UPSERT;
+        c.patternId = patternId;
+        c.version = version;
+        c.source = source;
+        c.yaml = yaml;
+        c.activateAt = activateAt;
+        c.acceptedAt = acceptedAt;
+        return c;
+    }
+
+    public static PatternChange delete(String patternId, int version, String source, long activateAt, long acceptedAt) {
+        PatternChange c = upsert(patternId, version, source, null, activateAt, acceptedAt);
+        c.kind = DELETE;
+        return c;
+    }
+
+    public boolean isDelete() {
+        return DELETE.equals(kind);
+    }
+
+    /** The pattern this change brings, parsed again from its text (the watcher has validated it). */
+    public PatternDefinition definition() {
+        if (isDelete()) return null;
+        return PatternLoader.loadString(source, yaml).orThrow().get(0);
+    }
+
+    @Override
+    public String toString() {
+        return kind + " " + patternId + " v" + version + " (" + source + ") from " + activateAt;
+    }
+}
