@@ -2,6 +2,7 @@ package io.behaviorcep;
 
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.action.Alert;
+import io.behaviorcep.action.PatternActionsBroadcast;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
@@ -10,6 +11,9 @@ import io.behaviorcep.event.IngestFilter;
 import io.behaviorcep.event.ParseFunction;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.engine.PatternEngineFunction;
+import io.behaviorcep.engine.PatternTimeline;
+import io.behaviorcep.pattern.PatternChange;
+import io.behaviorcep.reload.PatternWatcherOperator;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.privacy.Pseudonymizer;
 import io.behaviorcep.profile.ProfileFunction;
@@ -20,6 +24,7 @@ import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -136,12 +141,21 @@ public final class BehaviorCepPipeline {
                         .uid(UID_PSEUDONYMIZE + "-profiles").name("Pseudonymise profiles"));
         DataStream<SegmentUpdate> thresholdUpdates = profileOperator.getSideOutput(ProfileFunction.THRESHOLD_UPDATES);
 
+        // pattern changes of a running job (patterns.watch), to every engine and actions instance
+        DataStream<PatternChange> changeStream = PatternWatcherOperator.attach(timed, config, allPatterns);
+        if (changeStream instanceof SingleOutputStreamOperator<PatternChange> watcher) {
+            io.patternEvents(watcher.getSideOutput(PatternWatcherOperator.PATTERN_EVENTS));
+        }
+        BroadcastStream<PatternChange> changes = changeStream.broadcast(PatternTimeline.DESCRIPTOR);
+
         List<DataStream<ActionInput>> actionInputs = new ArrayList<>();
-        if (!patterns.isEmpty()) {
+        {
+            // always there, even with no pattern yet: patterns may be added while the job runs
             // every pattern in one operator, chained to the profile: each event is evaluated once by
             // every pattern that can use it, against one state value per user (see PatternEngineFunction)
             SingleOutputStreamOperator<ActionInput> engine = profiled
-                    .process(new PatternEngineFunction(patterns), TypeInformation.of(ActionInput.class))
+                    .connect(changes)
+                    .process(new PatternEngineFunction(allPatterns), TypeInformation.of(ActionInput.class))
                     .uid(UID_PATTERN_ENGINE).name(engineName(patterns));
             late.add(engine.getSideOutput(PatternEngineFunction.LATE));
             actionInputs.add(engine);
@@ -162,7 +176,8 @@ public final class BehaviorCepPipeline {
         for (int i = 1; i < actionInputs.size(); i++) allInputs = allInputs.union(actionInputs.get(i));
         SingleOutputStreamOperator<Alert> alerts = allInputs
                 .keyBy(in -> in.userKey)
-                .process(new PatternActionsFunction(patterns), TypeInformation.of(Alert.class))
+                .connect(changes)
+                .process(new PatternActionsBroadcast(allPatterns), TypeInformation.of(Alert.class))
                 .uid(UID_ACTIONS).name("Alerts, caps & segments");
         io.alerts(pseudonymKey == null ? alerts
                 : alerts.map(Pseudonymizer.alerts(pseudonymKey)).returns(Alert.class).uid(UID_PSEUDONYMIZE + "-alerts").name("Pseudonymise alerts"));

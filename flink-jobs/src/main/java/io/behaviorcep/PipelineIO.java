@@ -29,6 +29,9 @@ public interface PipelineIO {
     /** Latest profiles and erasures for PostgreSQL ({@code user_profiles}, {@code erasures}); default: not written. */
     default void profileRecords(DataStream<ProfileRecord> records) {}
 
+    /** One JSON record per accepted or rejected pattern change ({@code behavior.pattern-events}); default: not written. */
+    default void patternEvents(DataStream<String> records) {}
+
     /**
      * Rows of the suppression list ({@code suppressed_users}) as they change, as records made by
      * {@link io.behaviorcep.privacy.PrivacyRules#suppressionListRecord}, with watermarks that never

@@ -1,7 +1,9 @@
 package io.behaviorcep.action;
 
+import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.MatchFunction;
+import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.segment.Membership;
@@ -69,7 +71,9 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     public static final String MATCHES_COLLAPSED = "matchesCollapsed";
     public static final String SEGMENT_MEMBERS = "members";
 
-    private final Map<String, PatternDefinition> patterns;
+    /** The patterns the job was submitted with; later versions arrive as {@link PatternChange}s. */
+    private final List<PatternDefinition> initial;
+    private transient PatternTimeline timeline;
     /** How long after an erasure matches binding earlier events are dropped: the longest span a match can have. */
     private final long erasureMarkerMillis;
 
@@ -91,8 +95,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private final SubtaskCounts members = new SubtaskCounts("segment-member-counts");
 
     public PatternActionsFunction(List<PatternDefinition> patterns) {
-        this.patterns = new HashMap<>();
-        for (PatternDefinition p : patterns) this.patterns.put(p.id, p);
+        this.initial = List.copyOf(patterns);
         long longest = 0;
         for (PatternDefinition p : patterns) longest = Math.max(longest, maxSpanMillis(p));
         this.erasureMarkerMillis = longest + 60 * 60_000L;
@@ -132,13 +135,70 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         alertsSuppressed = metrics.counter("alertsSuppressed");
         matchesErased = metrics.counter("matchesErased");
         patternCounters = new HashMap<>();
+        metricGroup = metrics;
+        registeredSegments = new HashSet<>();
         Set<String> segments = new java.util.TreeSet<>(members.names());
-        for (PatternDefinition p : patterns.values()) {
-            MetricGroup g = MatchFunction.patternMetrics(metrics, p.id, p.version);
-            patternCounters.put(p.id, new Counter[] {g.counter("alertsEmitted"), g.counter("alertsCapped"), g.counter(MATCHES_COLLAPSED)});
+        for (PatternDefinition p : initial) {
+            counters(p);
             if (p.segment != null) segments.add(p.segment.name);
         }
-        for (String segment : segments) members.register(metrics.addGroup("segment", segment), SEGMENT_MEMBERS, segment);
+        for (String segment : segments) registerSegment(segment);
+    }
+
+    private transient MetricGroup metricGroup;
+    private transient Set<String> registeredSegments;
+
+    private void registerSegment(String segment) {
+        if (registeredSegments.add(segment)) members.register(metricGroup.addGroup("segment", segment), SEGMENT_MEMBERS, segment);
+    }
+
+    private Counter[] counters(PatternDefinition p) {
+        return patternCounters.computeIfAbsent(p.id + "#" + p.version, k -> {
+            MetricGroup g = MatchFunction.patternMetrics(metricGroup, p.id, p.version);
+            return new Counter[] {g.counter("alertsEmitted"), g.counter("alertsCapped"), g.counter(MATCHES_COLLAPSED)};
+        });
+    }
+
+    /**
+     * Every version the job may still see a match of: the submitted ones and every change since
+     * ({@code restored}, from broadcast state after a restore). Set by {@link PatternActionsBroadcast}
+     * before the first input; a function used on its own knows its submitted patterns only.
+     */
+    void restoreChanges(List<PatternChange> restored) {
+        List<PatternChange> sorted = new ArrayList<>(restored);
+        sorted.sort(Comparator.comparingLong(c -> c.acceptedAt));
+        timeline = PatternTimeline.of(initial, sorted, false, List.of());
+    }
+
+    boolean timelineReady() {
+        return timeline != null;
+    }
+
+    private PatternTimeline timeline() {
+        if (timeline == null) timeline = PatternTimeline.of(initial, List.of(), false, List.of());
+        return timeline;
+    }
+
+    /** The version a match was found by (falling back to the newest known version of the pattern). */
+    private PatternDefinition def(String patternId, int version) {
+        PatternTimeline.Entry e = timeline().version(patternId, version);
+        return e != null ? e.def : latest(patternId);
+    }
+
+    /** The newest known version of a pattern, or null when it is unknown or deleted. */
+    private PatternDefinition latest(String patternId) {
+        PatternTimeline.Entry e = timeline().current(patternId, Long.MAX_VALUE);
+        return e == null || e.delete ? null : e.def;
+    }
+
+    /** A change of the running pattern set (from {@link PatternActionsBroadcast}). */
+    void applyChange(PatternChange change) {
+        PatternTimeline t = timeline();
+        if (t.apply(change) && !change.isDelete()) {
+            PatternDefinition d = t.version(change.patternId, change.version).def;
+            counters(d);
+            if (d.segment != null) registerSegment(d.segment.name);
+        }
     }
 
     @Override
@@ -151,9 +211,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         members.snapshot(ctx);
     }
 
-    private void countFor(String patternId, int which) {
-        Counter[] c = patternCounters == null ? null : patternCounters.get(patternId);
-        if (c != null) c[which].inc();
+    private void countFor(PatternDefinition def, int which) {
+        if (def != null && patternCounters != null) counters(def)[which].inc();
     }
 
     @Override
@@ -195,10 +254,11 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
                 if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
                     Membership entered = apply(m, ctx, out);
                     if (entered != null && entered.expiresAt <= watermark) {
-                        queue.add(ActionInput.exit(user, patterns.get(m.patternId).segment.name, SegmentUpdate.REASON_TTL, "", entered.expiresAt));
+                        queue.add(ActionInput.exit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
+                                entered.expiresAt));
                     }
                 } else {
-                    countFor(m.patternId, 2);
+                    countFor(def(m.patternId, m.patternVersion), 2);
                 }
             }
         }
@@ -260,7 +320,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     /** @return the membership the match entered, or null */
     private Membership apply(PatternMatch m, OnTimerContext ctx, Collector<Alert> out) throws Exception {
-        PatternDefinition def = patterns.get(m.patternId);
+        PatternDefinition def = def(m.patternId, m.patternVersion);
         if (def == null) return null; // a pattern removed from the set since the match was buffered
         if (bindsErasedEvents(m)) {
             matchesErased.inc();
@@ -274,10 +334,10 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             if (withinCap(def, m.detectedAt, ctx)) {
                 out.collect(toAlert(def, m));
                 alertsEmitted.inc();
-                countFor(def.id, 0);
+                countFor(def, 0);
             } else {
                 alertsCapped.inc();
-                countFor(def.id, 1);
+                countFor(def, 1);
             }
         }
         if (def.segment != null && !memberships.contains(def.segment.name)) {
@@ -306,11 +366,11 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey, in.exitSegment, SegmentUpdate.EXIT, in.exitPatternId, in.timestamp, 0L));
         segmentExits.inc();
         members.decrement(in.exitSegment);
-        PatternDefinition def = byTtl ? null : patterns.get(in.exitPatternId);
+        PatternDefinition def = byTtl ? null : latest(in.exitPatternId);
         if (def != null && def.segment != null && def.segment.exitAlert != null) {
             out.collect(exitAlert(def, in));
             alertsEmitted.inc();
-            countFor(def.id, 0);
+            countFor(def, 0);
         }
     }
 
@@ -341,7 +401,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         for (ActionInput in : pending.get()) if (in.timestamp == ts) return true;
         for (Membership m : memberships.values()) if (m.expiresAt == ts) return true;
         for (Map.Entry<String, long[]> e : recentAlerts.entries()) {
-            PatternDefinition def = patterns.get(e.getKey());
+            PatternDefinition def = latest(e.getKey());
             if (def == null || def.cap == null) continue;
             for (long t : e.getValue()) if (t + def.cap.per.toMillis() == ts) return true;
         }
@@ -368,7 +428,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private void pruneRecentAlerts(long watermark) throws Exception {
         List<String> empty = new ArrayList<>();
         for (Map.Entry<String, long[]> e : recentAlerts.entries()) {
-            PatternDefinition def = patterns.get(e.getKey());
+            PatternDefinition def = latest(e.getKey());
             long per = def == null || def.cap == null ? 0 : def.cap.per.toMillis();
             boolean anyLive = false;
             for (long t : e.getValue()) if (t + per > watermark) anyLive = true;

@@ -68,6 +68,18 @@ public final class CompiledPattern {
         return def.id;
     }
 
+    /** The state graph without conditions and windows: two versions with the same shape can hand runs over. */
+    String shape() {
+        java.util.TreeMap<String, java.util.List<String>> out = new java.util.TreeMap<>();
+        for (State<BehaviorEvent> s : states.values()) {
+            java.util.List<String> edges = new java.util.ArrayList<>();
+            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) edges.add(t.getAction() + ">" + t.getTargetState().getName());
+            edges.add(s.getStateType().toString());
+            out.put(s.getName(), edges);
+        }
+        return out.toString();
+    }
+
     /** Whether the engine has to show this event to the pattern at all. */
     boolean wants(BehaviorEvent e) {
         return !preFilter || CepPatternCompiler.isRelevant(def, e);

@@ -1,15 +1,20 @@
 package io.behaviorcep.engine;
 
 import io.behaviorcep.action.ActionInput;
-import io.behaviorcep.action.ExitSignals;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.metrics.SubtaskCounts;
+import io.behaviorcep.pattern.EventMatcher;
 import io.behaviorcep.pattern.MatchFunction;
+import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.pattern.expr.SimpleEvalContext;
 
 import org.apache.flink.api.common.functions.DefaultOpenContext;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.util.FunctionUtils;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -18,14 +23,24 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.datastream.BroadcastStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * All patterns in one keyed operator. Each user's events arrive in event-time order (the profile
@@ -35,32 +50,65 @@ import java.util.Map;
  * user's runs can time out (an absence completing, a window closing), so a user who goes quiet is
  * decided at the deadline and their state drains to nothing.
  *
+ * <p>Patterns change while the job runs: {@link PatternChange}s arrive on the broadcast input and
+ * apply from their activation time ({@link PatternTimeline}). A user's runs of a version that no
+ * longer applies are handled, the next time the user is touched, as the new version's
+ * {@code on_change} says: {@code drain} (they go on, no new ones start), {@code restart} (dropped),
+ * {@code keep} (carried over; only between versions with the same state graph, else drained).
+ * Deleting or disabling a pattern drops its open matches.
+ *
  * <p>Emits the matches, and the {@code exit_on} signals of segment patterns, as {@link ActionInput}s
  * for the actions operator. Events at or behind the watermark (none in a healthy job: the profile
  * operator already routed them) go to {@link #LATE}, as Flink CEP's late output did.
  */
-public class PatternEngineFunction extends KeyedProcessFunction<String, BehaviorEvent, ActionInput> implements CheckpointedFunction {
+public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String, BehaviorEvent, PatternChange, ActionInput>
+        implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(PatternEngineFunction.class);
+
     public static final OutputTag<BehaviorEvent> LATE = new OutputTag<>("late-patterns", TypeInformation.of(BehaviorEvent.class));
     static final String STATE_NAME = "pattern-runs";
-    /** Gauge per pattern: partial matches in flight on this subtask (finished ones held by a skip strategy included). */
+    /** Gauge per pattern version: partial matches in flight on this subtask (finished ones held by a skip strategy included). */
     public static final String PARTIAL_MATCHES = "partialMatches";
     /** Gauge: users with anything in flight on this subtask, i.e. keys of the engine's state. */
     public static final String USERS_WITH_PARTIAL_MATCHES = "usersWithPartialMatches";
+    /** Per pattern version: open matches dropped because a newer version restarted them, or the pattern was deleted. */
+    public static final String PARTIAL_MATCHES_DROPPED = "partialMatchesDropped";
+    /** Operator: pattern changes applied, and those that reached this subtask after their activation time. */
+    public static final String PATTERN_CHANGES_APPLIED = "patternChangesApplied";
+    public static final String LATE_ACTIVATIONS = "lateActivations";
     private static final String USERS = "users";
+
+    private final List<PatternDefinition> initial;
+    private final String fingerprint;
 
     /** Exact counts kept on change (a scan of keyed state would be needed otherwise); they survive restores. */
     private final SubtaskCounts inFlight = new SubtaskCounts("pattern-engine-counts");
+    /** This submission's patterns and fingerprint, to tell a restore of the same job from a resubmission. */
+    private transient ListState<PatternChange> submitted;
+    private transient List<PatternChange> restoredSubmission;
+    private transient boolean resubmitted;
 
-    private final List<PatternDefinition> definitions;
-    private transient List<CompiledPattern> patterns;
-    private transient ExitSignals exits;
+    private transient PatternTimeline timeline;
     private transient ValueState<EngineState> state;
     private transient Map<String, PatternMetrics> metrics;
     private transient List<Map<String, List<BehaviorEvent>>> found;
+    private transient MetricGroup group;
+    private transient Counter changesApplied;
+    private transient Counter lateActivations;
 
-    public PatternEngineFunction(List<PatternDefinition> definitions) {
-        this.definitions = List.copyOf(definitions);
+    public PatternEngineFunction(List<PatternDefinition> initial) {
+        this.initial = List.copyOf(initial);
+        this.fingerprint = PatternTimeline.fingerprint(initial);
+    }
+
+    /**
+     * The engine on a fixed pattern set (no changes at run time), as the differential tests and the
+     * benchmark run it.
+     */
+    public static SingleOutputStreamOperator<ActionInput> fixed(KeyedStream<BehaviorEvent, String> in, List<PatternDefinition> patterns) {
+        BroadcastStream<PatternChange> none = PatternTimeline.noChanges(in.getExecutionEnvironment()).broadcast(PatternTimeline.DESCRIPTOR);
+        return in.connect(none).process(new PatternEngineFunction(patterns), TypeInformation.of(ActionInput.class));
     }
 
     /** The descriptor of the engine's one keyed state; events serialised with the job's POJO serializer. */
@@ -69,113 +117,226 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     }
 
     @Override
-    public void open(OpenContext openContext) throws Exception {
-        TypeSerializer<BehaviorEvent> eventSerializer = getRuntimeContext().createSerializer(TypeInformation.of(BehaviorEvent.class));
-        state = getRuntimeContext().getState(stateDescriptor(eventSerializer));
-        patterns = new ArrayList<>();
-        metrics = new java.util.HashMap<>();
-        MetricGroup group = getRuntimeContext().getMetricGroup();
-        for (PatternDefinition d : definitions) {
-            CompiledPattern p = new CompiledPattern(d);
-            for (var c : p.conditions) {
-                FunctionUtils.setFunctionRuntimeContext(c, getRuntimeContext());
-                FunctionUtils.openFunction(c, DefaultOpenContext.INSTANCE);
-            }
-            patterns.add(p);
-            PatternMetrics m = new PatternMetrics(group, d);
-            metrics.put(d.id, m);
-            inFlight.register(MatchFunction.patternMetrics(group, d.id, d.version), PARTIAL_MATCHES, runsName(d.id));
-        }
-        inFlight.register(group, USERS_WITH_PARTIAL_MATCHES, USERS);
-        exits = new ExitSignals(definitions);
-        found = new ArrayList<>();
-    }
-
-    @Override
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         inFlight.initialize(ctx, getRuntimeContext().getTaskInfo());
+        submitted = ctx.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("submitted-patterns", TypeInformation.of(PatternChange.class)));
+        restoredSubmission = new ArrayList<>();
+        resubmitted = false;
+        if (ctx.isRestored()) {
+            String restoredFingerprint = null;
+            Set<String> seen = new HashSet<>();
+            for (PatternChange c : submitted.get()) {
+                if ("fingerprint".equals(c.kind)) restoredFingerprint = c.source;
+                else if (seen.add(PatternTimeline.changeKey(c))) restoredSubmission.add(c);
+            }
+            resubmitted = restoredFingerprint != null && !restoredFingerprint.equals(fingerprint);
+        }
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         inFlight.snapshot(ctx);
-    }
-
-    private static String runsName(String patternId) {
-        return "runs:" + patternId;
-    }
-
-    /** Partial matches in flight for a pattern on this subtask (for tests and the metric). */
-    long partialMatches(String patternId) {
-        return inFlight.get(runsName(patternId));
-    }
-
-    long usersWithPartialMatches() {
-        return inFlight.get(USERS);
-    }
-
-    private void track(String patternId, int before, PatternRuns after) {
-        int n = after == null ? 0 : after.partial.size() + after.completed.size() - startRuns(patternId, after);
-        if (n != before) inFlight.add(runsName(patternId), n - before);
-    }
-
-    /** Fresh start runs are not partial matches. */
-    private int startRuns(String patternId, PatternRuns runs) {
-        int n = 0;
-        for (Run r : runs.partial) if (r.path == null && r.startSeq < 0) n++;
-        return n;
-    }
-
-    private int inFlight(String patternId, PatternRuns runs) {
-        return runs == null ? 0 : runs.partial.size() + runs.completed.size() - startRuns(patternId, runs);
-    }
-
-    @Override
-    public void close() throws Exception {
-        if (patterns != null) {
-            for (CompiledPattern p : patterns) for (var c : p.conditions) FunctionUtils.closeFunction(c);
+        // every subtask writes the same; union state hands all copies to each subtask on restore
+        if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
+            List<PatternChange> out = new ArrayList<>(PatternTimeline.asChanges(initial));
+            PatternChange fp = new PatternChange();
+            fp.kind = "fingerprint";
+            fp.source = fingerprint;
+            out.add(fp);
+            submitted.update(out);
+        } else {
+            submitted.update(List.of());
         }
     }
 
     @Override
-    public void processElement(BehaviorEvent e, Context ctx, Collector<ActionInput> out) throws Exception {
+    public void open(OpenContext openContext) throws Exception {
+        TypeSerializer<BehaviorEvent> eventSerializer = getRuntimeContext().createSerializer(TypeInformation.of(BehaviorEvent.class));
+        state = getRuntimeContext().getState(stateDescriptor(eventSerializer));
+        metrics = new HashMap<>();
+        group = getRuntimeContext().getMetricGroup();
+        changesApplied = group.counter(PATTERN_CHANGES_APPLIED);
+        lateActivations = group.counter(LATE_ACTIVATIONS);
+        inFlight.register(group, USERS_WITH_PARTIAL_MATCHES, USERS);
+        found = new ArrayList<>();
+        // the submitted patterns' metrics exist from the start (at 0), as operators expect to find them
+        for (PatternDefinition d : initial) metricsOf(d.id, d.version);
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (timeline != null) {
+            for (PatternTimeline.Entry e : timeline.versions()) {
+                if (e.compiled != null) for (var c : e.compiled.conditions) FunctionUtils.closeFunction(c);
+            }
+        }
+    }
+
+    /** Built on first use: broadcast state can only be read from a context. */
+    private PatternTimeline timeline(ReadOnlyBroadcastState<String, PatternChange> broadcast) throws Exception {
+        if (timeline == null) {
+            List<PatternChange> restored = new ArrayList<>();
+            for (Map.Entry<String, PatternChange> e : broadcast.immutableEntries()) restored.add(e.getValue());
+            restored.sort((a, b) -> Long.compare(a.acceptedAt, b.acceptedAt));
+            timeline = PatternTimeline.of(initial, restored, resubmitted, restoredSubmission);
+            if (resubmitted) LOG.info("pattern set differs from the snapshot's: now live {}", timeline.liveAt(Long.MAX_VALUE));
+        }
+        return timeline;
+    }
+
+    private CompiledPattern compiled(PatternTimeline.Entry e) throws Exception {
+        if (e.compiled == null) {
+            CompiledPattern p = new CompiledPattern(e.def);
+            for (var c : p.conditions) {
+                FunctionUtils.setFunctionRuntimeContext(c, getRuntimeContext());
+                FunctionUtils.openFunction(c, DefaultOpenContext.INSTANCE);
+            }
+            e.compiled = p;
+        }
+        return e.compiled;
+    }
+
+    private PatternMetrics metricsOf(String id, int version) {
+        return metrics.computeIfAbsent(PatternTimeline.runsKey(id, version), k -> {
+            PatternMetrics m = new PatternMetrics(group, id, version);
+            inFlight.register(MatchFunction.patternMetrics(group, id, version), PARTIAL_MATCHES, runsName(k));
+            return m;
+        });
+    }
+
+    @Override
+    public void processBroadcastElement(PatternChange change, Context ctx, Collector<ActionInput> out) throws Exception {
+        PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
+        ctx.getBroadcastState(PatternTimeline.DESCRIPTOR).put(PatternTimeline.changeKey(change), change);
+        if (!t.apply(change)) return;
+        changesApplied.inc();
+        long watermark = ctx.currentWatermark();
+        if (change.activateAt <= watermark) {
+            // events up to the watermark were already evaluated by the previous version here
+            lateActivations.inc();
+            LOG.warn("pattern change {} reached subtask {} after event time {} had passed its activation; "
+                            + "raise patterns.activation-delay", change, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), watermark);
+        } else {
+            LOG.info("pattern change {} applies from event time {}", change, change.activateAt);
+        }
+    }
+
+    @Override
+    public void processElement(BehaviorEvent e, ReadOnlyContext ctx, Collector<ActionInput> out) throws Exception {
         long watermark = ctx.timerService().currentWatermark();
         if (e.timestamp <= watermark) {
             ctx.output(LATE, e);
             return;
         }
-        exits.flatMap(e, out);
+        PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
+        long ts = e.timestamp;
+        emitExits(t, e, out);
 
         EngineState s = state.value();
         boolean created = s == null;
         if (created) s = new EngineState();
-        int seq = s.nextSeq(e.timestamp);
-        boolean changed = false;
-        for (CompiledPattern p : patterns) {
+        int seq = s.nextSeq(ts);
+        boolean changed = !created;
+        if (!s.patterns.isEmpty()) changed |= reconcile(t, s, e, ts, seq, out);
+        for (String id : t.ids()) {
+            PatternTimeline.Entry cur = t.current(id, ts);
+            if (cur == null || !cur.live()) continue;
+            CompiledPattern p = compiled(cur);
             if (!p.wants(e)) continue;
-            PatternMetrics m = metrics.get(p.id());
+            PatternMetrics m = metricsOf(id, cur.version);
             m.evaluated.inc();
-            PatternRuns runs = s.patterns.get(p.id());
-            int before = inFlight(p.id(), runs);
+            PatternRuns runs = s.patterns.get(cur.key);
+            int before = inFlight(runs);
             if (runs == null) {
                 runs = PatternEngine.initial(p);
             } else {
-                PatternEngine.advanceTime(p, runs, e.timestamp, found);
-                emit(p, m, false, out);
+                PatternEngine.advanceTime(p, runs, ts, found);
+                emit(p, m, out);
             }
-            PatternEngine.process(p, runs, e, e.timestamp, seq, m, found);
-            emit(p, m, false, out);
-            if (PatternEngine.isIdle(p, runs)) {
-                changed |= s.patterns.remove(p.id()) != null;
-                track(p.id(), before, null);
-            } else {
-                s.patterns.put(p.id(), runs);
-                changed = true;
-                track(p.id(), before, runs);
+            PatternEngine.process(p, runs, e, ts, seq, m, found);
+            emit(p, m, out);
+            changed |= store(s, cur.key, runs, p, before);
+        }
+        if (created && !s.patterns.isEmpty()) inFlight.increment(USERS);
+        settle(s, changed, ctx.timerService());
+    }
+
+    /**
+     * The user's runs of versions that no longer apply at {@code ts}: handled by the applying
+     * version's {@code on_change}; drained runs also see the event (with id {@code seq}), or only
+     * time passing when {@code e} is null.
+     */
+    private boolean reconcile(PatternTimeline t, EngineState s, BehaviorEvent e, long ts, int seq, Collector<ActionInput> out) throws Exception {
+        boolean changed = false;
+        List<String> keys = new ArrayList<>(s.patterns.keySet());
+        for (String key : keys) {
+            PatternRuns runs = s.patterns.get(key);
+            PatternTimeline.Entry mine = t.byRunsKey(key);
+            PatternTimeline.Entry cur = mine == null ? null : t.current(mine.id, ts);
+            if (cur == mine) continue;
+            int before = inFlight(runs);
+            PatternDefinition.OnChange policy = cur == null || !cur.live() ? PatternDefinition.OnChange.RESTART : cur.def.onChange;
+            if (mine == null) policy = PatternDefinition.OnChange.RESTART; // a pattern this job does not know
+            if (policy == PatternDefinition.OnChange.KEEP && !compatible(compiled(mine), compiled(cur))) {
+                policy = PatternDefinition.OnChange.DRAIN;
+            }
+            changed = true;
+            switch (policy) {
+                case RESTART -> {
+                    s.patterns.remove(key);
+                    track(key, before, 0);
+                    if (mine != null) metricsOf(mine.id, mine.version).dropped.inc(before);
+                }
+                case KEEP -> {
+                    s.patterns.remove(key);
+                    track(key, before, 0);
+                    PatternRuns into = s.patterns.get(cur.key);
+                    int intoBefore = inFlight(into);
+                    if (into == null) {
+                        runs.version = cur.version;
+                        s.patterns.put(cur.key, runs);
+                        into = runs;
+                    } else {
+                        for (Run r : runs.partial) if (r.path != null) into.partial.add(r);
+                        into.completed.addAll(runs.completed);
+                    }
+                    track(cur.key, intoBefore, inFlight(into));
+                }
+                case DRAIN -> {
+                    CompiledPattern p = compiled(mine);
+                    // no new matches start on a draining version
+                    runs.partial.removeIf(r -> r.path == null && p.state(r).isStart());
+                    PatternMetrics m = metricsOf(mine.id, mine.version);
+                    PatternEngine.advanceTime(p, runs, ts, found);
+                    emit(p, m, out);
+                    if (e != null && p.wants(e)) {
+                        m.evaluated.inc();
+                        PatternEngine.process(p, runs, e, ts, seq, m, found);
+                        emit(p, m, out);
+                    }
+                    store(s, key, runs, p, before);
+                }
             }
         }
-        if (created && changed) inFlight.increment(USERS);
-        settle(s, created ? changed : true, ctx.timerService().currentWatermark(), ctx.timerService());
+        return changed;
+    }
+
+    /** Runs can change version under {@code keep} only when both versions have the same states and edges. */
+    static boolean compatible(CompiledPattern a, CompiledPattern b) {
+        return a.shape().equals(b.shape());
+    }
+
+    /** Puts the runs back, or drops the entry when nothing is in flight; true (the state changed). */
+    private boolean store(EngineState s, String key, PatternRuns runs, CompiledPattern p, int before) {
+        if (PatternEngine.isIdle(p, runs)) {
+            s.patterns.remove(key);
+            track(key, before, 0);
+        } else {
+            s.patterns.put(key, runs);
+            track(key, before, inFlight(runs));
+        }
+        return true;
     }
 
     @Override
@@ -183,35 +344,36 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         EngineState s = state.value();
         if (s == null) return;
         if (s.timerAt == timestamp) s.timerAt = Long.MAX_VALUE;
+        PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
         long watermark = ctx.timerService().currentWatermark();
-        for (CompiledPattern p : patterns) {
-            PatternRuns runs = s.patterns.get(p.id());
-            if (runs == null) continue;
-            int before = inFlight(p.id(), runs);
+        reconcile(t, s, null, watermark, 0, out);
+        for (String key : new ArrayList<>(s.patterns.keySet())) {
+            PatternRuns runs = s.patterns.get(key);
+            PatternTimeline.Entry entry = t.byRunsKey(key);
+            if (runs == null || entry == null) continue;
+            CompiledPattern p = compiled(entry);
+            int before = inFlight(runs);
             PatternEngine.advanceTime(p, runs, watermark, found);
-            emit(p, metrics.get(p.id()), true, out);
-            if (PatternEngine.isIdle(p, runs)) {
-                s.patterns.remove(p.id());
-                track(p.id(), before, null);
-            } else {
-                track(p.id(), before, runs);
-            }
+            emit(p, metricsOf(entry.id, entry.version), out);
+            store(s, key, runs, p, before);
         }
-        settle(s, true, watermark, ctx.timerService());
+        settle(s, true, ctx.timerService());
     }
 
     /** Stores the user's state (or drops it when nothing is in flight) and keeps one timer at the earliest deadline. */
-    private void settle(EngineState s, boolean write, long watermark, org.apache.flink.streaming.api.TimerService timers) throws Exception {
+    private void settle(EngineState s, boolean write, TimerService timers) throws Exception {
         if (s.patterns.isEmpty()) {
             // nothing in flight: the user costs no state; a timer still pending fires once and finds nothing
-            if (state.value() != null) inFlight.decrement(USERS);
-            state.clear();
+            if (state.value() != null) {
+                inFlight.decrement(USERS);
+                state.clear();
+            }
             return;
         }
         long deadline = Long.MAX_VALUE;
-        for (CompiledPattern p : patterns) {
-            PatternRuns runs = s.patterns.get(p.id());
-            if (runs != null) deadline = Math.min(deadline, PatternEngine.nextDeadline(p, runs));
+        for (Map.Entry<String, PatternRuns> r : s.patterns.entrySet()) {
+            PatternTimeline.Entry entry = timeline.byRunsKey(r.getKey());
+            if (entry != null) deadline = Math.min(deadline, PatternEngine.nextDeadline(compiled(entry), r.getValue()));
         }
         if (deadline != Long.MAX_VALUE && deadline < s.timerAt) {
             timers.registerEventTimeTimer(deadline);
@@ -221,7 +383,28 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         if (write) state.update(s);
     }
 
-    private void emit(CompiledPattern p, PatternMetrics m, boolean byTime, Collector<ActionInput> out) {
+    /** The {@code exit_on} signals of the versions that apply to this event: at most one per segment. */
+    private void emitExits(PatternTimeline t, BehaviorEvent e, Collector<ActionInput> out) {
+        Set<String> segments = null;
+        for (String id : t.ids()) {
+            PatternTimeline.Entry cur = t.current(id, e.timestamp);
+            if (cur == null || !cur.live() || cur.def.segment == null || cur.def.segment.exitOn.isEmpty()) continue;
+            PatternDefinition p = cur.def;
+            for (EventMatcher m : p.segment.exitOn) {
+                if (m.matches(e, SimpleEvalContext.of(e))) {
+                    if (segments == null) segments = new HashSet<>();
+                    if (segments.add(p.segment.name)) {
+                        ActionInput exit = ActionInput.exit(e.userKey, p.segment.name, p.id, e.messageId, e.timestamp);
+                        if (p.segment.exitAlert != null) exit.exitProfile = e.profile;
+                        out.collect(exit);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    private void emit(CompiledPattern p, PatternMetrics m, Collector<ActionInput> out) {
         if (found.isEmpty()) return;
         for (Map<String, List<BehaviorEvent>> match : found) {
             out.collect(ActionInput.match(MatchFunction.toMatch(p.def, match)));
@@ -231,19 +414,46 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         found.clear();
     }
 
-    /** The per-pattern metrics, under the same names the per-pattern CEP operators had. */
+    private static String runsName(String key) {
+        return "runs:" + key;
+    }
+
+    /** Partial matches in flight for a pattern version on this subtask (for tests and the metric). */
+    long partialMatches(String patternId, int version) {
+        return inFlight.get(runsName(PatternTimeline.runsKey(patternId, version)));
+    }
+
+    long usersWithPartialMatches() {
+        return inFlight.get(USERS);
+    }
+
+    private void track(String key, int before, int after) {
+        if (after != before) inFlight.add(runsName(key), after - before);
+    }
+
+    /** Runs that have bound an event (fresh start runs are not partial matches). */
+    private static int inFlight(PatternRuns runs) {
+        if (runs == null) return 0;
+        int n = runs.completed.size();
+        for (Run r : runs.partial) if (r.path != null) n++;
+        return n;
+    }
+
+    /** The per-pattern-version metrics, under the names the per-pattern CEP operators had. */
     static final class PatternMetrics implements PatternEngine.ErrorSink {
         final Counter evaluated;
         final Counter matches;
         final Counter timeoutsFired;
         final Counter conditionErrors;
+        final Counter dropped;
 
-        PatternMetrics(MetricGroup operator, PatternDefinition d) {
-            MetricGroup g = MatchFunction.patternMetrics(operator, d.id, d.version);
+        PatternMetrics(MetricGroup operator, String id, int version) {
+            MetricGroup g = MatchFunction.patternMetrics(operator, id, version);
             evaluated = g.counter(MatchFunction.EVENTS_EVALUATED);
             matches = g.counter(MatchFunction.MATCHES);
             timeoutsFired = g.counter(MatchFunction.TIMEOUTS_FIRED);
-            conditionErrors = MatchFunction.conditionErrors(operator, d.id, d.version);
+            dropped = g.counter(PARTIAL_MATCHES_DROPPED);
+            conditionErrors = MatchFunction.conditionErrors(operator, id, version);
         }
 
         @Override

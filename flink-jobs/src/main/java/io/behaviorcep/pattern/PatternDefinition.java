@@ -52,6 +52,17 @@ public final class PatternDefinition implements Serializable {
         this.examples = List.copyOf(examples);
     }
 
+    /** The file's text, as loaded: what a running job keeps to run this version again after a restore. */
+    private String text;
+
+    public String text() {
+        return text;
+    }
+
+    void text(String text) {
+        this.text = text;
+    }
+
     /** The last step that binds an event; the match is anchored on its event (one alert per anchor). */
     public StepDefinition anchorStep() {
         for (int i = steps.size() - 1; i >= 0; i--) {

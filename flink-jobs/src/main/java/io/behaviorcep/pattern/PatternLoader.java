@@ -135,6 +135,7 @@ public final class PatternLoader {
         for (Map.Entry<String, String> f : filesByName.entrySet()) {
             FileReader r = new FileReader(f.getKey());
             PatternDefinition p = r.read(f.getValue());
+            if (p != null) p.text(f.getValue());
             problems.addAll(r.problems);
             if (r.segmentFile != null || r.isSegmentsFile) {
                 segmentReaders.add(r);

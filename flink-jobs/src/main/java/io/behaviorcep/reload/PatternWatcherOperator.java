@@ -1,6 +1,7 @@
 package io.behaviorcep.reload;
 
 import io.behaviorcep.config.JobConfig;
+import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -9,7 +10,6 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.util.OutputTag;
 
-import java.util.Collections;
 import java.util.List;
 
 /**
@@ -27,7 +27,6 @@ public final class PatternWatcherOperator {
      * assigned) is {@code timed}, started with {@code initial}.
      */
     public static DataStream<PatternChange> attach(DataStream<BehaviorEvent> timed, JobConfig config, List<PatternDefinition> initial) {
-        return timed.getExecutionEnvironment().fromData(Collections.<PatternChange>emptyList(), TypeInformation.of(PatternChange.class))
-                .name("Pattern changes (none)");
+        return PatternTimeline.noChanges(timed.getExecutionEnvironment());
     }
 }

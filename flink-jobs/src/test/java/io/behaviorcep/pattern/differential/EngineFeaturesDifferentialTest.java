@@ -218,7 +218,7 @@ class EngineFeaturesDifferentialTest {
     }
 
     private static DataStream<String> engine(KeyedStream<BehaviorEvent, String> in, List<PatternDefinition> ds, String variant) {
-        return in.process(new PatternEngineFunction(ds), TypeInformation.of(ActionInput.class))
+        return PatternEngineFunction.fixed(in, ds)
                 .name(variant + ": " + ds.size())
                 .process(new ProcessFunction<ActionInput, String>() {
                     @Override
