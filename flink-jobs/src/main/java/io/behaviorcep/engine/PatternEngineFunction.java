@@ -376,6 +376,8 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             if (entry != null) deadline = Math.min(deadline, PatternEngine.nextDeadline(compiled(entry), r.getValue()));
         }
         if (deadline != Long.MAX_VALUE && deadline < s.timerAt) {
+            // one timer per user: a million quiet users cost a million timers, not several each
+            if (s.timerAt != Long.MAX_VALUE) timers.deleteEventTimeTimer(s.timerAt);
             timers.registerEventTimeTimer(deadline);
             s.timerAt = deadline;
             write = true;

@@ -541,14 +541,11 @@ class ConditionParserTest {
     }
 
     @Test
-    void evaluationIsCheapEnough() {
+    void repeatedEvaluationGivesTheSameAnswer() {
+        // evaluation keeps no state between events (its speed is measured in the benchmark, not here)
         Expr x = ConditionParser.parse("properties.price >= 10 and properties.currency == 'EUR' and properties.category in ['shoes', 'bags']");
         EvalContext ctx = EvalContext.of(PRODUCT);
-        boolean r = false;
-        long start = System.nanoTime();
-        for (int i = 0; i < 1_000_000; i++) r ^= x.test(ctx);
-        long nanos = (System.nanoTime() - start) / 1_000_000;
-        assertThat(r).isFalse(); // even number of trues
-        assertThat(nanos).as("ns per evaluation").isLessThan(2_000);
+        boolean first = x.test(ctx);
+        for (int i = 0; i < 1_000; i++) assertThat(x.test(ctx)).isEqualTo(first);
     }
 }

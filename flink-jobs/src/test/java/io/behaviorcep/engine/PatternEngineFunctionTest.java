@@ -1,0 +1,248 @@
+package io.behaviorcep.engine;
+
+import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.pattern.PatternChange;
+import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.pattern.PatternLoader;
+import io.behaviorcep.testing.Repo;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.types.PojoTestUtils;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The engine operator on its own (Flink's keyed broadcast harness): when matches come out, that a
+ * quiet user's state and timers drain to nothing, that open matches survive a snapshot, and what
+ * each {@code on_change} policy does with open matches when a new version arrives.
+ */
+class PatternEngineFunctionTest {
+    static final long T0 = 1_767_000_000_000L;
+    static final long MIN = 60_000L;
+
+    private final List<KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput>> harnesses = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (var h : harnesses) h.close();
+    }
+
+    static PatternDefinition shipped(String id) {
+        return PatternLoader.load(Repo.patterns().resolve(id + ".yaml")).orThrow().get(0);
+    }
+
+    static String cartYaml(int version, String onChange, String addWindow) {
+        return """
+                id: cart
+                version: %d
+                on_change: %s
+                steps:
+                  - {name: viewed, event: Product Viewed}
+                  - {name: added, event: Product Added, contiguity: followed_by_any, within: %s}
+                  - name: no_order
+                    absent: {event: Order Completed}
+                    for: 15m
+                actions:
+                  alert: {type: cart_abandoned}
+                """.formatted(version, onChange, addWindow);
+    }
+
+    static PatternDefinition load(String yaml) {
+        return PatternLoader.loadString("cart.yaml", yaml).orThrow().get(0);
+    }
+
+    KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> harness(List<PatternDefinition> patterns,
+                                                                                               OperatorSubtaskState restore) throws Exception {
+        var h = new KeyedBroadcastOperatorTestHarness<>(
+                new CoBroadcastWithKeyedOperator<>(new PatternEngineFunction(patterns), List.of(PatternTimeline.DESCRIPTOR)),
+                (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0);
+        if (restore != null) h.initializeState(restore);
+        h.open();
+        harnesses.add(h);
+        return h;
+    }
+
+    /** Keyed state entries of the harness's heap backend (the broadcast harness has no such method). */
+    static int stateEntries(KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> h) {
+        var backend = ((org.apache.flink.streaming.api.operators.AbstractStreamOperator<?>) h.getOperator()).getKeyedStateBackend();
+        return ((org.apache.flink.runtime.state.heap.HeapKeyedStateBackend<?>) backend).numKeyValueStateEntries();
+    }
+
+    static BehaviorEvent event(String user, String name, long minute) {
+        BehaviorEvent e = new BehaviorEvent();
+        e.userKey = user;
+        e.userId = user;
+        e.messageId = user + "@" + minute;
+        e.type = "track";
+        e.event = name;
+        e.timestamp = T0 + minute * MIN;
+        return e;
+    }
+
+    static void send(KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> h, BehaviorEvent e) throws Exception {
+        h.processElement(e, e.timestamp);
+    }
+
+    /** "pattern vN: anchor-id at minute" for every match out so far. */
+    static List<String> matches(KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> h) {
+        return h.extractOutputValues().stream().filter(in -> in.match != null)
+                .map(in -> in.match.patternId + " v" + in.match.patternVersion + ": " + in.match.anchorId + " at " + (in.match.detectedAt - T0) / MIN)
+                .collect(Collectors.toList());
+    }
+
+    @Test
+    void aQuietUsersAbsenceIsDecidedAtItsDeadlineAndTheirStateDrains() throws Exception {
+        var h = harness(List.of(shipped("cart-abandonment")), null);
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Added", 10));
+        h.watermark(T0 + 10 * MIN);
+        assertThat(matches(h)).isEmpty();
+        assertThat(stateEntries(h)).isEqualTo(1);
+        assertThat(h.numEventTimeTimers()).isEqualTo(1); // one timer per user, at the earliest deadline
+
+        h.watermark(T0 + 25 * MIN); // add + 15m exactly: an order now would still count
+        assertThat(matches(h)).isEmpty();
+        h.watermark(T0 + 25 * MIN + 1);
+        assertThat(matches(h)).containsExactly("cart-abandonment v1: u1@10 at 25");
+
+        // the view could still pair with a later add for 30 minutes; after that nothing is left
+        h.watermark(T0 + 41 * MIN);
+        assertThat(stateEntries(h)).as("keyed state entries").isZero();
+        assertThat(h.numEventTimeTimers()).as("timers").isZero();
+    }
+
+    @Test
+    void dormancyFiresForAUserWhoNeverComesBackAndLeavesNothing() throws Exception {
+        var h = harness(List.of(shipped("dormancy-14d")), null);
+        send(h, event("u1", "Product Viewed", 0));
+        h.watermark(T0 + 14 * 24 * 60 * MIN + 1);
+        assertThat(matches(h)).containsExactly("dormancy-14d v1: u1@0 at " + 14 * 24 * 60);
+        assertThat(stateEntries(h)).isZero();
+        assertThat(h.numEventTimeTimers()).isZero();
+    }
+
+    @Test
+    void openMatchesSurviveASnapshotAndFireAfterRestoreWithoutNewEvents() throws Exception {
+        List<PatternDefinition> patterns = List.of(shipped("cart-abandonment"), shipped("checkout-abandonment"));
+        var before = harness(patterns, null);
+        send(before, event("u1", "Product Viewed", 0));
+        send(before, event("u1", "Product Added", 1));
+        send(before, event("u2", "Checkout Started", 2));
+        before.watermark(T0 + 2 * MIN);
+        OperatorSubtaskState snapshot = before.snapshot(1, T0);
+
+        var after = harness(patterns, snapshot);
+        assertThat(stateEntries(after)).isEqualTo(2);
+        after.watermark(T0 + 60 * MIN);
+        assertThat(matches(after)).containsExactlyInAnyOrder("cart-abandonment v1: u1@1 at 16", "checkout-abandonment v1: u2@2 at 32");
+        assertThat(stateEntries(after)).isZero();
+    }
+
+    @Test
+    void aChangeAppliesFromItsActivationTimeOnly() throws Exception {
+        PatternDefinition v1 = load(cartYaml(1, "restart", "30m"));
+        var h = harness(List.of(v1), null);
+        String v2 = cartYaml(2, "restart", "30m");
+        h.processBroadcastElement(PatternChange.upsert("cart", 2, "cart.yaml", v2, T0 + 100 * MIN, 0), T0);
+        // before the activation: v1
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Added", 1));
+        h.watermark(T0 + 20 * MIN);
+        // after it: v2
+        send(h, event("u2", "Product Viewed", 100));
+        send(h, event("u2", "Product Added", 101));
+        h.watermark(T0 + 200 * MIN);
+        assertThat(matches(h)).containsExactly("cart v1: u1@1 at 16", "cart v2: u2@101 at 116");
+    }
+
+    /** u1 has an open match of v1 (add at 1, deadline 16) when v2 takes over at minute 5. */
+    private List<String> changeWithOpenMatch(String policy, String v2AddWindow) throws Exception {
+        var h = harness(List.of(load(cartYaml(1, "drain", "30m"))), null);
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Added", 1));
+        h.watermark(T0 + 2 * MIN);
+        h.processBroadcastElement(PatternChange.upsert("cart", 2, "cart.yaml", cartYaml(2, policy, v2AddWindow), T0 + 5 * MIN, 0), T0);
+        send(h, event("u1", "Product Added", 6)); // pairs with the open run of the view at 0, if it is still open
+        send(h, event("u1", "Product Viewed", 40)); // a fresh match, after the old runs' windows
+        send(h, event("u1", "Product Added", 41));
+        h.watermark(T0 + 100 * MIN);
+        return matches(h);
+    }
+
+    @Test
+    void drainLetsTheOldVersionFinishItsOpenMatchesWhileNewOnesStartOnTheNewVersion() throws Exception {
+        // the open v1 runs go on as v1 (the view at 0 still pairs with the add at 6), the fresh one is v2
+        assertThat(changeWithOpenMatch("drain", "30m")).containsExactly("cart v1: u1@1 at 16", "cart v1: u1@6 at 21", "cart v2: u1@41 at 56");
+    }
+
+    @Test
+    void restartDropsTheOpenMatches() throws Exception {
+        assertThat(changeWithOpenMatch("restart", "30m")).containsExactly("cart v2: u1@41 at 56");
+    }
+
+    @Test
+    void keepCarriesOpenMatchesOverToTheNewVersion() throws Exception {
+        // same steps, another window: the v1 runs continue as v2 runs; the view at 0 is in them, so the add
+        // at 6 pairs with it under v2 as well
+        assertThat(changeWithOpenMatch("keep", "20m")).containsExactly("cart v2: u1@1 at 16", "cart v2: u1@6 at 21", "cart v2: u1@41 at 56");
+    }
+
+    @Test
+    void deletingAPatternDropsItsOpenMatchesAndStartsNoMore() throws Exception {
+        var h = harness(List.of(load(cartYaml(1, "drain", "30m"))), null);
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Added", 1));
+        h.processBroadcastElement(PatternChange.delete("cart", 1, "cart.yaml", T0 + 5 * MIN, 0), T0);
+        send(h, event("u1", "Product Viewed", 6));
+        send(h, event("u1", "Product Added", 7));
+        h.watermark(T0 + 100 * MIN);
+        assertThat(matches(h)).isEmpty();
+        assertThat(stateEntries(h)).isZero();
+    }
+
+    @Test
+    void aChangeSurvivesASnapshot() throws Exception {
+        PatternDefinition v1 = load(cartYaml(1, "restart", "30m"));
+        var before = harness(List.of(v1), null);
+        before.processBroadcastElement(PatternChange.upsert("cart", 2, "cart.yaml", cartYaml(2, "restart", "30m"), T0 + 50 * MIN, 0), T0);
+        OperatorSubtaskState snapshot = before.snapshot(1, T0);
+        var after = harness(List.of(v1), snapshot); // same submission: the broadcast change still applies
+        send(after, event("u1", "Product Viewed", 60));
+        send(after, event("u1", "Product Added", 61));
+        after.watermark(T0 + 100 * MIN);
+        assertThat(matches(after)).containsExactly("cart v2: u1@61 at 76");
+    }
+
+    @Test
+    void aResubmissionWithAnotherPatternSetStartsFromItsOwnSet() throws Exception {
+        var before = harness(List.of(load(cartYaml(1, "restart", "30m")), shipped("checkout-abandonment")), null);
+        send(before, event("u1", "Product Viewed", 0));
+        send(before, event("u1", "Product Added", 1));
+        send(before, event("u2", "Checkout Started", 2));
+        OperatorSubtaskState snapshot = before.snapshot(1, T0);
+        // cart unchanged, checkout-abandonment removed, dormancy added
+        var after = harness(List.of(load(cartYaml(1, "restart", "30m")), shipped("dormancy-14d")), snapshot);
+        send(after, event("u3", "Page", 3));
+        after.watermark(T0 + 15L * 24 * 60 * MIN);
+        assertThat(matches(after)).containsExactlyInAnyOrder("cart v1: u1@1 at 16", "dormancy-14d v1: u3@3 at " + (3 + 14 * 24 * 60));
+        assertThat(stateEntries(after)).isZero();
+    }
+
+    @Test
+    void stateTypesAreFlinkPojos() {
+        // no Kryo on the hot path or in checkpoints
+        PojoTestUtils.assertSerializedAsPojoWithoutKryo(BehaviorEvent.class);
+        PojoTestUtils.assertSerializedAsPojoWithoutKryo(PatternChange.class);
+        PojoTestUtils.assertSerializedAsPojoWithoutKryo(ActionInput.class);
+    }
+}
