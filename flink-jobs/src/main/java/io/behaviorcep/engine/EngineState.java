@@ -16,6 +16,12 @@ public final class EngineState {
     int lastSeq;
     /** The event-time timer registered for the earliest deadline, or Long.MAX_VALUE. */
     long timerAt = Long.MAX_VALUE;
+    /**
+     * Segments a match of this user may have entered (segment -> {time of the latest such match, when
+     * that membership would expire by its TTL}), or null. Only for these is an {@code exit_on} event worth sending to the actions
+     * operator: a pattern like dormancy ({@code exit_on: "*"}) would otherwise send it every event.
+     */
+    Map<String, long[]> maybeMember;
 
     EngineState() {
         this(new HashMap<>(4));
@@ -30,6 +36,10 @@ public final class EngineState {
         lastSeq = ts == lastTs ? lastSeq + 1 : 0;
         lastTs = ts;
         return lastSeq;
+    }
+
+    boolean isEmpty() {
+        return patterns.isEmpty() && (maybeMember == null || maybeMember.isEmpty());
     }
 
     /** Number of runs in flight over all patterns (finished matches waiting for a skip strategy included). */

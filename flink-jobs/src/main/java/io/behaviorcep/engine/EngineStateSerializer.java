@@ -60,6 +60,10 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
         s.lastTs = from.lastTs;
         s.lastSeq = from.lastSeq;
         s.timerAt = from.timerAt;
+        if (from.maybeMember != null) {
+            s.maybeMember = new HashMap<>();
+            from.maybeMember.forEach((k, v) -> s.maybeMember.put(k, v.clone()));
+        }
         return s;
     }
 
@@ -101,6 +105,14 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
             out.writeLong(n.ts);
             out.writeInt(n.seq);
             out.writeInt(n.prev == null ? -1 : nodeIndex.get(n.prev));
+        }
+        out.writeInt(s.maybeMember == null ? 0 : s.maybeMember.size());
+        if (s.maybeMember != null) {
+            for (Map.Entry<String, long[]> m : s.maybeMember.entrySet()) {
+                out.writeUTF(m.getKey());
+                out.writeLong(m.getValue()[0]);
+                out.writeLong(m.getValue()[1]);
+            }
         }
         out.writeInt(s.patterns.size());
         for (Map.Entry<String, PatternRuns> e : s.patterns.entrySet()) {
@@ -158,6 +170,9 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
             int prev = in.readInt();
             nodes[i] = new PathNode(step, e, ts, seq, prev < 0 ? null : nodes[prev]);
         }
+        int nm = in.readInt();
+        Map<String, long[]> members = nm == 0 ? null : new HashMap<>(nm * 2);
+        for (int i = 0; i < nm; i++) members.put(in.readUTF(), new long[] {in.readLong(), in.readLong()});
         int np = in.readInt();
         Map<String, PatternRuns> patterns = new HashMap<>(Math.max(4, np * 2));
         for (int i = 0; i < np; i++) {
@@ -171,6 +186,7 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
         s.lastTs = lastTs;
         s.lastSeq = lastSeq;
         s.timerAt = timerAt;
+        s.maybeMember = members;
         return s;
     }
 

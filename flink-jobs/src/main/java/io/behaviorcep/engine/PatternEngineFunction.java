@@ -231,7 +231,6 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         }
         PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
         long ts = e.timestamp;
-        emitExits(t, e, out);
 
         EngineState s = state.value();
         boolean created = s == null;
@@ -252,13 +251,15 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                 runs = PatternEngine.initial(p);
             } else {
                 PatternEngine.advanceTime(p, runs, ts, found);
-                emit(p, m, out);
+                emit(s, p, m, out);
             }
             PatternEngine.process(p, runs, e, ts, seq, m, found);
-            emit(p, m, out);
+            emit(s, p, m, out);
             changed |= store(s, cur.key, runs, p, before);
         }
-        if (created && !s.patterns.isEmpty()) inFlight.increment(USERS);
+        // after the patterns: a match this event completed (or whose deadline it passed) comes first
+        if (s.maybeMember != null) emitExits(t, s, e, out);
+        if (created && !s.isEmpty()) inFlight.increment(USERS);
         settle(s, changed, ctx.timerService());
     }
 
@@ -309,11 +310,11 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                     runs.partial.removeIf(r -> r.path == null && p.state(r).isStart());
                     PatternMetrics m = metricsOf(mine.id, mine.version);
                     PatternEngine.advanceTime(p, runs, ts, found);
-                    emit(p, m, out);
+                    emit(s, p, m, out);
                     if (e != null && p.wants(e)) {
                         m.evaluated.inc();
                         PatternEngine.process(p, runs, e, ts, seq, m, found);
-                        emit(p, m, out);
+                        emit(s, p, m, out);
                     }
                     store(s, key, runs, p, before);
                 }
@@ -346,6 +347,10 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         if (s.timerAt == timestamp) s.timerAt = Long.MAX_VALUE;
         PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
         long watermark = ctx.timerService().currentWatermark();
+        if (s.maybeMember != null) {
+            s.maybeMember.values().removeIf(m -> m[1] <= watermark);
+            if (s.maybeMember.isEmpty()) s.maybeMember = null;
+        }
         reconcile(t, s, null, watermark, 0, out);
         for (String key : new ArrayList<>(s.patterns.keySet())) {
             PatternRuns runs = s.patterns.get(key);
@@ -354,7 +359,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             CompiledPattern p = compiled(entry);
             int before = inFlight(runs);
             PatternEngine.advanceTime(p, runs, watermark, found);
-            emit(p, metricsOf(entry.id, entry.version), out);
+            emit(s, p, metricsOf(entry.id, entry.version), out);
             store(s, key, runs, p, before);
         }
         settle(s, true, ctx.timerService());
@@ -362,7 +367,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
 
     /** Stores the user's state (or drops it when nothing is in flight) and keeps one timer at the earliest deadline. */
     private void settle(EngineState s, boolean write, TimerService timers) throws Exception {
-        if (s.patterns.isEmpty()) {
+        if (s.isEmpty()) {
             // nothing in flight: the user costs no state; a timer still pending fires once and finds nothing
             if (state.value() != null) {
                 inFlight.decrement(USERS);
@@ -375,6 +380,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             PatternTimeline.Entry entry = timeline.byRunsKey(r.getKey());
             if (entry != null) deadline = Math.min(deadline, PatternEngine.nextDeadline(compiled(entry), r.getValue()));
         }
+        if (s.maybeMember != null) for (long[] m : s.maybeMember.values()) deadline = Math.min(deadline, m[1]);
         if (deadline != Long.MAX_VALUE && deadline < s.timerAt) {
             // one timer per user: a million quiet users cost a million timers, not several each
             if (s.timerAt != Long.MAX_VALUE) timers.deleteEventTimeTimer(s.timerAt);
@@ -385,13 +391,18 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         if (write) state.update(s);
     }
 
-    /** The {@code exit_on} signals of the versions that apply to this event: at most one per segment. */
-    private void emitExits(PatternTimeline t, BehaviorEvent e, Collector<ActionInput> out) {
+    /**
+     * The {@code exit_on} signals of the versions that apply to this event, for segments a match of
+     * this user may have entered: at most one per segment. An exit ends the marker: the actions
+     * operator decides whether the user really was a member.
+     */
+    private void emitExits(PatternTimeline t, EngineState s, BehaviorEvent e, Collector<ActionInput> out) {
         Set<String> segments = null;
         for (String id : t.ids()) {
             PatternTimeline.Entry cur = t.current(id, e.timestamp);
             if (cur == null || !cur.live() || cur.def.segment == null || cur.def.segment.exitOn.isEmpty()) continue;
             PatternDefinition p = cur.def;
+            if (!s.maybeMember.containsKey(p.segment.name)) continue;
             for (EventMatcher m : p.segment.exitOn) {
                 if (m.matches(e, SimpleEvalContext.of(e))) {
                     if (segments == null) segments = new HashSet<>();
@@ -400,16 +411,28 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                         if (p.segment.exitAlert != null) exit.exitProfile = e.profile;
                         out.collect(exit);
                     }
+                    // the exit ends any membership entered before it; one entered at this very
+                    // millisecond outlives it (exits sort first in the actions operator)
+                    long[] marker = s.maybeMember.get(p.segment.name);
+                    if (marker != null && marker[0] < e.timestamp) s.maybeMember.remove(p.segment.name);
                     break;
                 }
             }
         }
     }
 
-    private void emit(CompiledPattern p, PatternMetrics m, Collector<ActionInput> out) {
+    private void emit(EngineState s, CompiledPattern p, PatternMetrics m, Collector<ActionInput> out) {
         if (found.isEmpty()) return;
         for (Map<String, List<BehaviorEvent>> match : found) {
-            out.collect(ActionInput.match(MatchFunction.toMatch(p.def, match)));
+            ActionInput in = ActionInput.match(MatchFunction.toMatch(p.def, match));
+            out.collect(in);
+            if (p.def.segment != null && !p.def.segment.exitOn.isEmpty()) {
+                if (s.maybeMember == null) s.maybeMember = new HashMap<>(2);
+                long entered = in.match.detectedAt;
+                long expires = entered + p.def.segment.ttl.toMillis();
+                s.maybeMember.merge(p.def.segment.name, new long[] {entered, expires},
+                        (a, b) -> new long[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});
+            }
             m.matches.inc();
             if (p.def.trailingAbsence() != null) m.timeoutsFired.inc();
         }

@@ -29,6 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PatternEngineFunctionTest {
     static final long T0 = 1_767_000_000_000L;
     static final long MIN = 60_000L;
+    static final long DAY = 24 * 60 * MIN;
 
     private final List<KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput>> harnesses = new ArrayList<>();
 
@@ -115,10 +116,14 @@ class PatternEngineFunctionTest {
         h.watermark(T0 + 25 * MIN + 1);
         assertThat(matches(h)).containsExactly("cart-abandonment v1: u1@10 at 25");
 
-        // the view could still pair with a later add for 30 minutes; after that nothing is left
+        // the view could still pair with a later add for 30 minutes; after that only a marker is left: the
+        // user may be in cart_abandoners, so their next order is sent on as an exit (until the segment's TTL)
         h.watermark(T0 + 41 * MIN);
-        assertThat(stateEntries(h)).as("keyed state entries").isZero();
-        assertThat(h.numEventTimeTimers()).as("timers").isZero();
+        assertThat(stateEntries(h)).as("keyed state entries").isEqualTo(1);
+        assertThat(h.numEventTimeTimers()).as("timers").isEqualTo(1);
+        h.watermark(T0 + 25 * MIN + 7 * DAY);
+        assertThat(stateEntries(h)).as("keyed state entries after the TTL").isZero();
+        assertThat(h.numEventTimeTimers()).as("timers after the TTL").isZero();
     }
 
     @Test
@@ -127,6 +132,8 @@ class PatternEngineFunctionTest {
         send(h, event("u1", "Product Viewed", 0));
         h.watermark(T0 + 14 * 24 * 60 * MIN + 1);
         assertThat(matches(h)).containsExactly("dormancy-14d v1: u1@0 at " + 14 * 24 * 60);
+        // the dormant marker lives as long as the segment membership can (180 days), then nothing is left
+        h.watermark(T0 + 194 * DAY);
         assertThat(stateEntries(h)).isZero();
         assertThat(h.numEventTimeTimers()).isZero();
     }
@@ -145,6 +152,7 @@ class PatternEngineFunctionTest {
         assertThat(stateEntries(after)).isEqualTo(2);
         after.watermark(T0 + 60 * MIN);
         assertThat(matches(after)).containsExactlyInAnyOrder("cart-abandonment v1: u1@1 at 16", "checkout-abandonment v1: u2@2 at 32");
+        after.watermark(T0 + 8 * DAY);
         assertThat(stateEntries(after)).isZero();
     }
 
@@ -235,7 +243,23 @@ class PatternEngineFunctionTest {
         send(after, event("u3", "Page", 3));
         after.watermark(T0 + 15L * 24 * 60 * MIN);
         assertThat(matches(after)).containsExactlyInAnyOrder("cart v1: u1@1 at 16", "dormancy-14d v1: u3@3 at " + (3 + 14 * 24 * 60));
+        after.watermark(T0 + 200 * DAY);
         assertThat(stateEntries(after)).isZero();
+    }
+
+    @Test
+    void exitSignalsAreSentOnlyForUsersWhoMayBeMembers() throws Exception {
+        var h = harness(List.of(shipped("dormancy-14d")), null);
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Viewed", 1)); // not dormant: no exit signal for this
+        long back = 20 * DAY / MIN;
+        send(h, event("u1", "Product Viewed", back)); // after 14 days of silence: dormant from 1 + 14d, and back
+        send(h, event("u1", "Product Viewed", back + 1)); // no longer a member
+        h.watermark(T0 + (back + 2) * MIN);
+        List<String> exits = h.extractOutputValues().stream().filter(ActionInput::isExit)
+                .map(in -> in.exitSegment + " by " + in.exitEventId).collect(Collectors.toList());
+        assertThat(exits).containsExactly("dormant by u1@" + back);
+        assertThat(matches(h)).containsExactly("dormancy-14d v1: u1@1 at " + (1 + 14 * 24 * 60));
     }
 
     @Test

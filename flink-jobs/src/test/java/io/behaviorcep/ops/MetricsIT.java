@@ -331,7 +331,12 @@ class MetricsIT {
     private static boolean allTasksRunning() throws Exception {
         JsonNode j = get("/jobs/" + job.getJobID());
         if (!"RUNNING".equals(j.path("state").asText())) return false;
-        for (JsonNode v : j.get("vertices")) if (!"RUNNING".equals(v.path("status").asText())) return false;
+        for (JsonNode v : j.get("vertices")) {
+            String status = v.path("status").asText();
+            // the pattern-change input of a job that does not watch its folder is read and done at once
+            boolean unwatchedChanges = "FINISHED".equals(status) && v.path("name").asText().contains("Pattern changes");
+            if (!"RUNNING".equals(status) && !unwatchedChanges) return false;
+        }
         return true;
     }
 
