@@ -120,18 +120,18 @@ public final class HostileCorpus {
     /** The corpus: bad records of every kind, with good shoppers' events between them. */
     public static List<Entry> generate() {
         List<Entry> bad = badRecords();
-        List<List<Entry>> shoppers = new ArrayList<>();
-        for (int u = 1; u <= GOOD_USERS; u++) shoppers.add(shopper(u));
-        // interleave: after every bad record, the next event of the next shopper, round robin, in time order
+        // interleave: after every bad record, the next event of the next shopper (round robin); good events
+        // are stamped 10 s apart in the order they are sent, so none is late
         Random rnd = new Random(20260302L);
         List<Entry> out = new ArrayList<>();
         int[] next = new int[GOOD_USERS];
+        int good = 0;
         int turn = 0;
         for (Entry b : bad) {
             out.add(b);
             for (int tries = 0; tries < GOOD_USERS; tries++, turn = (turn + 1) % GOOD_USERS) {
-                if (next[turn] < shoppers.get(turn).size()) {
-                    out.add(shoppers.get(turn).get(next[turn]++));
+                if (next[turn] < SHOPPER_STEPS) {
+                    out.add(shopper(turn + 1, next[turn]++, T0.plusSeconds(10L * good++)));
                     turn = (turn + 1) % GOOD_USERS;
                     break;
                 }
@@ -139,30 +139,35 @@ public final class HostileCorpus {
             if (rnd.nextInt(4) == 0) turn = rnd.nextInt(GOOD_USERS);
         }
         for (int u = 0; u < GOOD_USERS; u++) {
-            while (next[u] < shoppers.get(u).size()) out.add(shoppers.get(u).get(next[u]++));
+            while (next[u] < SHOPPER_STEPS) out.add(shopper(u + 1, next[u]++, T0.plusSeconds(10L * good++)));
         }
         return out;
     }
 
+    private static final int SHOPPER_STEPS = 3;
+
     /**
-     * A good shopper: a page, a view and an add one minute apart, then nothing: one cart_abandoned
-     * alert each. Shoppers 1 and 2 (and 3 and 4) use the same messageIds: ids are per user, so these
-     * cross-user duplicates are all processed.
+     * A good shopper's events: a page, a view and an add (step 0, 1, 2), then nothing: one
+     * cart_abandoned alert each. Shoppers 1 and 2 (and 3 and 4) use the same messageIds: ids are per
+     * user, so these cross-user duplicates are all processed.
      */
-    private static List<Entry> shopper(int u) {
+    private static Entry shopper(int u, int step, Instant at) {
         String user = "good-" + u;
-        Instant start = T0.plusSeconds(7L * u);
-        String idBase = "g" + ((u <= 4) ? (u + 1) / 2 : u);
-        List<Entry> l = new ArrayList<>();
-        l.add(ok("good page of " + user + (u <= 4 ? " (messageId shared with another user)" : ""), user,
-                event("page", null, idBase + "-1", user, start.toString())));
-        ObjectNode viewed = event("track", "Product Viewed", idBase + "-2", user, start.plusSeconds(60).toString());
-        viewed.putObject("properties").put("product_id", "p-" + u).put("name", "Shoe \u00e9\u2603\uD83D\uDC5F").put("price", 10.5 + u);
-        l.add(ok("good view of " + user, user, viewed));
-        ObjectNode added = event("track", "Product Added", idBase + "-3", user, start.plusSeconds(120).toString());
-        added.putObject("properties").put("product_id", "p-" + u).put("name", "Shoe").put("price", 10.5 + u);
-        l.add(ok("good add of " + user, user, added));
-        return l;
+        String messageId = "g" + ((u <= 4) ? (u + 1) / 2 : u) + "-" + step;
+        return switch (step) {
+            case 0 -> ok("good page of " + user + (u <= 4 ? " (messageIds shared with another user)" : ""), user,
+                    event("page", null, messageId, user, at.toString()));
+            case 1 -> {
+                ObjectNode viewed = event("track", "Product Viewed", messageId, user, at.toString());
+                viewed.putObject("properties").put("product_id", "p-" + u).put("name", "Shoe \u00e9\u2603\uD83D\uDC5F").put("price", 10.5 + u);
+                yield ok("good view of " + user, user, viewed);
+            }
+            default -> {
+                ObjectNode added = event("track", "Product Added", messageId, user, at.toString());
+                added.putObject("properties").put("product_id", "p-" + u).put("name", "Shoe").put("price", 10.5 + u);
+                yield ok("good add of " + user, user, added);
+            }
+        };
     }
 
     private static List<Entry> badRecords() {
@@ -245,7 +250,12 @@ public final class HostileCorpus {
         ObjectNode longKey = obj("bad-longkey", ts);
         longKey.putObject("properties").put("k".repeat(70 * 1024), 1);
         l.add(bad("TOO_LARGE", "70 KiB property name", longKey));
-        l.add(bad("TOO_LARGE", "1 MiB of spaces", " ".repeat(1024 * 1024)));
+        l.add(bad("TOO_LARGE", "512 KiB of spaces", " ".repeat(512 * 1024)));
+        // as large as a producer with default settings may send (1 MiB with the record's framing): the dead
+        // letter adds headers, so it cannot be re-published whole; it is cut (headers dlq.truncated, dlq.original-value-size)
+        ObjectNode largest = obj("bad-largest", ts);
+        largest.putObject("properties").put("blob", "z".repeat(1024 * 1024 - 400));
+        l.add(bad("TOO_LARGE", "largest record a default producer sends (just under 1 MiB)", largest));
         l.add(bad("TOO_DEEP", "properties nested 17 deep (limit 16)", nestedProperties(17, ts)));
         l.add(bad("TOO_DEEP", "10,000 nested arrays", "[".repeat(10_000) + "]".repeat(10_000)));
         l.add(bad("TOO_DEEP", "10,000 unclosed objects", "{\"a\":".repeat(10_000)));
