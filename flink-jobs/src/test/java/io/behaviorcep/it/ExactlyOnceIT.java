@@ -432,7 +432,8 @@ class ExactlyOnceIT {
         @Override
         public String toString() {
             return String.format("%-30s at record %6d (all attempts), after checkpoint %3d, in attempt %d%s", kind, atRecord, afterCheckpoint, attempt,
-                    detail.isEmpty() ? "" : "; " + detail + (verifiedDown ? " (verified: connections refused)" : " (NOT verified down)"));
+                    (detail.isEmpty() ? "" : "; " + detail)
+                            + (kind == Kind.DB_OUTAGE || kind == Kind.BROKER_RESTART ? (verifiedDown ? " (verified: connections refused)" : " (NOT verified down)") : ""));
         }
     }
 
