@@ -538,12 +538,12 @@ class ExactlyOnceIT {
     /**
      * Passes events through unchanged and, in the run with faults, paces them so the input spans many
      * checkpoints (about 100 records per second per subtask from the quiet users until the first
-     * fault, 1000 after) and injects the operator faults of the plan. The failure-free run is not paced.
+     * fault, 200 while faults remain, unpaced after the last) and injects the operator faults of the
+     * plan. The failure-free run is not paced.
      */
     static final class ChaosMap extends RichMapFunction<BehaviorEvent, BehaviorEvent> implements CheckpointedFunction, CheckpointListener {
         private transient int attempt;
         private transient int subtask;
-        private transient long seen;
         private transient int quietSeen;
 
         @Override
@@ -564,8 +564,10 @@ class ExactlyOnceIT {
                     // until the first fault: slow, so that a slow first checkpoint cannot let event time
                     // reach the quiet users' deadline (3,600 records on) before the restore
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
-                } else if (++seen % 20 == 0) {
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+                } else if (Chaos.LOG.size() < Chaos.plan.size()) {
+                    // while faults remain: about 200 records per second per subtask, so that however slow
+                    // checkpoints and recoveries are on a busy machine, the input outlasts the plan
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
                 }
             }
             if (attempt > 0) Chaos.RECORDS_IN_LATER_ATTEMPTS.incrementAndGet();
