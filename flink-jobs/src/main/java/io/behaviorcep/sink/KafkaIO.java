@@ -132,11 +132,35 @@ public class KafkaIO implements PipelineIO {
     }
 
     /**
-     * The original bytes and key, untouched, so a fixed record can be re-published as is; why it
+     * Key and value of a dead letter together stay below this (1 MiB less 16 KiB), so that with its headers
+     * it fits a default producer's {@code max.request.size} and a default topic's {@code max.message.bytes}
+     * (both about 1 MiB); larger originals are cut to it (headers {@code dlq.truncated},
+     * {@code dlq.original-key-size}, {@code dlq.original-value-size}).
+     */
+    public static final int DLQ_MAX_KEY_AND_VALUE_BYTES = 1024 * 1024 - 16 * 1024;
+
+    /**
+     * The original bytes and key, untouched (unless larger than {@link #DLQ_MAX_KEY_AND_VALUE_BYTES}), so a fixed record can be re-published as is; why it
      * was refused and where it came from travel in headers (the Kafka Connect DLQ convention).
      */
     public static ProducerRecord<byte[], byte[]> deadLetterRecord(String topic, DeadLetter d) {
-        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, d.key, d.value == null ? new byte[0] : d.value);
+        byte[] key = d.key;
+        byte[] value = d.value == null ? new byte[0] : d.value;
+        int keyLength = key == null ? 0 : key.length;
+        boolean truncated = keyLength + value.length > DLQ_MAX_KEY_AND_VALUE_BYTES;
+        if (truncated) {
+            // A record that filled the input's size limit cannot be re-published whole with headers added: the
+            // producer (max.request.size) or broker would refuse it, the sink would fail, and the job would
+            // restart on the same record forever. Keep what fits, and say so.
+            if (keyLength > DLQ_MAX_KEY_AND_VALUE_BYTES / 2) key = java.util.Arrays.copyOf(key, DLQ_MAX_KEY_AND_VALUE_BYTES / 2);
+            value = java.util.Arrays.copyOf(value, DLQ_MAX_KEY_AND_VALUE_BYTES - (key == null ? 0 : key.length));
+        }
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, key, value);
+        if (truncated) {
+            r.headers().add(new RecordHeader("dlq.truncated", utf8("true")));
+            r.headers().add(new RecordHeader("dlq.original-key-size", utf8(Integer.toString(keyLength))));
+            r.headers().add(new RecordHeader("dlq.original-value-size", utf8(Integer.toString(d.value == null ? 0 : d.value.length))));
+        }
         r.headers().add(new RecordHeader("dlq.reason", utf8(d.reason.name())));
         r.headers().add(new RecordHeader("dlq.message", utf8(d.message)));
         r.headers().add(new RecordHeader("dlq.source.topic", utf8(d.sourceTopic)));

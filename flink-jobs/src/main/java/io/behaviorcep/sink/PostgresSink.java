@@ -132,25 +132,62 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         public void close() {}
     }
 
+    /**
+     * How long a committer keeps retrying one batch while PostgreSQL is unreachable before it gives up
+     * and fails the task (the restart strategy takes over; the batch is applied on restore).
+     */
+    static final java.time.Duration MAX_OUTAGE = java.time.Duration.ofMinutes(5);
+
+    /**
+     * Applies the batches of completed checkpoints. While PostgreSQL is unreachable it retries each
+     * batch with backoff (50 ms doubling to 2 s), for up to {@link #MAX_OUTAGE}, holding the task
+     * meanwhile: the job is backpressured and no further checkpoint completes, so nothing is lost or
+     * reordered and nothing restarts; when the database is back, everything flows on.
+     *
+     * <p>Not {@link CommitRequest#retryLater()}: Flink 2.2.1 retries such a request at once, in a
+     * loop, {@code sink.committer.retries} (10) times within milliseconds, then fails the task with
+     * "Failed to commit ... after 10 retries", and fails it again on every restore while the database
+     * is down: with a bounded restart strategy an outage of a few seconds failed the job
+     * ({@code ExactlyOnceIT}, database outage).
+     */
     static final class PgCommitter implements Committer<Batch> {
         private final JdbcSettings jdbc;
+        private final long maxOutageMillis;
         private Connection connection;
 
         PgCommitter(JdbcSettings jdbc) {
+            this(jdbc, MAX_OUTAGE);
+        }
+
+        PgCommitter(JdbcSettings jdbc, java.time.Duration maxOutage) {
             this.jdbc = jdbc;
+            this.maxOutageMillis = maxOutage.toMillis();
         }
 
         @Override
-        public void commit(Collection<CommitRequest<Batch>> requests) throws IOException {
+        public void commit(Collection<CommitRequest<Batch>> requests) throws IOException, InterruptedException {
             for (CommitRequest<Batch> r : requests) {
-                try {
-                    apply(r.getCommittable());
-                } catch (SQLException e) {
-                    closeQuietly();
-                    // Kept by Flink and tried again; the Kafka output is not held back meanwhile.
-                    LOG.warn("PostgreSQL commit of {} {} rows failed (attempt {}), will retry: {}",
-                            r.getCommittable().documents.size(), r.getCommittable().kind, r.getNumberOfRetries() + 1, e.getMessage());
-                    r.retryLater();
+                long started = System.nanoTime();
+                long backoff = 50;
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        apply(r.getCommittable());
+                        if (attempt > 1) {
+                            LOG.info("PostgreSQL commit of {} {} rows succeeded at attempt {}", r.getCommittable().documents.size(), r.getCommittable().kind, attempt);
+                        }
+                        break;
+                    } catch (SQLException e) {
+                        closeQuietly();
+                        long waited = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                        if (waited >= maxOutageMillis) {
+                            throw new IOException("PostgreSQL commit of " + r.getCommittable().documents.size() + " " + r.getCommittable().kind
+                                    + " rows failed for " + waited + " ms (" + attempt + " attempts): " + e.getMessage(), e);
+                        }
+                        LOG.warn("PostgreSQL commit of {} {} rows failed (attempt {}), retrying in {} ms: {}",
+                                r.getCommittable().documents.size(), r.getCommittable().kind, attempt, backoff, e.getMessage());
+                        Thread.sleep(backoff);
+                        backoff = Math.min(backoff * 2, 2_000);
+                    }
                 }
             }
         }

@@ -5,6 +5,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.local.TrafficGenerator;
 import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.testing.Events;
 import io.behaviorcep.testing.IntegrationServices;
 import io.behaviorcep.testing.TopicReader;
 
@@ -20,6 +21,9 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,16 +33,22 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Random;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,15 +58,35 @@ import java.util.concurrent.locks.LockSupport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The exactly-once proof: the same input, run once without failures and once with a task failure
- * injected mid-stream (after a checkpoint completed, with uncommitted output in flight), must leave
+ * The exactly-once proof under faults: the same input, run once without failures and once with at
+ * least five failures of five kinds injected at seeded pseudo-random points of ONE run, must leave
  * exactly the same output in Kafka (read_committed) and in PostgreSQL: nothing lost, nothing twice.
  *
+ * <p>The faults, in the order of a seeded plan (the first is always the task failure, see below):
+ * <ol>
+ *   <li>{@link Kind#TASK_EXCEPTION}: an operator throws while processing a record;</li>
+ *   <li>{@link Kind#FAIL_IN_SNAPSHOT}: an operator throws from {@code snapshotState}, i.e. during a checkpoint;</li>
+ *   <li>{@link Kind#FAIL_AFTER_CHECKPOINT_COMPLETE}: an operator throws from {@code notifyCheckpointComplete},
+ *       right after a checkpoint completed, while the sinks are committing it;</li>
+ *   <li>{@link Kind#DB_OUTAGE}: the embedded PostgreSQL server is stopped (fast shutdown: connections
+ *       cut, new ones refused; checked) for a seeded 2-4 s, then started again;</li>
+ *   <li>{@link Kind#BROKER_RESTART}: the in-process KRaft broker is shut down (its port refuses
+ *       connections; checked) for a seeded 1-3 s and started again on the same port and log directories.</li>
+ * </ol>
+ * A fault is armed only once a checkpoint completed after the previous one was over (so faults do not
+ * overlap), and fires a seeded number of records later. The seed is printed; {@code -Dchaos.seed=N}
+ * repeats a run's plan.
+ *
+ * <p>Pending absences after a restore: a few "quiet" users view and add to cart early and then send
+ * nothing more. The first fault is a task failure after a checkpoint holding their partial matches
+ * completed and before event time reached their deadlines; their cart_abandoned alerts must still
+ * come, from the restored state, with none of their events read again.
+ *
  * <p>Both runs use the production connectors (KafkaIO, PostgresSink) in bounded mode: they read the
- * input topic up to its end, the final watermark decides every pending absence, and a final
+ * input topic up to its end, the final watermark decides every absence still pending, and a final
  * checkpoint commits the rest. The only test code in the graph is one map operator behind the
- * {@code afterParse} seam, present in both runs: it paces the stream so that it spans several
- * checkpoints, and in the second run throws once.
+ * {@code afterParse} seam, present in both runs: in the second run it paces the stream so that it
+ * spans many checkpoints, and injects the operator faults.
  *
  * <p>Two runs differ for reasons other than the failure too, and this test has caught both: a
  * trailing absence of a user who went quiet was decided or not depending on how watermarks happened
@@ -67,26 +97,40 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ExactlyOnceIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int PARTITIONS = 2;
-    private static final int RECORDS = 5000;
-    /** Records a subtask processes after its first completed checkpoint before it fails. */
-    private static final int FAIL_AFTER = 300;
+    private static final int RECORDS = 18_000;
+    /** Simulated time per generated record: 0.25 s, so a 15-minute absence spans 3,600 records. */
+    private static final double SIMULATED_SECONDS_PER_RECORD = 0.25;
+    /** Generated records before the quiet users' events. */
+    private static final int QUIET_AFTER = 300;
+    private static final List<String> QUIET_USERS = List.of("quiet-1", "quiet-2", "quiet-3", "quiet-4", "quiet-5", "quiet-6");
+    private static final Duration OUT_OF_ORDERNESS = Duration.ofMinutes(1);
 
     private static IntegrationServices services;
     private static String eventsTopic;
     private static TrafficGenerator generator;
+    /** When each quiet user's cart-abandonment absence ends (their add + 15 min), event time. */
+    private static long quietDeadline;
 
     @BeforeAll
     static void produceInput() throws Exception {
         services = IntegrationServices.start(2);
         eventsTopic = "eo-events-" + Long.toHexString(System.nanoTime());
         services.createTopic(eventsTopic, PARTITIONS);
-        // 5.76 simulated seconds per record: 5000 records cover 8 hours of a Monday in the past
         generator = new TrafficGenerator(new TrafficGenerator.Config(20250106L, 200, 100,
-                Instant.parse("2025-01-06T08:00:00Z"), 576, 0.004, 0.01, 0));
+                Instant.parse("2025-01-06T08:00:00Z"), 100 * SIMULATED_SECONDS_PER_RECORD, 0.004, 0.01, 0));
         Map<String, Integer> kinds = new TreeMap<>();
         Set<String> users = new HashSet<>();
         try (KafkaProducer<byte[], byte[]> producer = services.producer()) {
-            for (TrafficGenerator.GeneratedRecord r : generator.nextBatch(RECORDS)) {
+            List<TrafficGenerator.GeneratedRecord> records = new ArrayList<>(generator.nextBatch(QUIET_AFTER));
+            // the quiet users: a view and an add, then nothing; their absences end 15 minutes of event time later
+            Instant now = generator.simulatedNow();
+            for (String user : QUIET_USERS) {
+                records.add(quietRecord(Events.viewed(user, now.minusSeconds(20))));
+                records.add(quietRecord(Events.added(user, now)));
+            }
+            quietDeadline = now.plus(Duration.ofMinutes(15)).toEpochMilli();
+            records.addAll(generator.nextBatch(RECORDS - QUIET_AFTER));
+            for (TrafficGenerator.GeneratedRecord r : records) {
                 producer.send(new ProducerRecord<>(eventsTopic, r.key(), r.value())); // keyed by user: the default partitioner spreads users
                 if (r.kind() == TrafficGenerator.Kind.EVENT) {
                     JsonNode e = JSON.readTree(r.value());
@@ -96,9 +140,15 @@ class ExactlyOnceIT {
             }
             producer.flush();
         }
-        System.out.printf("input: %d records (%d malformed, %d duplicates) of %d users on %d partitions, simulated %s .. %s; events %s%n",
-                generator.sent().get(), generator.malformed().get(), generator.duplicates().get(), users.size(), PARTITIONS,
+        System.out.printf("input: %d records (%d malformed, %d duplicates, %d of %d quiet users) of %d users on %d partitions, simulated %s .. %s; events %s%n",
+                generator.sent().get() + 2 * QUIET_USERS.size(), generator.malformed().get(), generator.duplicates().get(),
+                2 * QUIET_USERS.size(), QUIET_USERS.size(), users.size(), PARTITIONS,
                 generator.config().simulatedStart(), generator.simulatedNow(), kinds);
+    }
+
+    private static TrafficGenerator.GeneratedRecord quietRecord(com.fasterxml.jackson.databind.node.ObjectNode event) {
+        return new TrafficGenerator.GeneratedRecord(event.get("userId").asText().getBytes(StandardCharsets.UTF_8),
+                Events.bytes(event), TrafficGenerator.Kind.EVENT);
     }
 
     @AfterAll
@@ -107,19 +157,52 @@ class ExactlyOnceIT {
     }
 
     @Test
-    void aFailureAndRecoveryMidStreamChangeNoOutput() throws Exception {
-        Outcome clean = run("eo_clean", false);
-        Outcome failed = run("eo_failed", true);
+    void fiveKindsOfFailureInOneRunChangeNoOutputAndPendingAbsencesFireAfterTheRestore() throws Exception {
+        long seed = Long.getLong("chaos.seed", System.nanoTime() % 100_000);
+        Outcome clean = run("eo_clean", null);
+        List<Fault> plan = Chaos.plan(seed);
+        System.out.printf("%nfault plan (seed %d, -Dchaos.seed=%d repeats it): %s%n", seed, seed, plan);
+        Outcome failed = run("eo_faults", plan);
 
-        System.out.printf("%nfailure injected in run 2: %s (after checkpoint %d, %d records after it; max attempt %d; checkpoints completed %d vs %d)%n",
-                failed.failureThrown, failed.failedAfterCheckpoint, FAIL_AFTER, failed.maxAttempt,
-                clean.completedCheckpoints, failed.completedCheckpoints);
-        assertThat(clean.failureThrown).isFalse();
+        Map<Kind, Long> injected = new TreeMap<>();
+        Chaos.LOG.forEach(f -> injected.merge(f.kind(), 1L, Long::sum));
+        System.out.printf("%nfaults injected in run 2: %d %s; restarts (highest task attempt) %d; checkpoints completed %d vs %d, failed %d vs %d%n",
+                Chaos.LOG.size(), injected, failed.maxAttempt, clean.completedCheckpoints, failed.completedCheckpoints,
+                clean.failedCheckpoints, failed.failedCheckpoints);
+        Chaos.LOG.forEach(f -> System.out.println("  " + f));
+        System.out.printf("pending absences: %d quiet users, deadline %s; a checkpoint holding their partial matches completed: %d; "
+                        + "first restore's fault at event time %s (watermark at most %s); their events read again after it: %d; "
+                        + "their cart_abandoned alerts in run 2: %s%n",
+                QUIET_USERS.size(), Instant.ofEpochMilli(quietDeadline), Chaos.COVERING_CHECKPOINT.get(),
+                Instant.ofEpochMilli(Chaos.MAX_TS_AT_FIRST_FAULT.get()),
+                Instant.ofEpochMilli(Chaos.MAX_TS_AT_FIRST_FAULT.get() - OUT_OF_ORDERNESS.toMillis()),
+                Chaos.QUIET_EVENTS_REPLAYED.get(), failed.quietAlerts);
+
         assertThat(clean.maxAttempt).as("run 1 ran without restarts").isZero();
-        assertThat(failed.failureThrown).as("the failure was injected").isTrue();
-        assertThat(failed.failedAfterCheckpoint).as("it came after a completed checkpoint").isGreaterThanOrEqualTo(1);
-        assertThat(failed.maxAttempt).as("the job restarted and redeployed its tasks").isGreaterThanOrEqualTo(1);
-        assertThat(failed.recordsAfterRestart).as("input was replayed after the restore").isPositive();
+        for (Kind k : Kind.values()) assertThat(injected).as("faults of kind " + k).containsKey(k);
+        assertThat(Chaos.LOG).as("faults injected in one run").hasSizeGreaterThanOrEqualTo(5);
+        assertThat(Chaos.LOG.stream().filter(f -> f.kind() == Kind.DB_OUTAGE).allMatch(f -> f.verifiedDown()))
+                .as("PostgreSQL refused connections during its outage").isTrue();
+        assertThat(Chaos.LOG.stream().filter(f -> f.kind() == Kind.BROKER_RESTART).allMatch(f -> f.verifiedDown()))
+                .as("the broker's port refused connections while it was down").isTrue();
+        assertThat(failed.maxAttempt).as("the job restarted and redeployed its tasks").isGreaterThanOrEqualTo(2);
+        // a database outage or broker restart of seconds is ridden out: the task attempt is the same at the next
+        // fault (an operator fault records its attempt before it makes the job restart) or at the end
+        for (int i = 0; i < Chaos.LOG.size(); i++) {
+            Injected f = Chaos.LOG.get(i);
+            if (f.kind() != Kind.DB_OUTAGE && f.kind() != Kind.BROKER_RESTART) continue;
+            int attemptAfter = i + 1 < Chaos.LOG.size() ? Chaos.LOG.get(i + 1).attempt() : failed.maxAttempt;
+            assertThat(attemptAfter).as(f.kind() + " made the job restart").isEqualTo(f.attempt());
+        }
+        assertThat(failed.recordsAfterRestart).as("input was replayed after the restores").isPositive();
+        // pending absences: decided after the restore, from restored state alone
+        assertThat(Chaos.COVERING_CHECKPOINT.get()).as("a checkpoint held the quiet users' partial matches before the first fault").isPositive();
+        assertThat(Chaos.LOG.get(0).kind()).isEqualTo(Kind.TASK_EXCEPTION);
+        assertThat(Chaos.MAX_TS_AT_FIRST_FAULT.get() - OUT_OF_ORDERNESS.toMillis())
+                .as("event time had not reached the quiet users' deadline when the first restore began").isLessThan(quietDeadline);
+        assertThat(Chaos.QUIET_EVENTS_REPLAYED.get()).as("quiet users' events read again after a restore").isZero();
+        assertThat(failed.quietAlerts).as("cart_abandoned alerts of the quiet users after the restore").containsOnlyKeys(QUIET_USERS);
+        assertThat(failed.quietAlerts.values()).allMatch(n -> n == 1);
 
         List<String> differences = new ArrayList<>();
         compare("alerts topic (JSON documents)", clean.alerts, failed.alerts, differences);
@@ -129,7 +212,9 @@ class ExactlyOnceIT {
         compare("table alerts (alert_id, document)", clean.alertRows, failed.alertRows, differences);
         compare("table segment_events (all but recorded_at)", clean.segmentEventRows, failed.segmentEventRows, differences);
         compare("table user_segments (all columns)", clean.userSegmentRows, failed.userSegmentRows, differences);
-        System.out.printf("differences: %d%n", differences.size());
+        long compared = clean.alerts.size() + clean.segments.size() + clean.deadLetters.size() + clean.late.size()
+                + clean.alertRows.size() + clean.segmentEventRows.size() + clean.userSegmentRows.size();
+        System.out.printf("records compared: %d per run; differences: %d%n", compared, differences.size());
         differences.stream().limit(40).forEach(d -> System.out.println("  " + d));
 
         // outputs worth comparing: many alerts, segment changes and dead letters
@@ -138,6 +223,7 @@ class ExactlyOnceIT {
         assertThat(clean.segments.size()).as("segment updates").isGreaterThan(20);
         assertThat(clean.deadLetters).as("dead letters").hasSize((int) generator.malformed().get());
         assertThat(clean.late).as("no late records in this input").isEmpty();
+        assertThat(clean.quietAlerts).as("run 1: the quiet users' alerts").containsOnlyKeys(QUIET_USERS);
         for (Outcome o : List.of(clean, failed)) {
             // within each run, PostgreSQL holds exactly what Kafka has: one row per alert, one history row per update
             assertThat(o.alertRows).as(o.name + ": alert rows vs alerts on Kafka").hasSize(o.alerts.size());
@@ -169,15 +255,15 @@ class ExactlyOnceIT {
     /** What one run left behind. */
     static final class Outcome {
         String name;
-        boolean failureThrown;
-        long failedAfterCheckpoint;
         int maxAttempt;
         long recordsAfterRestart;
         long completedCheckpoints;
+        long failedCheckpoints;
         long openTransactionTail;
         long deletedRecords;
         boolean pgDocumentsEqualKafka;
         Map<String, Long> alertsPerPattern;
+        Map<String, Integer> quietAlerts;
         List<String> alerts;
         List<String> segments;
         List<String> deadLetters;
@@ -187,34 +273,41 @@ class ExactlyOnceIT {
         List<String> userSegmentRows;
     }
 
-    private static Outcome run(String name, boolean injectFailure) throws Exception {
-        FailOnceAfterCheckpoint.reset();
+    /** @param plan the faults to inject; null for the failure-free run */
+    private static Outcome run(String name, List<Fault> plan) throws Exception {
+        Chaos.reset(plan);
         IntegrationServices.Run run = services.newRun(name, eventsTopic, Map.of(
                 "checkpoint.interval", "500ms",
-                "events.max-out-of-orderness", "1m",
+                "events.max-out-of-orderness", OUT_OF_ORDERNESS.toMinutes() + "m",
                 "events.idle-advance", "false",
                 "parallelism", "2"));
         Configuration conf = new Configuration();
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 20);
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
         StreamExecutionEnvironment env = services.env(2, conf);
-        BehaviorCepJob.prepare(env, run.config(), new FailureInjectingKafkaIO(run.config(), injectFailure));
+        BehaviorCepJob.prepare(env, run.config(), new FaultInjectingKafkaIO(run.config()));
 
         long started = System.nanoTime();
         JobClient job = env.executeAsync("behavior-cep exactly-once " + name);
-        JobExecutionResult result = job.getJobExecutionResult().get(60, TimeUnit.SECONDS);
+        CompletableFuture<JobExecutionResult> done = job.getJobExecutionResult();
+        // the external faults are injected from here, when the plan says they are due
+        while (!done.isDone() && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(240)) {
+            if (Chaos.claim(Kind.DB_OUTAGE)) dbOutage();
+            else if (Chaos.claim(Kind.BROKER_RESTART)) brokerRestart();
+            else LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        JobExecutionResult result = done.get(60, TimeUnit.SECONDS);
         long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         AccessExecutionGraph graph = services.graph(result.getJobID());
         assertThat(graph.getState()).isEqualTo(JobStatus.FINISHED);
 
         Outcome o = new Outcome();
         o.name = name;
-        o.failureThrown = FailOnceAfterCheckpoint.FAILED.get();
-        o.failedAfterCheckpoint = FailOnceAfterCheckpoint.FAILED_AFTER_CHECKPOINT.get();
-        o.maxAttempt = Math.max(IntegrationServices.maxAttempt(graph), FailOnceAfterCheckpoint.MAX_ATTEMPT.get());
-        o.recordsAfterRestart = FailOnceAfterCheckpoint.RECORDS_IN_LATER_ATTEMPTS.get();
+        o.maxAttempt = Math.max(IntegrationServices.maxAttempt(graph), Chaos.MAX_ATTEMPT.get());
+        o.recordsAfterRestart = Chaos.RECORDS_IN_LATER_ATTEMPTS.get();
         o.completedCheckpoints = graph.getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints();
+        o.failedCheckpoints = graph.getCheckpointStatsSnapshot().getCounts().getNumberOfFailedCheckpoints();
 
         JobConfig c = run.config();
         Duration wait = Duration.ofSeconds(30);
@@ -240,10 +333,14 @@ class ExactlyOnceIT {
 
         Map<String, JsonNode> kafkaDocs = new TreeMap<>();
         o.alertsPerPattern = new TreeMap<>();
+        o.quietAlerts = new TreeMap<>();
         for (String a : o.alerts) {
             JsonNode n = JSON.readTree(a);
             kafkaDocs.put(n.get("alert_id").asText(), n);
             o.alertsPerPattern.merge(n.get("pattern_id").asText(), 1L, Long::sum);
+            if (QUIET_USERS.contains(n.get("user_id").asText()) && n.get("alert_type").asText().equals("cart_abandoned")) {
+                o.quietAlerts.merge(n.get("user_id").asText(), 1, Integer::sum);
+            }
         }
         Map<String, JsonNode> pgDocs = new TreeMap<>();
         for (String row : o.alertRows) {
@@ -252,13 +349,57 @@ class ExactlyOnceIT {
         }
         o.pgDocumentsEqualKafka = kafkaDocs.equals(pgDocs);
 
-        System.out.printf("run %s (%s): finished in %d ms, %d checkpoints, failure injected: %s, max attempt %d; "
+        System.out.printf("run %s (%s): finished in %d ms, %d checkpoints (%d failed), faults injected: %d, max attempt %d; "
                         + "alerts %d %s, segment updates %d, dead letters %d, late %d; PostgreSQL alerts %d, segment_events %d, user_segments %d (members %d)%n",
-                name, run.name(), tookMs, o.completedCheckpoints, o.failureThrown, o.maxAttempt,
+                name, run.name(), tookMs, o.completedCheckpoints, o.failedCheckpoints, Chaos.LOG.size(), o.maxAttempt,
                 o.alerts.size(), o.alertsPerPattern, o.segments.size(), o.deadLetters.size(), o.late.size(),
                 o.alertRows.size(), o.segmentEventRows.size(), o.userSegmentRows.size(),
                 o.userSegmentRows.stream().filter(r -> r.contains(" | t | ")).count());
         return o;
+    }
+
+    /**
+     * Stops PostgreSQL for a seeded 2-4 s, then starts it again. Meanwhile committers of completed
+     * checkpoints find it unreachable and retry (PostgresSink.PgCommitter).
+     */
+    private static void dbOutage() {
+        long processedAt = Chaos.PROCESSED.get();
+        long checkpointAt = Chaos.LAST_COMPLETED.get();
+        long t0 = System.nanoTime();
+        services.postgres.stop();
+        boolean down;
+        try (java.sql.Connection ignored = services.postgres.connect()) {
+            down = false;
+        } catch (java.sql.SQLException expected) {
+            down = true;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(Chaos.dbDownMillis()));
+        long checkpointsWithoutDb = Chaos.LAST_COMPLETED.get() - checkpointAt;
+        long downMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        services.postgres.restart();
+        Chaos.done(new Injected(Kind.DB_OUTAGE, processedAt, checkpointAt, Chaos.MAX_ATTEMPT.get(), down,
+                "down " + downMs + " ms, " + checkpointsWithoutDb + " checkpoint(s) completed meanwhile"), Chaos.LAST_COMPLETED.get());
+    }
+
+    /** Shuts the broker down for a seeded 1-3 s, then starts it again on the same port and log directories. */
+    private static void brokerRestart() {
+        long processedAt = Chaos.PROCESSED.get();
+        long checkpointAt = Chaos.LAST_COMPLETED.get();
+        long t0 = System.nanoTime();
+        services.kafka.stopBroker();
+        String[] hostPort = services.kafka.bootstrapServers().split(",")[0].split(":");
+        boolean down;
+        try (java.net.Socket ignored = new java.net.Socket(hostPort[0], Integer.parseInt(hostPort[1]))) {
+            down = false;
+        } catch (java.io.IOException expected) {
+            down = true;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(Chaos.brokerDownMillis()));
+        long stoppedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        services.kafka.startBroker();
+        Chaos.done(new Injected(Kind.BROKER_RESTART, processedAt, checkpointAt, Chaos.MAX_ATTEMPT.get(), down,
+                "down " + stoppedMs + " ms, ready again after " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms"),
+                Chaos.LAST_COMPLETED.get());
     }
 
     /** Everything of a dead letter except the wall-clock header dlq.at. */
@@ -271,74 +412,204 @@ class ExactlyOnceIT {
     }
 
     /** The production connectors plus the test operator behind the afterParse seam. */
-    static final class FailureInjectingKafkaIO extends KafkaIO {
-        private final boolean injectFailure;
-
-        FailureInjectingKafkaIO(JobConfig config, boolean injectFailure) {
+    static final class FaultInjectingKafkaIO extends KafkaIO {
+        FaultInjectingKafkaIO(JobConfig config) {
             super(config, true);
-            this.injectFailure = injectFailure;
         }
 
         @Override
         public DataStream<BehaviorEvent> afterParse(DataStream<BehaviorEvent> events) {
-            return events.map(new FailOnceAfterCheckpoint(injectFailure, FAIL_AFTER), TypeInformation.of(BehaviorEvent.class))
-                    .uid("test-failure-injection").name("Test: pace & fail once");
+            return events.map(new ChaosMap(), TypeInformation.of(BehaviorEvent.class))
+                    .uid("test-failure-injection").name("Test: pace & inject faults");
+        }
+    }
+
+    /** The kinds of fault of the plan. */
+    enum Kind { TASK_EXCEPTION, FAIL_IN_SNAPSHOT, FAIL_AFTER_CHECKPOINT_COMPLETE, DB_OUTAGE, BROKER_RESTART }
+
+    /** One step of the plan: the fault fires {@code afterRecords} records after it is armed. */
+    record Fault(Kind kind, long afterRecords) {
+        @Override
+        public String toString() {
+            return kind + " +" + afterRecords;
+        }
+    }
+
+    /** A fault as it happened. */
+    record Injected(Kind kind, long atRecord, long afterCheckpoint, int attempt, boolean verifiedDown, String detail) {
+        @Override
+        public String toString() {
+            return String.format("%-30s at record %6d (all attempts), after checkpoint %3d, in attempt %d%s", kind, atRecord, afterCheckpoint, attempt,
+                    (detail.isEmpty() ? "" : "; " + detail)
+                            + (kind == Kind.DB_OUTAGE || kind == Kind.BROKER_RESTART ? (verifiedDown ? " (verified: connections refused)" : " (NOT verified down)") : ""));
         }
     }
 
     /**
-     * Passes events through unchanged, at about 1000 per second per subtask so the input spans
-     * several checkpoints. With {@code inject}, the first subtask to see {@code failAfter} records
-     * after its first completed checkpoint throws, once per run: the MiniCluster runs in this JVM,
-     * so the static flag survives the restart.
+     * The plan and what happened, shared by the test thread and the operator (the MiniCluster runs in
+     * this JVM, so static state survives task restarts).
      */
-    static final class FailOnceAfterCheckpoint extends RichMapFunction<BehaviorEvent, BehaviorEvent> implements CheckpointListener {
-        static final AtomicBoolean FAILED = new AtomicBoolean();
-        static final AtomicLong FAILED_AFTER_CHECKPOINT = new AtomicLong(-1);
+    static final class Chaos {
+        static final List<Injected> LOG = new CopyOnWriteArrayList<>();
+        static final AtomicLong PROCESSED = new AtomicLong();
+        static final AtomicLong LAST_COMPLETED = new AtomicLong();
         static final AtomicInteger MAX_ATTEMPT = new AtomicInteger();
         static final AtomicLong RECORDS_IN_LATER_ATTEMPTS = new AtomicLong();
+        static final AtomicLong COVERING_CHECKPOINT = new AtomicLong();
+        static final AtomicLong MAX_TS = new AtomicLong();
+        static final AtomicLong MAX_TS_AT_FIRST_FAULT = new AtomicLong();
+        static final AtomicLong QUIET_EVENTS_REPLAYED = new AtomicLong();
+        /** Per checkpoint, per subtask: quiet users' events that subtask had processed when it took its snapshot (attempt 0). */
+        static final Map<Long, Map<Integer, Integer>> QUIET_IN_SNAPSHOT = new ConcurrentHashMap<>();
+        private static volatile List<Fault> plan;
+        private static final AtomicInteger NEXT = new AtomicInteger();
+        private static final AtomicBoolean FIRING = new AtomicBoolean();
+        /** The next fault is armed when a checkpoint above this completes; then it fires after its records. */
+        private static volatile long armAfterCheckpoint;
+        private static volatile long armedAtRecord = -1;
+        private static volatile long brokerDownMillis;
+        private static volatile long dbDownMillis;
 
-        private final boolean inject;
-        private final int failAfter;
-        private transient long seen;
-        private transient long lastCompletedCheckpoint;
-        private transient long seenAfterCheckpoint;
-        private transient int attempt;
-
-        FailOnceAfterCheckpoint(boolean inject, int failAfter) {
-            this.inject = inject;
-            this.failAfter = failAfter;
+        static List<Fault> plan(long seed) {
+            Random rnd = new Random(seed);
+            List<Kind> rest = new ArrayList<>(List.of(Kind.FAIL_IN_SNAPSHOT, Kind.FAIL_AFTER_CHECKPOINT_COMPLETE, Kind.DB_OUTAGE, Kind.BROKER_RESTART));
+            Collections.shuffle(rest, rnd);
+            List<Fault> p = new ArrayList<>();
+            // first a task failure: soon after the quiet users' partial matches are in a checkpoint, well before their deadline
+            p.add(new Fault(Kind.TASK_EXCEPTION, rnd.nextInt(400)));
+            for (Kind k : rest) p.add(new Fault(k, 150 + rnd.nextInt(750)));
+            brokerDownMillis = 1000 + rnd.nextInt(2000);
+            dbDownMillis = 2000 + rnd.nextInt(2000);
+            return p;
         }
 
-        static void reset() {
-            FAILED.set(false);
-            FAILED_AFTER_CHECKPOINT.set(-1);
+        static long dbDownMillis() {
+            return dbDownMillis;
+        }
+
+        static long brokerDownMillis() {
+            return brokerDownMillis;
+        }
+
+        static void reset(List<Fault> newPlan) {
+            plan = newPlan;
+            LOG.clear();
+            PROCESSED.set(0);
+            LAST_COMPLETED.set(0);
             MAX_ATTEMPT.set(0);
             RECORDS_IN_LATER_ATTEMPTS.set(0);
+            COVERING_CHECKPOINT.set(0);
+            MAX_TS.set(0);
+            MAX_TS_AT_FIRST_FAULT.set(0);
+            QUIET_EVENTS_REPLAYED.set(0);
+            QUIET_IN_SNAPSHOT.clear();
+            NEXT.set(0);
+            FIRING.set(false);
+            armAfterCheckpoint = 0;
+            armedAtRecord = -1;
         }
+
+        /** True if the next fault of the plan is of this kind and due; then the caller injects it and calls {@link #done}. */
+        static boolean claim(Kind kind) {
+            List<Fault> p = plan;
+            if (p == null || NEXT.get() >= p.size()) return false;
+            Fault f = p.get(NEXT.get());
+            if (f.kind() != kind || armedAtRecord < 0 || PROCESSED.get() < armedAtRecord + f.afterRecords()) return false;
+            if (NEXT.get() == 0) MAX_TS_AT_FIRST_FAULT.set(MAX_TS.get());
+            return FIRING.compareAndSet(false, true);
+        }
+
+        /** The claimed fault happened; the next one is armed once a checkpoint above {@code checkpoint} completes. */
+        static void done(Injected what, long checkpoint) {
+            LOG.add(what);
+            armAfterCheckpoint = checkpoint;
+            armedAtRecord = -1;
+            NEXT.incrementAndGet();
+            FIRING.set(false);
+        }
+
+        static void checkpointCompleted(long id) {
+            LAST_COMPLETED.accumulateAndGet(id, Math::max);
+            if (COVERING_CHECKPOINT.get() == 0) {
+                Map<Integer, Integer> bySubtask = QUIET_IN_SNAPSHOT.get(id);
+                if (bySubtask != null && bySubtask.values().stream().mapToInt(Integer::intValue).sum() == 2 * QUIET_USERS.size()) {
+                    COVERING_CHECKPOINT.compareAndSet(0, id);
+                }
+            }
+            // the first fault waits for the quiet users' partial matches to be in a completed checkpoint
+            if (plan != null && armedAtRecord < 0 && id > armAfterCheckpoint && COVERING_CHECKPOINT.get() > 0) {
+                armedAtRecord = PROCESSED.get();
+            }
+        }
+    }
+
+    /**
+     * Passes events through unchanged and, in the run with faults, paces them so the input spans many
+     * checkpoints (about 100 records per second per subtask from the quiet users until the first
+     * fault, 200 while faults remain, unpaced after the last) and injects the operator faults of the
+     * plan. The failure-free run is not paced.
+     */
+    static final class ChaosMap extends RichMapFunction<BehaviorEvent, BehaviorEvent> implements CheckpointedFunction, CheckpointListener {
+        private transient int attempt;
+        private transient int subtask;
+        private transient int quietSeen;
 
         @Override
         public void open(OpenContext ctx) {
             attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
-            MAX_ATTEMPT.accumulateAndGet(attempt, Math::max);
-            lastCompletedCheckpoint = -1;
+            subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+            Chaos.MAX_ATTEMPT.accumulateAndGet(attempt, Math::max);
         }
 
         @Override
+        public void initializeState(FunctionInitializationContext context) {}
+
+        @Override
         public BehaviorEvent map(BehaviorEvent e) {
-            if (++seen % 20 == 0) LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-            if (attempt > 0) RECORDS_IN_LATER_ATTEMPTS.incrementAndGet();
-            if (lastCompletedCheckpoint >= 1 && ++seenAfterCheckpoint >= failAfter && inject && FAILED.compareAndSet(false, true)) {
-                FAILED_AFTER_CHECKPOINT.set(lastCompletedCheckpoint);
-                throw new IllegalStateException("injected failure after checkpoint " + lastCompletedCheckpoint
-                        + " and " + seenAfterCheckpoint + " more records (" + seen + " in this subtask)");
+            long processed = Chaos.PROCESSED.incrementAndGet();
+            if (Chaos.plan != null) {
+                if (Chaos.LOG.isEmpty() && processed > QUIET_AFTER + 100) {
+                    // until the first fault: slow, so that a slow first checkpoint cannot let event time
+                    // reach the quiet users' deadline (3,600 records on) before the restore
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                } else if (Chaos.LOG.size() < Chaos.plan.size()) {
+                    // while faults remain: about 200 records per second per subtask, so that however slow
+                    // checkpoints and recoveries are on a busy machine, the input outlasts the plan
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+                }
+            }
+            if (attempt > 0) Chaos.RECORDS_IN_LATER_ATTEMPTS.incrementAndGet();
+            if (QUIET_USERS.contains(e.userKey)) {
+                quietSeen++;
+                if (attempt > 0) Chaos.QUIET_EVENTS_REPLAYED.incrementAndGet();
+            }
+            if (attempt == 0) Chaos.MAX_TS.accumulateAndGet(e.timestamp, Math::max);
+            if (Chaos.claim(Kind.TASK_EXCEPTION)) {
+                Chaos.done(new Injected(Kind.TASK_EXCEPTION, Chaos.PROCESSED.get(), Chaos.LAST_COMPLETED.get(), attempt, false, ""),
+                        Chaos.LAST_COMPLETED.get());
+                throw new IllegalStateException("injected task failure at record " + Chaos.PROCESSED.get());
             }
             return e;
         }
 
         @Override
+        public void snapshotState(FunctionSnapshotContext context) {
+            if (attempt == 0) Chaos.QUIET_IN_SNAPSHOT.computeIfAbsent(context.getCheckpointId(), k -> new ConcurrentHashMap<>()).put(subtask, quietSeen);
+            if (Chaos.claim(Kind.FAIL_IN_SNAPSHOT)) {
+                Chaos.done(new Injected(Kind.FAIL_IN_SNAPSHOT, Chaos.PROCESSED.get(), Chaos.LAST_COMPLETED.get(), attempt, false,
+                        "in snapshotState of checkpoint " + context.getCheckpointId()), context.getCheckpointId());
+                throw new IllegalStateException("injected failure during checkpoint " + context.getCheckpointId());
+            }
+        }
+
+        @Override
         public void notifyCheckpointComplete(long checkpointId) {
-            lastCompletedCheckpoint = Math.max(lastCompletedCheckpoint, checkpointId);
+            Chaos.checkpointCompleted(checkpointId);
+            if (Chaos.claim(Kind.FAIL_AFTER_CHECKPOINT_COMPLETE)) {
+                Chaos.done(new Injected(Kind.FAIL_AFTER_CHECKPOINT_COMPLETE, Chaos.PROCESSED.get(), checkpointId, attempt, false,
+                        "in notifyCheckpointComplete of checkpoint " + checkpointId), checkpointId);
+                throw new IllegalStateException("injected failure right after checkpoint " + checkpointId + " completed");
+            }
         }
     }
 }
