@@ -115,6 +115,7 @@ class MetricsIT {
         createTopic(config.segmentsTopic(), 1, true);
         createTopic(config.dlqTopic(), 1, false);
         createTopic(config.lateTopic(), 1, false);
+        createTopic(config.patternEventsTopic(), 1, false);
     }
 
     /** A fresh broker may briefly answer UNKNOWN_TOPIC_OR_PARTITION for a topic it just created; creating is idempotent. */
