@@ -93,15 +93,22 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
         /** SHA-256 of the file's text; null when the text at submission could not be read. */
         public String sha256;
         public boolean enabled;
+        /** {@link #stepShape} of this version, for {@code on_change: keep}; null if unknown. */
+        public String steps;
 
         public Accepted() {}
 
         public Accepted(String patternId, int version, String file, String sha256, boolean enabled) {
+            this(patternId, version, file, sha256, enabled, null);
+        }
+
+        public Accepted(String patternId, int version, String file, String sha256, boolean enabled, String steps) {
             this.patternId = patternId;
             this.version = version;
             this.file = file;
             this.sha256 = sha256;
             this.enabled = enabled;
+            this.steps = steps;
         }
 
         @Override
@@ -184,13 +191,13 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
     public static List<Accepted> initialEntries(Path patternsPath, List<PatternDefinition> initial) {
         Map<String, Accepted> out = new LinkedHashMap<>();
         for (PatternDefinition d : initial) {
-            out.put(d.id, new Accepted(d.id, d.version, fileName(d.source), hashOf(d.source, patternsPath), d.enabled));
+            out.put(d.id, new Accepted(d.id, d.version, fileName(d.source), hashOf(d.source, patternsPath), d.enabled, stepShape(d)));
         }
         try {
             PatternLoader.Result r = PatternLoader.load(patternsPath);
             for (PatternDefinition d : r.patterns()) {
                 if (!d.enabled && !out.containsKey(d.id)) {
-                    out.put(d.id, new Accepted(d.id, d.version, fileName(d.source), hashOf(d.source, patternsPath), false));
+                    out.put(d.id, new Accepted(d.id, d.version, fileName(d.source), hashOf(d.source, patternsPath), false, stepShape(d)));
                 }
             }
         } catch (RuntimeException e) {
@@ -375,8 +382,17 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
                             + "; version numbers only go forward: give it version " + (existing.version + 1) + " or more"), now);
                     continue;
                 }
+                String shape = stepShape(def);
+                if (def.onChange == PatternDefinition.OnChange.KEEP && existing.enabled && def.enabled && existing.steps != null
+                        && !existing.steps.equals(shape)) {
+                    reject(f, sha, def.id, def.version, change, List.of(name + ":" + keyPosition(text, "on_change")
+                            + ": on_change: keep needs the same steps as the running version " + existing.version
+                            + " (names, order, absence, quantifiers) so that its open matches can go on: it has ["
+                            + existing.steps + "], this version [" + shape + "]; use drain or restart for this change"), now);
+                    continue;
+                }
             }
-            accepted.put(def.id, new Accepted(def.id, def.version, f, sha, def.enabled));
+            accepted.put(def.id, new Accepted(def.id, def.version, f, sha, def.enabled, stepShape(def)));
             rejected.remove(f);
             base.put(name, text);
             baseProblems = problemsOf(r);
@@ -495,6 +511,34 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
         return m.find() ? m.group(1) : null;
     }
 
+    /**
+     * What must stay the same for open matches to go on under a new version ({@code on_change: keep}):
+     * the steps' names and order, which are absences, and each quantifier's shape.
+     */
+    public static String stepShape(PatternDefinition d) {
+        List<String> out = new ArrayList<>();
+        for (PatternDefinition.StepDefinition s : d.steps) {
+            PatternDefinition.Quantifier q = s.quantifier;
+            StringBuilder b = new StringBuilder(s.name);
+            if (s.absent) b.append(" absent");
+            if (q.min != 1 || q.max != 1) b.append(" ").append(q.min).append("..").append(q.max < 0 ? "" : String.valueOf(q.max));
+            if (q.optional) b.append(" optional");
+            if (q.greedy) b.append(" greedy");
+            if (q.until != null) b.append(" until");
+            out.add(b.toString());
+        }
+        return String.join(", ", out);
+    }
+
+    /** LINE:COL of a top-level key, for the editor. */
+    private static String keyPosition(String text, String key) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(key) + ":").matcher(text);
+        if (!m.find()) return "1:1";
+        int line = 1;
+        for (int i = 0; i < m.start(); i++) if (text.charAt(i) == '\n') line++;
+        return line + ":1";
+    }
+
     /** LINE:COL of the version's value, for the editor. */
     private static String versionPosition(String text) {
         Matcher m = VERSION_LINE.matcher(text);
@@ -519,6 +563,6 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
     }
 
     private static Accepted copy(Accepted a) {
-        return new Accepted(a.patternId, a.version, a.file, a.sha256, a.enabled);
+        return new Accepted(a.patternId, a.version, a.file, a.sha256, a.enabled, a.steps);
     }
 }

@@ -338,6 +338,28 @@ class PatternWatcherOperatorTest {
     }
 
     @Test
+    void keepIsRejectedWhenTheStepsChangeAndAcceptedWhenOnlyConditionsDo() throws Exception {
+        String sameSteps = pattern("cart", 2, true, "Product Clicked").replace("version: 2", "version: 2\non_change: keep");
+        write("cart.yaml", sameSteps);
+        poll();
+        assertThat(newChanges()).singleElement().satisfies(c -> assertThat(c.definition().onChange).isEqualTo(PatternDefinition.OnChange.KEEP));
+        newEvents();
+
+        String otherSteps = sameSteps.replace("version: 2", "version: 3").replace("name: added", "name: carted");
+        write("cart.yaml", otherSteps);
+        poll();
+        assertThat(newChanges()).isEmpty();
+        assertThat(problems(newEvents().get(0))).singleElement().satisfies(p -> assertThat(p)
+                .startsWith(dir.resolve("cart.yaml") + ":3:1: on_change: keep needs the same steps as the running version 2")
+                .contains("[viewed, added]").contains("[viewed, carted]"));
+
+        // the same change with drain is fine
+        write("cart.yaml", otherSteps.replace("on_change: keep", "on_change: drain"));
+        poll();
+        assertThat(newChanges()).singleElement().satisfies(c -> assertThat(c.version).isEqualTo(3));
+    }
+
+    @Test
     void segmentFilesAreNotPatternChanges() throws Exception {
         write("segments.yaml", "kind: segments\nsegments:\n  - id: engaged\n    when: profile.sessions_7d > 6\n");
         poll();
