@@ -85,7 +85,8 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
     private static final Pattern VERSION_LINE = Pattern.compile("(?m)^version:\\s*[\"']?(\\d{1,9})");
 
     /** One accepted pattern: what the engine runs (a Flink POJO, kept in operator state). */
-    public static class Accepted {
+    public static class Accepted implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
         public String patternId;
         public int version;
         /** The file's name (not its folder): stable when the folder is mounted elsewhere. */
@@ -118,7 +119,8 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
     }
 
     /** A file text that was rejected: not looked at again until the file changes. */
-    public static class Rejected {
+    public static class Rejected implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
         public String file;
         public String sha256;
         /** The id the file names, if it could be made out; null otherwise. */
