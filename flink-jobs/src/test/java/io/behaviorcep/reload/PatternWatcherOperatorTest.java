@@ -432,6 +432,13 @@ class PatternWatcherOperatorTest {
     }
 
     @Test
+    void stateIsKeptAsFlinkPojosNotKryo() {
+        assertThat(TypeInformation.of(Accepted.class)).isInstanceOf(org.apache.flink.api.java.typeutils.PojoTypeInfo.class);
+        assertThat(TypeInformation.of(PatternWatcherOperator.Rejected.class)).isInstanceOf(org.apache.flink.api.java.typeutils.PojoTypeInfo.class);
+        assertThat(TypeInformation.of(PatternChange.class)).isInstanceOf(org.apache.flink.api.java.typeutils.PojoTypeInfo.class);
+    }
+
+    @Test
     void attachBuildsOneWatcherWithAStableUidOnlyWhenWatching() throws Exception {
         List<PatternDefinition> initial = PatternLoader.load(dir).patterns();
         JobConfig on = JobConfig.of(Map.of("kafka.bootstrap-servers", "x:9092", "patterns.dir", dir.toString(), "patterns.watch", "true"));
