@@ -142,10 +142,8 @@ public final class BehaviorCepPipeline {
         DataStream<SegmentUpdate> thresholdUpdates = profileOperator.getSideOutput(ProfileFunction.THRESHOLD_UPDATES);
 
         // pattern changes of a running job (patterns.watch), to every engine and actions instance
-        DataStream<PatternChange> changeStream = PatternWatcherOperator.attach(timed, config, allPatterns);
-        if (changeStream instanceof SingleOutputStreamOperator<PatternChange> watcher) {
-            io.patternEvents(watcher.getSideOutput(PatternWatcherOperator.PATTERN_EVENTS));
-        }
+        SingleOutputStreamOperator<PatternChange> changeStream = PatternWatcherOperator.attach(timed, config, allPatterns);
+        if (config.patternsWatch()) io.patternEvents(changeStream.getSideOutput(PatternWatcherOperator.PATTERN_EVENTS));
         BroadcastStream<PatternChange> changes = changeStream.broadcast(PatternTimeline.DESCRIPTOR);
 
         List<DataStream<ActionInput>> actionInputs = new ArrayList<>();

@@ -26,11 +26,14 @@ public interface PipelineIO {
 
     void lateEvents(DataStream<BehaviorEvent> late);
 
+    /**
+     * One JSON line per pattern change the running job accepted or rejected (the pattern watcher's
+     * side output {@link io.behaviorcep.reload.PatternWatcherOperator#PATTERN_EVENTS}); default: not written.
+     */
+    default void patternEvents(DataStream<String> records) {}
+
     /** Latest profiles and erasures for PostgreSQL ({@code user_profiles}, {@code erasures}); default: not written. */
     default void profileRecords(DataStream<ProfileRecord> records) {}
-
-    /** One JSON record per accepted or rejected pattern change ({@code behavior.pattern-events}); default: not written. */
-    default void patternEvents(DataStream<String> records) {}
 
     /**
      * Rows of the suppression list ({@code suppressed_users}) as they change, as records made by

@@ -64,6 +64,9 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
     @Option(names = "--patterns", description = "pattern folder (default: ./patterns if present, else the patterns shipped in the jar)")
     Path patterns;
 
+    @Option(names = "--no-watch", description = "do not apply changes of the pattern folder while running (default: saved changes go live in seconds)")
+    boolean noWatch;
+
     @Option(names = "--events-per-second", defaultValue = "400", description = "synthetic events per second (default: ${DEFAULT-VALUE})")
     double eventsPerSecond;
 
@@ -85,6 +88,8 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
 
     private final Map<String, AtomicLong> outputs = new ConcurrentHashMap<>();
     private volatile String lastAlert = "";
+    /** Pattern id to the version the job runs (enabled ones), from the start and then from the pattern-events topic. */
+    private final Map<String, Integer> liveVersions = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final ObjectMapper json = new ObjectMapper();
 
@@ -110,6 +115,10 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             settings.put("patterns.dir", patternDir.toString());
             settings.put("checkpoint.interval", "5s");
             settings.put("kafka.starting-offsets", "earliest");
+            settings.put("patterns.watch", Boolean.toString(!noWatch));
+            settings.put("patterns.watch-interval", "1s");
+            // about 2 s of wall time at the simulated speed: enough for the change to reach every subtask
+            settings.put("patterns.activation-delay", Math.max(1, Math.round(2 * timeSpeed)) + "s");
             JobConfig config = JobConfig.of(settings);
 
             kafka.createTopic(config.eventsTopic(), parallelism, false);
@@ -117,6 +126,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             kafka.createTopic(config.segmentsTopic(), 1, true);
             kafka.createTopic(config.dlqTopic(), 1, false);
             kafka.createTopic(config.lateTopic(), 1, false);
+            kafka.createTopic(config.patternEventsTopic(), 1, false);
             try (Connection c = pg.connect()) {
                 List<String> applied = SqlMigrations.apply(c, "public");
                 say("PostgreSQL migrations applied: " + applied);
@@ -128,6 +138,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flinkConf);
             env.setParallelism(parallelism);
             List<PatternDefinition> loaded = BehaviorCepJob.prepare(env, config, new KafkaIO(config));
+            for (PatternDefinition p : loaded) if (p.enabled) liveVersions.put(p.id, p.version);
             JobClient job = env.executeAsync(BehaviorCepJob.JOB_NAME + " (local)");
 
             TrafficGenerator generator = new TrafficGenerator(TrafficGenerator.Config.defaults(seed)
@@ -165,6 +176,9 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             List<String> thresholds = io.behaviorcep.pattern.PatternLoader.load(patternDir).segments().stream()
                     .map(s -> s.id).toList();
             if (!thresholds.isEmpty()) System.out.println("  segments         threshold segments: " + String.join(", ", thresholds));
+            System.out.println("  pattern changes  " + (noWatch ? "not watched (--no-watch): restart to change patterns"
+                    : "edit, add or delete a file in " + patternDir.toAbsolutePath() + " and save: valid changes go live in seconds "
+                    + "(raise its version), invalid ones are rejected and printed; topic " + config.patternEventsTopic()));
             System.out.println("  traffic          " + (int) eventsPerSecond + " events/s from " + users + " users, simulated time x" + (int) timeSpeed
                     + (runFor == null ? "   (Ctrl-C to stop)" : "   (stopping after " + duration + ")"));
             System.out.println();
@@ -206,9 +220,44 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
     }
 
     private String statusLine(long elapsedMillis, long sent, double rate, TrafficGenerator g, JobClient job) {
-        return String.format("[%4ds] events in %,d (%.0f/s)  alerts %,d  segment updates %,d  DLQ %,d  late %,d  duplicates dropped %s  (simulated time %s)",
+        return String.format("[%4ds] events in %,d (%.0f/s)  alerts %,d  segment updates %,d  DLQ %,d  late %,d  duplicates dropped %s  (simulated time %s)  patterns: %s",
                 elapsedMillis / 1000, sent, rate, count("alerts"), count("segments"), count("dlq"), count("late"),
-                duplicatesDropped(job), g.simulatedNow().toString().substring(0, 16));
+                duplicatesDropped(job), g.simulatedNow().toString().substring(0, 16), liveVersionsText());
+    }
+
+    /** e.g. {@code cart-abandonment v2, dormancy-14d v1}. */
+    String liveVersionsText() {
+        if (liveVersions.isEmpty()) return "none";
+        List<String> out = new java.util.ArrayList<>();
+        liveVersions.forEach((id, v) -> out.add(id + " v" + v));
+        return String.join(", ", out);
+    }
+
+    /** Prints one record of the pattern-events topic as it arrives and keeps the live versions up to date. */
+    void patternEvent(String record) {
+        try {
+            JsonNode e = json.readTree(record);
+            String id = e.path("pattern_id").isNull() ? null : e.path("pattern_id").asText(null);
+            String version = e.path("version").isNull() ? "" : " v" + e.path("version").asText();
+            String change = e.path("change").asText();
+            String file = e.path("file").asText();
+            if ("accepted".equals(e.path("kind").asText())) {
+                if (id != null) {
+                    if (change.equals("deleted") || change.equals("disabled")) liveVersions.remove(id);
+                    else liveVersions.put(id, e.path("version").asInt());
+                }
+                String at = e.path("activate_at").asText("");
+                System.out.println("  pattern change accepted: " + id + version + " " + change + " (" + file + "), in effect from simulated time "
+                        + (at.length() >= 19 ? at.substring(0, 19).replace('T', ' ') : at));
+            } else {
+                StringBuilder sb = new StringBuilder("  pattern change REJECTED: " + file + (id == null ? "" : " (" + id + version + ")")
+                        + "; the running version stays:");
+                e.path("problems").forEach(p -> sb.append("\n      ").append(p.asText()));
+                System.out.println(sb);
+            }
+        } catch (IOException | RuntimeException ex) {
+            System.out.println("  pattern event: " + record);
+        }
     }
 
     private long count(String what) {
@@ -252,7 +301,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         Map<String, String> names = Map.of(config.alertsTopic(), "alerts", config.segmentsTopic(), "segments",
-                config.dlqTopic(), "dlq", config.lateTopic(), "late");
+                config.dlqTopic(), "dlq", config.lateTopic(), "late", config.patternEventsTopic(), "pattern-events");
         long deadline = Long.MAX_VALUE;
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             c.subscribe(names.keySet());
@@ -262,6 +311,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
                     String what = names.get(r.topic());
                     outputs.computeIfAbsent(what, k -> new AtomicLong()).incrementAndGet();
                     if (what.equals("alerts")) lastAlert = new String(r.value(), java.nio.charset.StandardCharsets.UTF_8);
+                    if (what.equals("pattern-events")) patternEvent(new String(r.value(), java.nio.charset.StandardCharsets.UTF_8));
                 }
             }
         }

@@ -41,11 +41,15 @@ public final class JobConfig implements Serializable {
         key("topics.segments", "behavior.segments", "output: segment enter/exit (key = user and segment, compaction-friendly)");
         key("topics.dlq", "behavior.dlq", "output: rejected input records, original bytes, reason in headers");
         key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
+        key("topics.pattern-events", "behavior.pattern-events", "output: one JSON record per pattern change accepted or rejected by the running job (key = pattern id)");
         key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
         key("jdbc.user", "behavior_cep", "PostgreSQL user");
         key("jdbc.password", "", "a literal password: for the local run only; use jdbc.password-env elsewhere");
         key("jdbc.password-env", JdbcSettings.DEFAULT_PASSWORD_ENV, "environment variable holding the PostgreSQL password on the task managers");
         key("patterns.dir", "patterns", "folder (or single file) of pattern YAML files, read at submission");
+        key("patterns.watch", "false", "true: the running job watches patterns.dir (on the task managers too) and applies valid changes without a restart (`local`: on)");
+        key("patterns.watch-interval", "1s", "how often the watched pattern folder is read");
+        key("patterns.activation-delay", "5s", "event time between the job's watermark when a change is accepted and the change taking effect everywhere");
         key("checkpoint.interval", "10s", "exactly-once checkpoint interval: also the latency of committed output");
         key("events.max-out-of-orderness", "30s", "how far behind the newest event an event may arrive and still be matched");
         key("events.idle-timeout", "30s", "wall time without events after which event time advances with the wall clock");
@@ -134,7 +138,7 @@ public final class JobConfig implements Serializable {
         boolean durationsOk = true;
         for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "events.max-out-of-orderness",
                 "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention", "profile.write-interval",
-                "privacy.suppression-refresh")) {
+                "privacy.suppression-refresh", "patterns.watch-interval", "patterns.activation-delay")) {
             try {
                 Durations.parse(values.get(k));
             } catch (IllegalArgumentException e) {
@@ -156,7 +160,7 @@ public final class JobConfig implements Serializable {
         if (!Set.of("committed-or-earliest", "earliest", "latest").contains(startingOffsets())) {
             errors.add("kafka.starting-offsets must be committed-or-earliest, earliest or latest");
         }
-        for (String k : List.of("events.idle-advance", "privacy.consent-required", "privacy.pseudonymize")) {
+        for (String k : List.of("events.idle-advance", "privacy.consent-required", "privacy.pseudonymize", "patterns.watch")) {
             if (!Set.of("true", "false").contains(values.get(k))) {
                 // Boolean.parseBoolean would quietly turn a typo into false
                 errors.add(k + " must be true or false, got '" + values.get(k) + "'");
@@ -253,6 +257,10 @@ public final class JobConfig implements Serializable {
         return values.get("topics.late");
     }
 
+    public String patternEventsTopic() {
+        return values.get("topics.pattern-events");
+    }
+
     /** Null when PostgreSQL output is disabled. */
     public JdbcSettings jdbc() {
         String url = values.get("jdbc.url");
@@ -263,6 +271,20 @@ public final class JobConfig implements Serializable {
 
     public Path patternsPath() {
         return Path.of(values.get("patterns.dir"));
+    }
+
+    /** Whether the running job applies changes of {@link #patternsPath()} (issue #9); off: the patterns of the submission only. */
+    public boolean patternsWatch() {
+        return Boolean.parseBoolean(values.get("patterns.watch"));
+    }
+
+    public Duration patternsWatchInterval() {
+        return duration("patterns.watch-interval");
+    }
+
+    /** Event time from the job's watermark at acceptance to a change's {@link io.behaviorcep.pattern.PatternChange#activateAt}. */
+    public Duration patternsActivationDelay() {
+        return duration("patterns.activation-delay");
     }
 
     public Duration checkpointInterval() {

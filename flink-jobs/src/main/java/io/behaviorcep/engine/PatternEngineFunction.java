@@ -55,7 +55,8 @@ import java.util.Set;
  * longer applies are handled, the next time the user is touched, as the new version's
  * {@code on_change} says: {@code drain} (they go on, no new ones start), {@code restart} (dropped),
  * {@code keep} (carried over; only between versions with the same state graph, else drained).
- * Deleting or disabling a pattern drops its open matches.
+ * When a pattern is disabled or deleted, the disabled version's (the deleted one's) {@code on_change}
+ * decides between draining and dropping its open matches; no new ones start.
  *
  * <p>Emits the matches, and the {@code exit_on} signals of segment patterns, as {@link ActionInput}s
  * for the actions operator. Events at or behind the watermark (none in a healthy job: the profile
@@ -277,8 +278,16 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             PatternTimeline.Entry cur = mine == null ? null : t.current(mine.id, ts);
             if (cur == mine) continue;
             int before = inFlight(runs);
-            PatternDefinition.OnChange policy = cur == null || !cur.live() ? PatternDefinition.OnChange.RESTART : cur.def.onChange;
-            if (mine == null) policy = PatternDefinition.OnChange.RESTART; // a pattern this job does not know
+            PatternDefinition.OnChange policy;
+            if (mine == null) {
+                policy = PatternDefinition.OnChange.RESTART; // a pattern this job does not know
+            } else if (cur == null || !cur.live()) {
+                // nothing runs after it: the disabled version's on_change (a deleted file's last one) decides
+                PatternDefinition.OnChange declared = cur != null && !cur.delete ? cur.def.onChange : mine.def.onChange;
+                policy = declared == PatternDefinition.OnChange.KEEP ? PatternDefinition.OnChange.DRAIN : declared;
+            } else {
+                policy = cur.def.onChange;
+            }
             if (policy == PatternDefinition.OnChange.KEEP && !compatible(compiled(mine), compiled(cur))) {
                 policy = PatternDefinition.OnChange.DRAIN;
             }

@@ -6,7 +6,7 @@ import io.behaviorcep.pattern.PatternDefinition;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +43,7 @@ public final class PatternTimeline {
      * A stream of no changes, for a job that does not watch its patterns. (Flink 2.2's
      * {@code fromData} refuses an empty collection, so one placeholder is read and dropped.)
      */
-    public static DataStream<PatternChange> noChanges(StreamExecutionEnvironment env) {
+    public static SingleOutputStreamOperator<PatternChange> noChanges(StreamExecutionEnvironment env) {
         PatternChange placeholder = new PatternChange();
         placeholder.kind = "none";
         return env.fromData(List.of(placeholder), TypeInformation.of(PatternChange.class)).name("Pattern changes (not watched)")

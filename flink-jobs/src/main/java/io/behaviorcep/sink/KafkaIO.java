@@ -132,6 +132,36 @@ public class KafkaIO implements PipelineIO {
     }
 
     /**
+     * Pattern changes accepted or rejected by the running job, keyed by pattern id. At least once
+     * and outside transactions: an operator (and {@code local}) sees a change the moment the job
+     * decides it, not a checkpoint later; after a restore a record may appear twice, which an audit
+     * trail of changes tolerates.
+     */
+    @Override
+    public void patternEvents(DataStream<String> records) {
+        String topic = config.patternEventsTopic();
+        records.sinkTo(KafkaSink.<String>builder()
+                        .setBootstrapServers(config.bootstrapServers())
+                        .setKafkaProducerConfig(config.kafkaProperties())
+                        .setRecordSerializer((KafkaRecordSerializationSchema<String>) (json, ctx, ts) -> new ProducerRecord<>(topic, null, null,
+                                utf8(patternIdOf(json)), utf8(json)))
+                        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                        .build())
+                .setParallelism(1).uid("pattern-events-kafka").name("Pattern events → Kafka " + topic);
+    }
+
+    private static String patternIdOf(String json) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode id = PATTERN_EVENT_JSON.readTree(json).get("pattern_id");
+            return id == null || id.isNull() ? null : id.asText();
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper PATTERN_EVENT_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
      * Key and value of a dead letter together stay below this (1 MiB less 16 KiB), so that with its headers
      * it fits a default producer's {@code max.request.size} and a default topic's {@code max.message.bytes}
      * (both about 1 MiB); larger originals are cut to it (headers {@code dlq.truncated},
@@ -200,6 +230,7 @@ public class KafkaIO implements PipelineIO {
     }
 
     public List<String> topics() {
-        return List.of(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic());
+        return List.of(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(),
+                config.patternEventsTopic());
     }
 }

@@ -72,6 +72,16 @@ public class InMemoryIO implements PipelineIO {
         records.sinkTo(new Collect<>(id + "/profiles")).name("Collect profile records");
     }
 
+    @Override
+    public void patternEvents(DataStream<String> records) {
+        records.sinkTo(new Collect<>(id + "/pattern-events")).name("Collect pattern events");
+    }
+
+    /** The pattern watcher's JSON records, accepted and rejected changes (with {@code patterns.watch} on). */
+    public List<String> patternEvents() {
+        return get("pattern-events");
+    }
+
     public List<ProfileRecord> profileRecords() {
         return get("profiles");
     }

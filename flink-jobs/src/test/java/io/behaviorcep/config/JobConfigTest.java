@@ -33,6 +33,10 @@ class JobConfigTest {
         assertThat(c.lateTopic()).isEqualTo("behavior.late");
         assertThat(c.jdbc()).isNull();
         assertThat(c.patternsPath()).isEqualTo(Path.of("patterns"));
+        assertThat(c.patternsWatch()).as("a cluster job runs the patterns it was submitted with unless told to watch").isFalse();
+        assertThat(c.patternsWatchInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(c.patternsActivationDelay()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.patternEventsTopic()).isEqualTo("behavior.pattern-events");
         assertThat(c.checkpointInterval()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.maxOutOfOrderness()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
@@ -205,5 +209,17 @@ class JobConfigTest {
             assertThat(v[1]).as("doc of %s", k).isNotBlank();
         });
         assertThat(JobConfig.KEYS).containsKeys("kafka.bootstrap-servers", "kafka.transaction-timeout", "kafka.properties.*", "events.dedup-ttl");
+    }
+
+    @Test
+    void patternWatchSettingsAreChecked() {
+        JobConfig c = JobConfig.of(Map.of("patterns.watch", "true", "patterns.watch-interval", "500ms", "patterns.activation-delay", "2m"));
+        assertThat(c.patternsWatch()).isTrue();
+        assertThat(c.patternsWatchInterval()).isEqualTo(Duration.ofMillis(500));
+        assertThat(c.patternsActivationDelay()).isEqualTo(Duration.ofMinutes(2));
+        assertThatThrownBy(() -> JobConfig.of(Map.of("patterns.watch", "yes", "patterns.watch-interval", "0s", "patterns.activation-delay", "soon")))
+                .hasMessageContaining("patterns.watch must be true or false")
+                .hasMessageContaining("patterns.watch-interval")
+                .hasMessageContaining("patterns.activation-delay");
     }
 }

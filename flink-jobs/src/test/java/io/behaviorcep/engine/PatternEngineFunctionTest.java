@@ -206,8 +206,21 @@ class PatternEngineFunctionTest {
     }
 
     @Test
-    void deletingAPatternDropsItsOpenMatchesAndStartsNoMore() throws Exception {
+    void deletingADrainPatternLetsItsOpenMatchesFinishAndStartsNoMore() throws Exception {
         var h = harness(List.of(load(cartYaml(1, "drain", "30m"))), null);
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Added", 1));
+        h.processBroadcastElement(PatternChange.delete("cart", 1, "cart.yaml", T0 + 5 * MIN, 0), T0);
+        send(h, event("u1", "Product Viewed", 40));
+        send(h, event("u1", "Product Added", 41));
+        h.watermark(T0 + 100 * MIN);
+        assertThat(matches(h)).containsExactly("cart v1: u1@1 at 16");
+        assertThat(stateEntries(h)).isZero();
+    }
+
+    @Test
+    void deletingARestartPatternDropsItsOpenMatchesAndStartsNoMore() throws Exception {
+        var h = harness(List.of(load(cartYaml(1, "restart", "30m"))), null);
         send(h, event("u1", "Product Viewed", 0));
         send(h, event("u1", "Product Added", 1));
         h.processBroadcastElement(PatternChange.delete("cart", 1, "cart.yaml", T0 + 5 * MIN, 0), T0);
@@ -241,8 +254,11 @@ class PatternEngineFunctionTest {
         // cart unchanged, checkout-abandonment removed, dormancy added
         var after = harness(List.of(load(cartYaml(1, "restart", "30m")), shipped("dormancy-14d")), snapshot);
         send(after, event("u3", "Page", 3));
+        send(after, event("u4", "Checkout Started", 4)); // checkout-abandonment is gone: no match for this
         after.watermark(T0 + 15L * 24 * 60 * MIN);
-        assertThat(matches(after)).containsExactlyInAnyOrder("cart v1: u1@1 at 16", "dormancy-14d v1: u3@3 at " + (3 + 14 * 24 * 60));
+        // the removed pattern's open match finishes (its on_change is the default, drain); nothing new starts on it
+        assertThat(matches(after)).containsExactlyInAnyOrder("cart v1: u1@1 at 16", "checkout-abandonment v1: u2@2 at 32",
+                "dormancy-14d v1: u3@3 at " + (3 + 14 * 24 * 60));
         after.watermark(T0 + 200 * DAY);
         assertThat(stateEntries(after)).isZero();
     }

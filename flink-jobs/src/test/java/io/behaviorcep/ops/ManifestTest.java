@@ -333,7 +333,8 @@ class ManifestTest {
             boolean compacted = s.at("/config/cleanup.policy").asText("delete").contains("compact");
             assertThat(compacted).as(t + " compacted").isEqualTo(s.path("topicName").asText().equals(config.segmentsTopic()));
         }
-        assertThat(names).containsExactlyInAnyOrder(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic());
+        assertThat(names).containsExactlyInAnyOrder(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(),
+                config.patternEventsTopic());
         assertThat(new TreeSet<>(new KafkaIO(config).topics())).isEqualTo(names);
         // the bootstrap address is the Strimzi cluster's
         assertThat(config.bootstrapServers()).startsWith("behavior-kafka-bootstrap.");
@@ -350,7 +351,7 @@ class ManifestTest {
         }
         assertThat(acls.get("topic:" + config.eventsTopic() + ":literal")).contains("Read");
         assertThat(acls.get("group:" + config.groupId() + ":literal")).contains("Read");
-        for (String out : List.of(config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic())) {
+        for (String out : List.of(config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(), config.patternEventsTopic())) {
             assertThat(acls.get("topic:" + out + ":literal")).as(out).contains("Write");
         }
         assertThat(acls.get("transactionalId:" + config.transactionalIdPrefix() + ":prefix")).contains("Write", "Describe");

@@ -115,6 +115,7 @@ class MetricsIT {
         createTopic(config.segmentsTopic(), 1, true);
         createTopic(config.dlqTopic(), 1, false);
         createTopic(config.lateTopic(), 1, false);
+        createTopic(config.patternEventsTopic(), 1, false);
     }
 
     /** A fresh broker may briefly answer UNKNOWN_TOPIC_OR_PARTITION for a topic it just created; creating is idempotent. */
@@ -334,7 +335,7 @@ class MetricsIT {
         for (JsonNode v : j.get("vertices")) {
             String status = v.path("status").asText();
             // the pattern-change input of a job that does not watch its folder is read and done at once
-            boolean unwatchedChanges = "FINISHED".equals(status) && v.path("name").asText().contains("Pattern changes");
+            boolean unwatchedChanges = "FINISHED".equals(status) && v.path("name").asText().toLowerCase().contains("pattern changes");
             if (!"RUNNING".equals(status) && !unwatchedChanges) return false;
         }
         return true;
