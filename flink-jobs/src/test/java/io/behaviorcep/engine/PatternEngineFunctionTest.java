@@ -258,7 +258,7 @@ class PatternEngineFunctionTest {
         after.watermark(T0 + 15L * 24 * 60 * MIN);
         // the removed pattern's open match finishes (its on_change is the default, drain); nothing new starts on it
         assertThat(matches(after)).containsExactlyInAnyOrder("cart v1: u1@1 at 16", "checkout-abandonment v1: u2@2 at 32",
-                "dormancy-14d v1: u3@3 at " + (3 + 14 * 24 * 60));
+                "dormancy-14d v1: u3@3 at " + (3 + 14 * 24 * 60), "dormancy-14d v1: u4@4 at " + (4 + 14 * 24 * 60));
         after.watermark(T0 + 200 * DAY);
         assertThat(stateEntries(after)).isZero();
     }
