@@ -48,7 +48,7 @@ public final class BenchMain {
               --keep-cap            run cart-abandonment with its cap (1 alert per user per 24 h); (b) is then
                                     capped the same way before the check. Default: cap removed, every match compared
               --patterns-dir DIR    where cart-abandonment.yaml is (default ./patterns, ../patterns, or the classpath)
-              --curve-events N      events per point of the patterns, users and backends curves (default 100000)
+              --curve-events N      events per point of the patterns, users and backends curves (default 50000)
               --curve-runs N        timed runs per curve point (default 1)
               --pattern-counts L    (default 1,10,50)
               --user-counts L       (default 10000,100000,1000000)
@@ -346,14 +346,13 @@ public final class BenchMain {
     // ---- curves -------------------------------------------------------------------------------------
 
     void patterns() throws Exception {
-        int events = intOpt("curve-events", 100_000);
+        int events = intOpt("curve-events", 50_000);
         int users = intOpt("users", 20_000);
         int runs = intOpt("curve-runs", 1);
         Contenders.Settings s = settings(backend());
         out.printf("%n== cost vs number of patterns: the job, parallelism %d, %s state, warm-up + median of %d%n", s.parallelism(), s.backend(), runs);
         try (Data d = generate(options(events, users))) {
             Timed one = null;
-            out.printf("%n%9s %12s %10s %12s %10s%n", "patterns", "events/s", "median ms", "cost vs 1", "alerts");
             List<String> rows = new ArrayList<>();
             for (int n : listOpt("pattern-counts", "1,10,50")) {
                 List<PatternDefinition> set = Variants.set(patternsDir(), keepCap(), n);
@@ -368,7 +367,7 @@ public final class BenchMain {
     }
 
     void users() throws Exception {
-        int events = intOpt("curve-events", 100_000);
+        int events = intOpt("curve-events", 50_000);
         int runs = intOpt("curve-runs", 1);
         Contenders.Settings s = settings(backend());
         PatternDefinition cart = Variants.shipped(patternsDir(), keepCap());
@@ -387,7 +386,7 @@ public final class BenchMain {
     }
 
     void backends() throws Exception {
-        int events = intOpt("curve-events", 100_000);
+        int events = intOpt("curve-events", 50_000);
         int users = intOpt("users", 20_000);
         int runs = intOpt("curve-runs", 1);
         PatternDefinition cart = Variants.shipped(patternsDir(), keepCap());
@@ -421,10 +420,19 @@ public final class BenchMain {
             long job = Contenders.savepointBytes(d.rawId, events, List.of(cart), s, dir.resolve("job"), true);
             long cep = Contenders.savepointBytes(d.eventsId, events, List.of(cart), s, dir.resolve("cep"), false);
             int active = d.traffic.activeUsers;
-            out.printf("%-55s %,14s %,10s%n", "", "savepoint bytes", "per user");
+            out.printf("%-55s %14s %10s%n", "", "savepoint bytes", "per user");
             out.printf(Locale.ROOT, "%-55s %,14d %,10.0f%n", "(a) job: dedup ids (24 h), profile, CEP buffers, actions", job, (double) job / active);
             out.printf(Locale.ROOT, "%-55s %,14d %,10.0f%n", "(b) plain CEP: buffered events and partial matches", cep, (double) cep / active);
-            out.printf("(per active user: %,d users sent events; the savepoints are in %s)%n", active, dir);
+            out.printf("(per active user: %,d users sent events)%n", active);
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    static void deleteTree(Path dir) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(dir)) return;
+        try (var files = java.nio.file.Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(p);
         }
     }
 
