@@ -44,17 +44,21 @@ public final class BenchMain {
               --runs N              timed runs per contender, after one warm-up run; the median counts (default 3)
               --parallelism N       (default 2)
               --backend B           hashmap or rocksdb, for compare, patterns, users (default hashmap)
-              --contenders LIST     any of a,b,c,d, and b0 (plain CEP without the deadline timers) (default a,b,c,d)
+              --contenders LIST     any of a,b,c,d, and a0 (the job without patterns), b0 (plain CEP without the
+                                    deadline timers) (default a,b,c,d)
               --keep-cap            run cart-abandonment with its cap (1 alert per user per 24 h); (b) is then
                                     capped the same way before the check. Default: cap removed, every match compared
               --patterns-dir DIR    where cart-abandonment.yaml is (default ./patterns, ../patterns, or the classpath)
               --curve-events N      events per point of the patterns, users and backends curves (default 50000)
               --curve-runs N        timed runs per curve point (default 1)
               --pattern-counts L    (default 1,10,50)
+              --backend-events N    events of the heap vs RocksDB comparison (default 20000)
               --user-counts L       (default 10000,100000,1000000)
+              --events-per-user X   users curve: events per user, at least --curve-events (default 1)
               --rate N              latency mode: events per second (default 2000)
               --duration SECONDS    latency mode: how long the input lasts (default 60)
               --speed X             latency mode: event time runs X times the wall clock (default 60)
+              --job-config K=V,...  extra settings of the job (a), as `run` takes them (e.g. to switch the engine)
               --big                 the issue's size: --events 3000000 --users 100000 (needs -Xmx8g)
             """;
 
@@ -86,6 +90,13 @@ public final class BenchMain {
         if (opts.containsKey("big")) {
             opts.putIfAbsent("events", "3000000");
             opts.putIfAbsent("users", "100000");
+        }
+        if (opts.containsKey("job-config")) {
+            for (String kv : opts.get("job-config").split(",")) {
+                int eq = kv.indexOf('=');
+                if (eq < 1) return usage("--job-config takes key=value[,key=value...]");
+                Contenders.EXTRA_JOB_CONFIG.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+            }
         }
         if (modes.isEmpty()) modes.add("compare");
         if (modes.contains("all")) modes.addAll(List.of("compare", "patterns", "users", "backends", "state", "latency"));
@@ -205,10 +216,17 @@ public final class BenchMain {
     }
 
     Timed time(String name, long events, int runs, Callable<Contenders.Outcome> run) throws Exception {
-        out.printf("  %-40s warm-up", name);
+        return time(name, events, runs, true, run);
+    }
+
+    Timed time(String name, long events, int runs, boolean warmUp, Callable<Contenders.Outcome> run) throws Exception {
+        out.printf("  %-40s %s", name, warmUp ? "warm-up" : "no warm-up");
         out.flush();
-        Contenders.Outcome o = run.call();
-        check(name, events, o);
+        Contenders.Outcome o = null;
+        if (warmUp) {
+            o = run.call();
+            check(name, events, o);
+        }
         List<Long> ms = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             o = run.call();
@@ -243,6 +261,8 @@ public final class BenchMain {
             Map<String, Timed> r = new LinkedHashMap<>();
             if (which.contains("a")) r.put("a", time("(a) job (parse .. actions)", events, runs,
                     () -> Contenders.job(d.rawId, events, List.of(cart), s, true)));
+            if (which.contains("a0")) r.put("a0", time("(a0) job without patterns", events, runs,
+                    () -> Contenders.job(d.rawId, events, List.of(), s, false)));
             if (which.contains("b")) r.put("b", time("(b) plain Flink CEP", events, runs,
                     () -> Contenders.plainCep(d.eventsId, s, true, true)));
             if (which.contains("b0")) r.put("b0", time("(b0) plain CEP, Flink's CepOperator", events, runs,
@@ -257,6 +277,7 @@ public final class BenchMain {
 
     private static final Map<String, String> WHAT = Map.of(
             "a", "Segment JSON -> parse, dedup, profile, pre-filter, CEP + deadline timers, actions -> counting sinks",
+            "a0", "the job without any pattern: parse, dedup, profile, sinks (what (a) costs besides the patterns)",
             "b", "pre-parsed events -> Pattern (view, followedByAny add <= 30m, no order <= 15m) in AbsenceDeadlineCepOperator",
             "b0", "the same Pattern in Flink's own CepOperator (misses users who go quiet)",
             "c", "pre-parsed events -> SQL MATCH_RECOGNIZE (V X*? A) WITHIN 30 MINUTE: view then first add, no absence",
@@ -366,27 +387,40 @@ public final class BenchMain {
         }
     }
 
+    /**
+     * Cost vs users: {@code --events-per-user} events per user (at least {@code --curve-events}) and a flatter
+     * Zipf (0.5), so that most users are active and the key space really grows; warm-up at the first point only.
+     */
     void users() throws Exception {
-        int events = intOpt("curve-events", 50_000);
+        int minEvents = intOpt("curve-events", 50_000);
+        double perUser = doubleOpt("events-per-user", 1);
         int runs = intOpt("curve-runs", 1);
         Contenders.Settings s = settings(backend());
         PatternDefinition cart = Variants.shipped(patternsDir(), keepCap());
-        out.printf("%n== cost vs users: %,d events, parallelism %d, %s state, warm-up + median of %d%n", events, s.parallelism(), s.backend(), runs);
+        out.printf("%n== cost vs users: %.1f events per user (at least %,d), zipf 0.5, parallelism %d, %s state, median of %d%n",
+                perUser, minEvents, s.parallelism(), s.backend(), runs);
         List<String> rows = new ArrayList<>();
+        boolean first = true;
         for (int u : listOpt("user-counts", "10000,100000,1000000")) {
-            try (Data d = generate(options(events, u))) {
-                Timed a = time("(a) job, " + u + " users", events, runs, () -> Contenders.job(d.rawId, events, List.of(cart), s, false));
-                Timed b = time("(b) plain CEP, " + u + " users", events, runs, () -> Contenders.plainCep(d.eventsId, s, false, true));
-                rows.add(String.format(Locale.ROOT, "%,10d %,12d %,12.0f %,12.0f %8.2f", u, d.traffic.activeUsers, a.eventsPerSecond(),
-                        b.eventsPerSecond(), a.eventsPerSecond() / b.eventsPerSecond()));
+            int events = (int) Math.max(minEvents, Math.round(u * perUser));
+            Traffic.Options base = options(events, u);
+            Traffic.Options o = new Traffic.Options(base.seed(), u, events, 0.5, base.msPerEvent(), base.maxOutOfOrderMs(),
+                    base.outOfOrderRatio(), base.start());
+            try (Data d = generate(o)) {
+                Timed a = time("(a) job, " + u + " users", events, runs, first, () -> Contenders.job(d.rawId, events, List.of(cart), s, false));
+                Timed b = time("(b) plain CEP, " + u + " users", events, runs, first, () -> Contenders.plainCep(d.eventsId, s, false, true));
+                rows.add(String.format(Locale.ROOT, "%,10d %,10d %,10d %,12.0f %,12.0f %8.2f", u, events, d.traffic.activeUsers,
+                        a.eventsPerSecond(), b.eventsPerSecond(), a.eventsPerSecond() / b.eventsPerSecond()));
             }
+            first = false;
         }
-        out.printf("%10s %12s %12s %12s %8s%n", "users", "active", "(a) ev/s", "(b) ev/s", "a/b");
+        out.printf("%10s %10s %10s %12s %12s %8s%n", "users", "events", "active", "(a) ev/s", "(b) ev/s", "a/b");
         rows.forEach(out::println);
     }
 
     void backends() throws Exception {
-        int events = intOpt("curve-events", 50_000);
+        // CEP on RocksDB is slow (a seek per key and timer, see docs/benchmarks.md): fewer events by default
+        int events = intOpt("backend-events", 20_000);
         int users = intOpt("users", 20_000);
         int runs = intOpt("curve-runs", 1);
         PatternDefinition cart = Variants.shipped(patternsDir(), keepCap());

@@ -71,11 +71,16 @@ public final class Contenders {
         return env;
     }
 
+    /** Extra job settings ({@code --job-config key=value,...}), e.g. to switch the pattern engine. */
+    static final Map<String, String> EXTRA_JOB_CONFIG = new java.util.concurrent.ConcurrentHashMap<>();
+
     public static JobConfig jobConfig() {
-        return JobConfig.of(Map.of("kafka.bootstrap-servers", "in-memory:0",
+        Map<String, String> c = new java.util.HashMap<>(Map.of("kafka.bootstrap-servers", "in-memory:0",
                 "events.max-out-of-orderness", OUT_OF_ORDERNESS.toSeconds() + "s",
                 // no wall-clock idleness: a busy benchmark must never make event time jump
                 "events.idle-advance", "false", "events.idle-timeout", "1h"));
+        c.putAll(EXTRA_JOB_CONFIG);
+        return JobConfig.of(c);
     }
 
     // ---- (a) the real job ---------------------------------------------------------------------------
