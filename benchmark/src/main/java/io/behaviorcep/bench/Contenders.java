@@ -61,7 +61,16 @@ public final class Contenders {
                           long emitted) {}
 
     public static StreamExecutionEnvironment env(Settings s) {
+        return env(s, null);
+    }
+
+    /** @param checkpointDir where checkpoints (and the state of savepoints) go; null: the JobManager's memory (5 MB at most) */
+    public static StreamExecutionEnvironment env(Settings s, Path checkpointDir) {
         Configuration conf = new Configuration();
+        if (checkpointDir != null) {
+            conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+            conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpointDir.toUri().toString());
+        }
         conf.set(StateBackendOptions.STATE_BACKEND, s.backend);
         conf.set(PipelineOptions.GENERIC_TYPES, false);
         conf.setString("taskmanager.memory.managed.size", "256m");
@@ -267,7 +276,7 @@ public final class Contenders {
         CountingIO io = job ? new CountingIO(dataId, s.parallelism, 0, true, false, null) : null;
         String runId = job ? null : PeerSink.newRun();
         try {
-            StreamExecutionEnvironment env = env(s);
+            StreamExecutionEnvironment env = env(s, dir.resolve("checkpoints"));
             if (job) {
                 BehaviorCepPipeline.build(env, jobConfig(), patterns, io);
             } else {
@@ -293,7 +302,7 @@ public final class Contenders {
                     Thread.sleep(100);
                 }
                 Files.createDirectories(dir);
-                String path = client.triggerSavepoint(dir.toUri().toString(), SavepointFormatType.CANONICAL).get();
+                String path = client.triggerSavepoint(dir.resolve("savepoint").toUri().toString(), SavepointFormatType.CANONICAL).get();
                 return sizeOf(Path.of(java.net.URI.create(path.startsWith("file:") ? path : "file:" + path)));
             } finally {
                 client.cancel().get();
