@@ -299,7 +299,7 @@ public final class BenchMain {
             for (String k : List.of("b", "b0", "c", "d")) {
                 if (r.containsKey(k)) ratios.append(String.format(Locale.ROOT, "  a/%s = %.2f", k, a.eventsPerSecond() / r.get(k).eventsPerSecond()));
             }
-            out.println(ratios);
+            if (ratios.indexOf("=") > 0) out.println(ratios);
         }
         out.println("(emitted: alerts for (a), raw matches for the others; distinct: (pattern, user, anchor event) for a, b, d and (user, add) for c)");
 

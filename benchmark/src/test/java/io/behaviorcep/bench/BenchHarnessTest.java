@@ -52,6 +52,12 @@ class BenchHarnessTest {
             assertThat(job).hasSize((int) a.matches()); // cap removed: one alert per anchor
             assertThat(b.set()).isEqualTo(job);
             assertThat(d.set()).isEqualTo(job);
+
+            // the shipped file as is: its cap (1 alert per user per 24 h) applied to plain CEP's matches gives the job's alerts
+            PatternDefinition shipped = Variants.shipped(PATTERNS, true);
+            Set<String> cappedJob = Contenders.job(raw, events, List.of(shipped), s, true).set();
+            assertThat(cappedJob).isNotEmpty().hasSizeLessThan(job.size());
+            assertThat(cappedJob).isEqualTo(BenchMain.capped(b.set(), t, shipped));
         } finally {
             MemorySource.release(raw);
             MemorySource.release(parsed);
