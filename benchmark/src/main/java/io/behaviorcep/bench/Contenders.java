@@ -102,14 +102,14 @@ public final class Contenders {
             BehaviorCepPipeline.build(env, jobConfig(), patterns, io);
             JobExecutionResult r = env.execute("bench: job, " + patterns.size() + " pattern(s)");
             CountingIO.Run run = io.run();
-            return new Outcome(r.getNetRuntime(), run.alerts.sum(), Set(run), run.segmentUpdates.sum(), run.deadLetters.sum(),
+            return new Outcome(r.getNetRuntime(), run.alerts.sum(), distinct(run), run.segmentUpdates.sum(), run.deadLetters.sum(),
                     run.late.sum(), MemorySource.emitted(rawId));
         } finally {
             io.release();
         }
     }
 
-    private static java.util.Set<String> Set(CountingIO.Run run) {
+    private static java.util.Set<String> distinct(CountingIO.Run run) {
         return new java.util.TreeSet<>(run.matches);
     }
 
