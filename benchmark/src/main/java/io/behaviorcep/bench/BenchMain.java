@@ -44,8 +44,8 @@ public final class BenchMain {
               --runs N              timed runs per contender, after one warm-up run; the median counts (default 3)
               --parallelism N       (default 2)
               --backend B           hashmap or rocksdb, for compare, patterns, users (default hashmap)
-              --contenders LIST     any of a,b,c,d, and a0 (the job without patterns), b0 (plain CEP without the
-                                    deadline timers) (default a,b,c,d)
+              --contenders LIST     any of a,e,b,c,d, and a0 (the job without patterns), b0 (plain CEP without the
+                                    deadline timers); e is the pattern engine alone (default a,e,b,c,d)
               --keep-cap            run cart-abandonment with its cap (1 alert per user per 24 h); (b) is then
                                     capped the same way before the check. Default: cap removed, every match compared
               --patterns-dir DIR    where cart-abandonment.yaml is (default ./patterns, ../patterns, or the classpath)
@@ -253,7 +253,7 @@ public final class BenchMain {
         int users = intOpt("users", 20_000);
         int runs = intOpt("runs", 3);
         Contenders.Settings s = settings(backend());
-        Set<String> which = new TreeSet<>(Arrays.asList(opts.getOrDefault("contenders", "a,b,c,d").split(",")));
+        Set<String> which = new TreeSet<>(Arrays.asList(opts.getOrDefault("contenders", "a,e,b,c,d").split(",")));
         PatternDefinition cart = Variants.shipped(patternsDir(), keepCap());
 
         out.printf("%n== compare: cart-abandonment, parallelism %d, %s state, warm-up + median of %d%n", s.parallelism(), s.backend(), runs);
@@ -267,6 +267,8 @@ public final class BenchMain {
                     () -> Contenders.plainCep(d.eventsId, s, true, true)));
             if (which.contains("b0")) r.put("b0", time("(b0) plain CEP, Flink's CepOperator", events, runs,
                     () -> Contenders.plainCep(d.eventsId, s, true, false)));
+            if (which.contains("e")) r.put("e", time("(e) the job's pattern engine alone", events, runs,
+                    () -> Contenders.engineOnly(d.eventsId, s, true, cart)));
             if (which.contains("c")) r.put("c", time("(c) MATCH_RECOGNIZE", events, runs,
                     () -> Contenders.sql(d.eventsId, s, true)));
             if (which.contains("d")) r.put("d", time("(d) hand-written state machine", events, runs,
@@ -280,6 +282,7 @@ public final class BenchMain {
             "a0", "the job without any pattern: parse, dedup, profile, sinks (what (a) costs besides the patterns)",
             "b", "pre-parsed events -> Pattern (view, followedByAny add <= 30m, no order <= 15m) in AbsenceDeadlineCepOperator",
             "b0", "the same Pattern in Flink's own CepOperator (misses users who go quiet)",
+            "e", "pre-parsed events -> pre-filter -> per-user event-time order -> the shipped YAML in the job's pattern engine",
             "c", "pre-parsed events -> SQL MATCH_RECOGNIZE (V X*? A) WITHIN 30 MINUTE: view then first add, no absence",
             "d", "pre-parsed events -> filter -> KeyedProcessFunction, buffer to the watermark, timers at deadlines");
 
@@ -303,7 +306,21 @@ public final class BenchMain {
         }
         out.println("(emitted: alerts for (a), raw matches for the others; distinct: (pattern, user, anchor event) for a, b, d and (user, add) for c)");
 
+        Timed e = r.get("e");
+        if (e != null) {
+            StringBuilder ratios = new StringBuilder("engine ratios (events/s):");
+            for (String k : List.of("b", "b0", "c", "d")) {
+                if (r.containsKey(k)) ratios.append(String.format(Locale.ROOT, "  e/%s = %.2f", k, e.eventsPerSecond() / r.get(k).eventsPerSecond()));
+            }
+            out.println(ratios);
+        }
         boolean ok = true;
+        if (e != null && r.containsKey("b")) {
+            boolean same = e.last().set().equals(r.get("b").last().set()) && !e.last().set().isEmpty();
+            ok &= same;
+            out.printf("check (e) = (b) as sets of (user, anchor event id): %s  (%,d vs %,d)%n", same ? "PASS" : "FAIL",
+                    e.last().set().size(), r.get("b").last().set().size());
+        }
         if (a != null) {
             Set<String> actual = a.last().set();
             for (String k : List.of("b", "d")) {

@@ -3,6 +3,8 @@ package io.behaviorcep.bench;
 import io.behaviorcep.BehaviorCepPipeline;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.engine.EventTimeOrder;
+import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.pattern.AbsenceDeadlineCepOperator;
 import io.behaviorcep.pattern.PatternDefinition;
 
@@ -176,6 +178,36 @@ public final class Contenders {
                     : CEP.pattern(keyed, cartAbandonmentPattern()).inEventTime().process(new AnchorOf(CART), Types.STRING);
             matches.sinkTo(new PeerSink(runId, record)).name("Count matches");
             JobExecutionResult r = env.execute("bench: plain CEP");
+            return PeerSink.outcome(runId, r, MemorySource.emitted(eventsId));
+        } finally {
+            PeerSink.release(runId);
+        }
+    }
+
+    /**
+     * (e) The job's pattern engine alone, on the same pre-parsed keyed events as (b): the shipped
+     * pattern file compiled and run in {@link PatternEngineFunction}, matches out (no profile, no actions).
+     */
+    public static Outcome engineOnly(String eventsId, Settings s, boolean record, PatternDefinition def) throws Exception {
+        MemorySource.resetEmitted(eventsId);
+        String runId = PeerSink.newRun();
+        try {
+            StreamExecutionEnvironment env = env(s);
+            // the engine takes each user's events in event-time order (in the job, the profile operator
+            // releases them so); alone, a per-user ordering buffer goes in front of it, chained
+            KeyedStream<BehaviorEvent, String> ordered = org.apache.flink.streaming.api.datastream.DataStreamUtils.reinterpretAsKeyedStream(
+                    parsedEvents(env, eventsId, s)
+                            // the engine's pre-filter, before the shuffle: events no step can take never travel
+                            .filter(e -> !io.behaviorcep.pattern.CepPatternCompiler.canPreFilter(def)
+                                    || io.behaviorcep.pattern.CepPatternCompiler.isRelevant(def, e)).name("Pre-filter")
+                            .keyBy(e -> e.userKey).process(new EventTimeOrder()).name("Event-time order"),
+                    e -> e.userKey);
+            DataStream<String> matches = PatternEngineFunction.fixed(ordered, List.of(def)).name("Pattern engine")
+                    .flatMap((io.behaviorcep.action.ActionInput in, Collector<String> out) -> {
+                        if (in.match != null) out.collect(CART + " " + in.match.userKey + " " + in.match.anchorId);
+                    }).returns(Types.STRING);
+            matches.sinkTo(new PeerSink(runId, record)).name("Count matches");
+            JobExecutionResult r = env.execute("bench: pattern engine");
             return PeerSink.outcome(runId, r, MemorySource.emitted(eventsId));
         } finally {
             PeerSink.release(runId);
