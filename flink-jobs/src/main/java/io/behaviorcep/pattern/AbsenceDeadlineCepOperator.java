@@ -18,7 +18,9 @@ import org.apache.flink.util.OutputTag;
 
 /**
  * Flink's CEP operator, plus a timer at the deadline of a pattern's trailing absence ("no order
- * within 15 minutes of the add").
+ * within 15 minutes of the add"). The job runs its own engine ({@code engine.PatternEngineFunction});
+ * this is the reference it is held to: the differential tests and the benchmark run Flink CEP
+ * through it.
  *
  * <p>Flink CEP (2.2) evaluates a key only when one of that key's timers fires: at the timestamp of
  * each buffered event, and at start + window for a pattern-wide ({@code FIRST_AND_LAST}) window. A
@@ -59,16 +61,9 @@ public class AbsenceDeadlineCepOperator<KEY, OUT> extends CepOperator<BehaviorEv
     }
 
     /**
-     * What {@code CEP.pattern(input, compiled).inEventTime().sideOutputLateData(lateTag).process(new MatchFunction(def), ...)}
+     * What {@code CEP.pattern(input, pattern).inEventTime().sideOutputLateData(lateTag).process(function, outType)}
      * builds, with this operator in place of Flink's.
      */
-    public static SingleOutputStreamOperator<PatternMatch> apply(KeyedStream<BehaviorEvent, String> input, PatternDefinition def,
-                                                                 OutputTag<BehaviorEvent> lateTag) {
-        return apply(input, CepPatternCompiler.compile(def), new MatchFunction(def), TypeInformation.of(PatternMatch.class),
-                lateTag, deadlineAfter(def));
-    }
-
-    /** The same for any compiled pattern and match function (the differential test runs it with its own). */
     public static <OUT> SingleOutputStreamOperator<OUT> apply(KeyedStream<BehaviorEvent, String> input, Pattern<BehaviorEvent, ?> pattern,
                                                               org.apache.flink.cep.functions.PatternProcessFunction<BehaviorEvent, OUT> function,
                                                               TypeInformation<OUT> outType, OutputTag<BehaviorEvent> lateTag, long deadlineAfter) {
