@@ -1,5 +1,7 @@
 package io.behaviorcep.bench;
 
+import io.behaviorcep.event.BehaviorEvent;
+
 import io.behaviorcep.pattern.PatternDefinition;
 
 import java.io.PrintStream;
@@ -27,8 +29,11 @@ public final class BenchMain {
             usage: java -Xmx6g -jar benchmark/target/behavior-cep-bench.jar [MODE ...] [OPTIONS]
 
             modes (default: compare):
-              compare    (a) the job, (b) plain Flink CEP, (c) MATCH_RECOGNIZE, (d) a hand-written state
-                         machine on the same events; events/s, ratios, matches, and the check a = b = d
+              compare    (a) the job, (e) its pattern engine alone, (b) plain Flink CEP, (c) MATCH_RECOGNIZE,
+                         (d) a hand-written state machine on the same events; events/s, ratios, matches,
+                         and the checks a = b = d, e = b
+              operators  (e) the engine and (b) Flink CEP's operator alone: one thread, operator test
+                         harness, same sorted events; events/s, ratio, and the check e = b
               patterns   the job with 1, 10, 50 patterns (the shipped one plus generated variants)
               users      the job and plain CEP with 10k, 100k, 1M users
               backends   a, b, d with heap (hashmap) and RocksDB state
@@ -99,8 +104,8 @@ public final class BenchMain {
             }
         }
         if (modes.isEmpty()) modes.add("compare");
-        if (modes.contains("all")) modes.addAll(List.of("compare", "patterns", "users", "backends", "state", "latency"));
-        Set<String> known = Set.of("compare", "patterns", "users", "backends", "state", "latency", "all");
+        if (modes.contains("all")) modes.addAll(List.of("compare", "operators", "patterns", "users", "backends", "state", "latency"));
+        Set<String> known = Set.of("compare", "operators", "patterns", "users", "backends", "state", "latency", "all");
         for (String m : modes) if (!known.contains(m)) return usage("unknown mode " + m);
 
         header();
@@ -108,6 +113,7 @@ public final class BenchMain {
         for (String m : new java.util.LinkedHashSet<>(modes)) {
             switch (m) {
                 case "compare" -> ok &= compare();
+                case "operators" -> ok &= operators();
                 case "patterns" -> patterns();
                 case "users" -> users();
                 case "backends" -> backends();
@@ -275,6 +281,39 @@ public final class BenchMain {
                     () -> Contenders.stateMachine(d.eventsId, s, true)));
             return report(r, d.traffic, cart, s);
         }
+    }
+
+    /** The two pattern operators alone, single-threaded, on the same sorted events (see {@link OperatorBench}). */
+    boolean operators() throws Exception {
+        int events = intOpt("events", 300_000);
+        int users = intOpt("users", 20_000);
+        int runs = intOpt("runs", 3);
+        PatternDefinition cart = Variants.shipped(patternsDir(), keepCap());
+        out.printf("%n== operators: cart-abandonment, one thread, operator test harness, heap state, warm-up + median of %d%n", runs);
+        Traffic t = Traffic.generate(options(events, users));
+        List<BehaviorEvent> sorted = OperatorBench.sorted(Arrays.asList(t.parsed));
+        long[] cep = new long[runs];
+        long[] engine = new long[runs];
+        OperatorBench.Result c = null;
+        OperatorBench.Result e = null;
+        for (int i = -1; i < runs; i++) { // run -1 warms up
+            c = OperatorBench.cep(sorted);
+            e = OperatorBench.engine(sorted, cart);
+            if (i >= 0) {
+                cep[i] = c.nanos();
+                engine[i] = e.nanos();
+            }
+        }
+        Arrays.sort(cep);
+        Arrays.sort(engine);
+        double cepRate = sorted.size() * 1e9 / cep[runs / 2];
+        double engineRate = sorted.size() * 1e9 / engine[runs / 2];
+        out.printf(Locale.ROOT, "(b) Flink CEP operator + deadline timers  %,12.0f events/s  (%,d matches, %,d anchors)%n", cepRate, c.matches(), c.anchors().size());
+        out.printf(Locale.ROOT, "(e) the job's pattern engine              %,12.0f events/s  (%,d matches, %,d anchors)%n", engineRate, e.matches(), e.anchors().size());
+        out.printf(Locale.ROOT, "operator ratio e/b = %.2f%n", engineRate / cepRate);
+        boolean same = c.anchors().equals(e.anchors()) && c.matches() == e.matches() && !c.anchors().isEmpty();
+        out.printf("check (e) = (b): %s (%,d vs %,d matches)%n", same ? "PASS" : "FAIL", e.matches(), c.matches());
+        return same;
     }
 
     private static final Map<String, String> WHAT = Map.of(

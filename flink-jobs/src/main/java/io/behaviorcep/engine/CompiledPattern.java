@@ -35,6 +35,8 @@ public final class CompiledPattern {
     final SkipStrategy skip;
     /** Events no step can take can be skipped without changing a match (no strict contiguity). */
     final boolean preFilter;
+    /** Per state, what the engine asks of it for every run: one lookup instead of several. */
+    final Map<String, StateInfo> info;
     /** Every condition object of the graph, to open and close with the operator. */
     final List<org.apache.flink.cep.pattern.conditions.IterativeCondition<BehaviorEvent>> conditions;
 
@@ -62,6 +64,34 @@ public final class CompiledPattern {
         this.skip = SkipStrategy.of(def);
         this.preFilter = CepPatternCompiler.canPreFilter(def);
         this.conditions = List.copyOf(conds);
+        Map<String, StateInfo> infos = new HashMap<>();
+        for (State<BehaviorEvent> st : byName.values()) {
+            Long w = this.windowTimes.get(st.getName());
+            infos.put(st.getName(), new StateInfo(st, w == null ? 0 : w));
+        }
+        this.info = infos;
+    }
+
+    /** A state and its window, as the engine uses them. */
+    static final class StateInfo {
+        final State<BehaviorEvent> state;
+        final boolean start;
+        final boolean pending;
+        /** The window from the previous event ({@code within} of a step, {@code for} of an absence), or 0. */
+        final long window;
+
+        StateInfo(State<BehaviorEvent> state, long window) {
+            this.state = state;
+            this.start = state.isStart();
+            this.pending = state.isPending();
+            this.window = window;
+        }
+    }
+
+    StateInfo info(Run r) {
+        StateInfo i = info.get(r.state);
+        if (i == null) throw new IllegalStateException("pattern " + def.label() + " has no state " + r.state);
+        return i;
     }
 
     public String id() {

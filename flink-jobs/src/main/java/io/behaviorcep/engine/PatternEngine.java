@@ -45,21 +45,33 @@ public final class PatternEngine {
     static boolean isIdle(CompiledPattern p, PatternRuns runs) {
         if (!runs.completed.isEmpty()) return false;
         for (Run r : runs.partial) {
-            if (r.path != null || !p.state(r).isStart()) return false;
+            if (r.path != null || !p.info(r).start) return false;
         }
         return true; // only fresh start runs: initial() recreates them
     }
 
-    /** The earliest event time at which a run of these can time out, or Long.MAX_VALUE. */
+    /**
+     * When these runs next need event time to reach them, or Long.MAX_VALUE: the earliest deadline
+     * of a run whose timing out completes a match (an absence at the end), exactly. Runs that can
+     * only expire need no timer of their own (the next event prunes them, and nothing is emitted):
+     * one timer when the last of them has expired is enough to let the user's state drain. With an
+     * after-match skip strategy every expiry is exact, since it may release a held-back match.
+     */
     static long nextDeadline(CompiledPattern p, PatternRuns runs) {
-        long next = Long.MAX_VALUE;
+        long exact = Long.MAX_VALUE;
+        long lastExpiry = Long.MIN_VALUE;
+        boolean allExact = p.skip.isSkip() || !runs.completed.isEmpty();
         for (Run r : runs.partial) {
-            if (p.state(r).isStart()) continue; // as in Flink, a run in a start state never times out
-            Long w = p.windowTimes.get(r.state);
-            if (w != null && w > 0) next = Math.min(next, r.prevTs + w);
-            if (p.windowTime > 0) next = Math.min(next, r.startTs + p.windowTime);
+            CompiledPattern.StateInfo i = p.info(r);
+            if (i.start) continue; // as in Flink, a run in a start state never times out
+            long expiry = Long.MAX_VALUE;
+            if (i.window > 0) expiry = r.prevTs + i.window;
+            if (p.windowTime > 0) expiry = Math.min(expiry, r.startTs + p.windowTime);
+            if (expiry == Long.MAX_VALUE) continue;
+            if (i.pending || allExact) exact = Math.min(exact, expiry);
+            else lastExpiry = Math.max(lastExpiry, expiry);
         }
-        return next;
+        return lastExpiry == Long.MIN_VALUE ? exact : Math.min(exact, lastExpiry);
     }
 
     /** {@code NFA.advanceTime}: drops runs whose window passed and completes absences at the end. */
@@ -67,14 +79,12 @@ public final class PatternEngine {
         PriorityQueue<Run> next = null;
         PriorityQueue<Run> potential = null;
         for (Run r : runs.partial) {
-            String name = r.state;
-            boolean start = p.state(r).isStart();
-            Long w = p.windowTimes.get(name);
-            boolean timedOut = !start && ((w != null && w > 0 && timestamp - r.prevTs >= w)
+            CompiledPattern.StateInfo i = p.info(r);
+            boolean timedOut = !i.start && ((i.window > 0 && timestamp - r.prevTs >= i.window)
                     || (p.windowTime > 0 && timestamp - r.startTs >= p.windowTime));
             if (timedOut) {
                 if (next == null) next = copyUntil(runs.partial, r);
-                if (p.state(r).isPending()) {
+                if (i.pending) {
                     if (potential == null) potential = new PriorityQueue<>(Run.ORDER);
                     potential.add(r);
                 }
@@ -110,7 +120,7 @@ public final class PatternEngine {
             boolean discard = false;
             List<Run> retain = null;
             for (Run n : produced) {
-                State<BehaviorEvent> s = p.state(n);
+                State<BehaviorEvent> s = p.info(n).state;
                 if (s.isFinal()) {
                     if (potential == null) potential = new PriorityQueue<>(Run.ORDER);
                     potential.add(n);
@@ -206,8 +216,9 @@ public final class PatternEngine {
     /** {@code NFA.computeNextStates}, without Dewey versions. */
     private static void computeNextStates(CompiledPattern p, Run r, BehaviorEvent event, long ts, int seq, ErrorSink errors,
                                           List<Run> produced) {
-        State<BehaviorEvent> current = p.state(r);
-        boolean isStart = current.isStart();
+        CompiledPattern.StateInfo info = p.info(r);
+        State<BehaviorEvent> current = info.state;
+        boolean isStart = info.start;
         Ctx ctx = new Ctx(r, ts);
         List<StateTransition<BehaviorEvent>> edges = decisionGraph(p, current, ctx, event, errors);
         for (StateTransition<BehaviorEvent> edge : edges) {

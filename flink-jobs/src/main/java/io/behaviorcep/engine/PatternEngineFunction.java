@@ -198,6 +198,11 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         return e.compiled;
     }
 
+    private PatternMetrics metricsOf(PatternTimeline.Entry e) {
+        if (e.metrics == null) e.metrics = metricsOf(e.id, e.version);
+        return (PatternMetrics) e.metrics;
+    }
+
     private PatternMetrics metricsOf(String id, int version) {
         return metrics.computeIfAbsent(PatternTimeline.runsKey(id, version), k -> {
             PatternMetrics m = new PatternMetrics(group, id, version);
@@ -244,7 +249,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             if (cur == null || !cur.live()) continue;
             CompiledPattern p = compiled(cur);
             if (!p.wants(e)) continue;
-            PatternMetrics m = metricsOf(id, cur.version);
+            PatternMetrics m = metricsOf(cur);
             m.evaluated.inc();
             PatternRuns runs = s.patterns.get(cur.key);
             int before = inFlight(runs);
@@ -261,7 +266,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         // after the patterns: a match this event completed (or whose deadline it passed) comes first
         if (s.maybeMember != null) emitExits(t, s, e, out);
         if (created && !s.isEmpty()) inFlight.increment(USERS);
-        settle(s, changed, ctx.timerService());
+        settle(s, !created, changed, ctx.timerService());
     }
 
     /**
@@ -270,6 +275,15 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
      * time passing when {@code e} is null.
      */
     private boolean reconcile(PatternTimeline t, EngineState s, BehaviorEvent e, long ts, int seq, Collector<ActionInput> out) throws Exception {
+        boolean stale = false;
+        for (String key : s.patterns.keySet()) {
+            PatternTimeline.Entry mine = t.byRunsKey(key);
+            if (mine == null || t.current(mine.id, ts) != mine) {
+                stale = true;
+                break;
+            }
+        }
+        if (!stale) return false; // the common case: every run belongs to the version that applies
         boolean changed = false;
         List<String> keys = new ArrayList<>(s.patterns.keySet());
         for (String key : keys) {
@@ -296,7 +310,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                 case RESTART -> {
                     s.patterns.remove(key);
                     track(key, before, 0);
-                    if (mine != null) metricsOf(mine.id, mine.version).dropped.inc(before);
+                    if (mine != null) metricsOf(mine).dropped.inc(before);
                 }
                 case KEEP -> {
                     s.patterns.remove(key);
@@ -316,8 +330,8 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                 case DRAIN -> {
                     CompiledPattern p = compiled(mine);
                     // no new matches start on a draining version
-                    runs.partial.removeIf(r -> r.path == null && p.state(r).isStart());
-                    PatternMetrics m = metricsOf(mine.id, mine.version);
+                    runs.partial.removeIf(r -> r.path == null && p.info(r).start);
+                    PatternMetrics m = metricsOf(mine);
                     PatternEngine.advanceTime(p, runs, ts, found);
                     emit(s, p, m, out);
                     if (e != null && p.wants(e)) {
@@ -368,17 +382,17 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             CompiledPattern p = compiled(entry);
             int before = inFlight(runs);
             PatternEngine.advanceTime(p, runs, watermark, found);
-            emit(s, p, metricsOf(entry.id, entry.version), out);
+            emit(s, p, metricsOf(entry), out);
             store(s, key, runs, p, before);
         }
-        settle(s, true, ctx.timerService());
+        settle(s, true, true, ctx.timerService());
     }
 
     /** Stores the user's state (or drops it when nothing is in flight) and keeps one timer at the earliest deadline. */
-    private void settle(EngineState s, boolean write, TimerService timers) throws Exception {
+    private void settle(EngineState s, boolean stored, boolean write, TimerService timers) throws Exception {
         if (s.isEmpty()) {
             // nothing in flight: the user costs no state; a timer still pending fires once and finds nothing
-            if (state.value() != null) {
+            if (stored) {
                 inFlight.decrement(USERS);
                 state.clear();
             }

@@ -61,6 +61,8 @@ public final class PatternTimeline {
         /** The engine state key of this version's runs. */
         final String key;
         CompiledPattern compiled;
+        /** The engine's metrics of this version (kept here so the hot path needs no lookup). */
+        Object metrics;
 
         Entry(String id, int version, boolean delete, long activateAt, PatternDefinition def) {
             this.id = id;

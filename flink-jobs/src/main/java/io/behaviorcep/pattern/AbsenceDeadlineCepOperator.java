@@ -74,6 +74,14 @@ public class AbsenceDeadlineCepOperator<KEY, OUT> extends CepOperator<BehaviorEv
                 new AbsenceDeadlineCepOperator<>(serializer, nfa, pattern, function, lateTag, deadlineAfter));
     }
 
+    /** The operator itself, for a harness (the benchmark times it alone). */
+    public static <OUT> AbsenceDeadlineCepOperator<String, OUT> operator(TypeSerializer<BehaviorEvent> serializer,
+                                                                       NFACompiler.NFAFactory<BehaviorEvent> nfa, Pattern<BehaviorEvent, ?> pattern,
+                                                                       org.apache.flink.cep.functions.PatternProcessFunction<BehaviorEvent, OUT> function,
+                                                                       long deadlineAfter) {
+        return new AbsenceDeadlineCepOperator<>(serializer, nfa, pattern, function, null, deadlineAfter);
+    }
+
     public static long deadlineAfter(PatternDefinition def) {
         PatternDefinition.StepDefinition absence = def.trailingAbsence();
         return absence == null || absence.absentFor == null ? 0 : absence.absentFor.plus(CepPatternCompiler.INCLUSIVE).toMillis();
