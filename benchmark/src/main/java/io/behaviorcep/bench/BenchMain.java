@@ -317,7 +317,7 @@ public final class BenchMain {
     }
 
     private static final Map<String, String> WHAT = Map.of(
-            "a", "Segment JSON -> parse, dedup, profile, pre-filter, CEP + deadline timers, actions -> counting sinks",
+            "a", "Segment JSON -> parse, dedup, profile, pattern engine, actions -> counting sinks",
             "a0", "the job without any pattern: parse, dedup, profile, sinks (what (a) costs besides the patterns)",
             "b", "pre-parsed events -> Pattern (view, followedByAny add <= 30m, no order <= 15m) in AbsenceDeadlineCepOperator",
             "b0", "the same Pattern in Flink's own CepOperator (misses users who go quiet)",
