@@ -1,6 +1,7 @@
 package io.behaviorcep.it;
 
 import io.behaviorcep.BehaviorCepPipeline;
+import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -29,14 +30,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
 import static io.behaviorcep.testing.Events.added;
@@ -85,13 +89,83 @@ class SavepointUpgradeIT {
     }
 
     private static JobClient start(List<PatternDefinition> patterns, HeldIO io, String savepoint) throws Exception {
+        return start(Pipelines.testConfig(), patterns, io, savepoint, false);
+    }
+
+    private static JobClient start(JobConfig config, List<PatternDefinition> patterns, HeldIO io, String savepoint,
+                                   boolean allowNonRestoredState) throws Exception {
         StreamExecutionEnvironment env = Pipelines.env(2);
-        BehaviorCepPipeline.build(env, Pipelines.testConfig(), patterns, io);
+        BehaviorCepPipeline.build(env, config, patterns, io);
         StreamGraph graph = env.getStreamGraph();
         // false: Flink refuses to start if any state of the savepoint has no operator to go to
         graph.setSavepointRestoreSettings(savepoint == null ? SavepointRestoreSettings.none()
-                : SavepointRestoreSettings.forPath(savepoint, false));
+                : SavepointRestoreSettings.forPath(savepoint, allowNonRestoredState));
         return env.executeAsync(graph);
+    }
+
+    private static final String KEY_PROPERTY = "BEHAVIOR_CEP_UPGRADE_IT_KEY";
+
+    private static JobConfig config(boolean pseudonymize, Path watchedFolder) {
+        Map<String, String> m = new HashMap<>(Map.of("kafka.bootstrap-servers", "unused:9092", "events.max-out-of-orderness", "1m",
+                "events.idle-advance", "false"));
+        if (pseudonymize) {
+            m.put("privacy.pseudonymize", "true");
+            m.put("privacy.pseudonym-key-env", KEY_PROPERTY);
+        }
+        if (watchedFolder != null) {
+            m.put("patterns.watch", "true");
+            m.put("patterns.dir", watchedFolder.toString());
+        }
+        return JobConfig.of(m);
+    }
+
+    /** Starts a job from a savepoint and waits for it to process an event (a cart alert), then stops it with a savepoint. */
+    private String restoresAndRuns(JobConfig config, String savepoint, boolean allowNonRestoredState, String user) throws Exception {
+        HeldIO io = new HeldIO();
+        JobClient job = start(config, List.of(Repo.pattern("cart-abandonment")), io, savepoint, allowNonRestoredState);
+        io.send(viewed(user, min(-60)), added(user, min(-59)), page(user, min(0)));
+        Await.until("an alert of the restored job", WAIT, () -> !io.alerts().isEmpty());
+        Await.until("the source to hand over everything", WAIT, io.source::drained);
+        String next = job.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL).get();
+        io.clear();
+        return next;
+    }
+
+    /** The reason Flink refuses to start a job from a savepoint (without allowNonRestoredState), or null when it starts and runs. */
+    private String refusal(JobConfig config, String savepoint) throws Exception {
+        HeldIO io = new HeldIO();
+        JobClient job = start(config, List.of(Repo.pattern("cart-abandonment")), io, savepoint, false);
+        io.send(viewed("r", min(-60)), added("r", min(-59)), page("r", min(0)));
+        Await.until("the job to fail or to run", WAIT,
+                () -> job.getJobStatus().get() == JobStatus.FAILED || !io.alerts().isEmpty());
+        if (!io.alerts().isEmpty()) {
+            job.cancel().get();
+            io.clear();
+            return null;
+        }
+        try {
+            job.getJobExecutionResult().get();
+            throw new AssertionError("a failed job has a result");
+        } catch (ExecutionException e) {
+            StringBuilder all = new StringBuilder();
+            for (Throwable t = e; t != null; t = t.getCause()) all.append(t.getMessage()).append('\n');
+            return all.toString();
+        }
+    }
+
+    @Test
+    void switchingPseudonymisationOrTurningTheWatcherOnIsFreeButDroppingTheWatcherNeedsAllowNonRestoredState(@TempDir Path folder) throws Exception {
+        System.setProperty(KEY_PROPERTY, "upgrade-it-secret");
+        Files.copy(Repo.patterns().resolve("cart-abandonment.yaml"), folder.resolve("cart-abandonment.yaml"));
+        String pseudonymisedAndWatched = restoresAndRuns(config(true, folder), null, false, "u1");
+        // the pseudonymising maps are stateless: a savepoint has no state for them, nothing to drop
+        String watched = restoresAndRuns(config(false, folder), pseudonymisedAndWatched, false, "u2");
+        // the pattern watcher keeps the accepted patterns in operator state: a job without it must be told to drop it
+        assertThat(refusal(config(false, null), watched)).contains("Cannot map checkpoint/savepoint state")
+                .contains("allowNonRestoredState");
+        String unwatched = restoresAndRuns(config(false, null), watched, true, "u3");
+        // and back: the not-watched change source finished at once, its finished state is nothing to drop
+        assertThat(refusal(config(false, folder), unwatched)).as("watch off -> on without allowNonRestoredState").isNull();
     }
 
     private static List<String> alerts(InMemoryIO io, String type) {
