@@ -74,6 +74,14 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     /** The patterns the job was submitted with; later versions arrive as {@link PatternChange}s. */
     private final List<PatternDefinition> initial;
     private transient PatternTimeline timeline;
+    /**
+     * The submission this operator's snapshots were taken with, as the engine keeps it: after a savepoint
+     * upgrade with another pattern set, matches of patterns the new set removed (drained by the engine per
+     * their {@code on_change}) are still applied with their last version instead of being dropped.
+     */
+    private transient ListState<PatternChange> submitted;
+    private transient List<PatternChange> restoredSubmission = List.of();
+    private transient boolean resubmitted;
     /** How long after an erasure matches binding earlier events are dropped: the longest span a match can have. */
     private final long erasureMarkerMillis;
 
@@ -167,7 +175,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     void restoreChanges(List<PatternChange> restored) {
         List<PatternChange> sorted = new ArrayList<>(restored);
         sorted.sort(Comparator.comparingLong(c -> c.acceptedAt));
-        timeline = PatternTimeline.of(initial, sorted, false, List.of());
+        timeline = PatternTimeline.of(initial, sorted, resubmitted, restoredSubmission);
     }
 
     boolean timelineReady() {
@@ -175,7 +183,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     }
 
     private PatternTimeline timeline() {
-        if (timeline == null) timeline = PatternTimeline.of(initial, List.of(), false, List.of());
+        if (timeline == null) timeline = PatternTimeline.of(initial, List.of(), resubmitted, restoredSubmission);
         return timeline;
     }
 
@@ -204,11 +212,36 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     @Override
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         members.initialize(ctx, getRuntimeContext().getTaskInfo());
+        submitted = ctx.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("submitted-patterns", TypeInformation.of(PatternChange.class)));
+        List<PatternChange> previous = new ArrayList<>();
+        resubmitted = false;
+        if (ctx.isRestored()) {
+            String restoredFingerprint = null;
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (PatternChange c : submitted.get()) {
+                if ("fingerprint".equals(c.kind)) restoredFingerprint = c.source;
+                else if (seen.add(PatternTimeline.changeKey(c))) previous.add(c);
+            }
+            resubmitted = restoredFingerprint != null && !restoredFingerprint.equals(PatternTimeline.fingerprint(initial));
+        }
+        restoredSubmission = previous;
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         members.snapshot(ctx);
+        // as the engine: every subtask writes the same, union state hands all copies to each subtask
+        if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
+            List<PatternChange> out = new ArrayList<>(PatternTimeline.asChanges(initial));
+            PatternChange fp = new PatternChange();
+            fp.kind = "fingerprint";
+            fp.source = PatternTimeline.fingerprint(initial);
+            out.add(fp);
+            submitted.update(out);
+        } else {
+            submitted.update(List.of());
+        }
     }
 
     private void countFor(PatternDefinition def, int which) {

@@ -44,10 +44,21 @@ public final class PatternTimeline {
      * {@code fromData} refuses an empty collection, so one placeholder is read and dropped.)
      */
     public static SingleOutputStreamOperator<PatternChange> noChanges(StreamExecutionEnvironment env) {
+        return noChanges(env, null);
+    }
+
+    /**
+     * @param uid the filter's uid, the source's is {@code uid + "-source"} (the job's graph: they are part
+     *            of the savepoint contract); null for none (graphs that build this more than once)
+     */
+    public static SingleOutputStreamOperator<PatternChange> noChanges(StreamExecutionEnvironment env, String uid) {
         PatternChange placeholder = new PatternChange();
         placeholder.kind = "none";
-        return env.fromData(List.of(placeholder), TypeInformation.of(PatternChange.class)).name("Pattern changes (not watched)")
-                .filter(c -> false).returns(PatternChange.class).name("No pattern changes");
+        SingleOutputStreamOperator<PatternChange> source = env.fromData(List.of(placeholder), TypeInformation.of(PatternChange.class))
+                .name("Pattern changes (not watched)");
+        if (uid != null) source.uid(uid + "-source");
+        SingleOutputStreamOperator<PatternChange> none = source.filter(c -> false).returns(PatternChange.class).name("No pattern changes");
+        return uid == null ? none : none.uid(uid);
     }
 
     /** One version of one pattern (or its deletion) and when it applies. */

@@ -1,0 +1,114 @@
+package io.behaviorcep.ops;
+
+import io.behaviorcep.BehaviorCepJob;
+import io.behaviorcep.config.JobConfig;
+import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.testing.Repo;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.streaming.api.graph.StreamNode;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * State is restored by operator uid, so uids are part of the savepoint contract (issue #5): the
+ * production graph (Kafka and PostgreSQL connectors, the shipped patterns) gives every operator an
+ * explicit uid in every configuration, the same on every build, and exactly those of the table
+ * "Operator uids" in docs/contracts.md.
+ */
+class UidContractTest {
+    /** The configurations that change the graph's operators. */
+    static final Map<String, Map<String, String>> CONFIGS = Map.of(
+            "plain", Map.of(),
+            "pseudonymize", Map.of("privacy.pseudonymize", "true"),
+            "patterns.watch", Map.of("patterns.watch", "true"),
+            "postgres (sinks, suppression list)", Map.of("jdbc.url", "jdbc:postgresql://localhost:5432/behavior_cep"),
+            "everything", Map.of("privacy.pseudonymize", "true", "patterns.watch", "true",
+                    "jdbc.url", "jdbc:postgresql://localhost:5432/behavior_cep"));
+
+    static StreamGraph graph(Map<String, String> settings) {
+        Map<String, String> all = new HashMap<>(settings);
+        all.put("kafka.bootstrap-servers", "localhost:9092");
+        all.put("patterns.dir", Repo.patterns().toString());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(new Configuration());
+        env.setParallelism(2);
+        BehaviorCepJob.prepare(env, JobConfig.of(all), new KafkaIO(JobConfig.of(all)));
+        return env.getStreamGraph();
+    }
+
+    /** operator name -> uid (null when Flink would generate one). */
+    static Map<String, String> uids(StreamGraph g) {
+        Map<String, String> out = new TreeMap<>();
+        for (StreamNode n : g.getStreamNodes()) out.put(n.getOperatorName(), n.getTransformationUID());
+        return out;
+    }
+
+    /** The uids named in the first column of the "Operator uids" table of docs/contracts.md. */
+    static TreeSet<String> documentedUids() throws Exception {
+        List<String> lines = Files.readAllLines(Repo.root().resolve("docs/contracts.md"));
+        int start = -1;
+        for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("## Operator uids")) start = i;
+        assertThat(start).as("docs/contracts.md has a section 'Operator uids'").isNotNegative();
+        TreeSet<String> out = new TreeSet<>();
+        Pattern code = Pattern.compile("`([^`]+)`");
+        for (int i = start + 1; i < lines.size() && !lines.get(i).startsWith("## "); i++) {
+            String line = lines.get(i);
+            if (!line.startsWith("| `")) continue;
+            String first = line.substring(1, line.indexOf('|', 1));
+            Matcher m = code.matcher(first);
+            while (m.find()) out.add(m.group(1));
+        }
+        return out;
+    }
+
+    @Test
+    void everyOperatorHasAnExplicitUidInEveryConfiguration() {
+        CONFIGS.forEach((name, settings) -> {
+            Map<String, String> uids = uids(graph(settings));
+            assertThat(uids).as("operators without a uid with %s: %s", name, uids).doesNotContainValue(null);
+        });
+    }
+
+    @Test
+    void uidsAreTheSameOnEveryBuild() {
+        CONFIGS.forEach((name, settings) -> assertThat(uids(graph(settings))).as(name).isEqualTo(uids(graph(settings))));
+    }
+
+    @Test
+    void theUidsAreExactlyThoseOfTheContract() throws Exception {
+        TreeSet<String> inGraphs = new TreeSet<>();
+        CONFIGS.forEach((name, settings) -> {
+            TreeSet<String> these = new TreeSet<>(uids(graph(settings)).values());
+            inGraphs.addAll(these);
+        });
+        System.out.println("uids of the production graphs: " + inGraphs);
+        assertThat(inGraphs).isEqualTo(documentedUids());
+    }
+
+    @Test
+    void thePatternSetDoesNotChangeTheUids() {
+        // patterns come and go inside the engine; its uid does not depend on them
+        Map<String, String> all = new HashMap<>(Map.of("kafka.bootstrap-servers", "localhost:9092"));
+        TreeSet<String> withOne = new TreeSet<>();
+        TreeSet<String> withAll = new TreeSet<>();
+        for (var pair : List.of(Map.entry(List.of(Repo.pattern("cart-abandonment")), withOne), Map.entry(Repo.shippedPatterns(), withAll))) {
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(new Configuration());
+            io.behaviorcep.BehaviorCepPipeline.build(env, JobConfig.of(all), pair.getKey(), new KafkaIO(JobConfig.of(all)));
+            pair.getValue().addAll(uids(env.getStreamGraph()).values());
+        }
+        assertThat(withOne).isEqualTo(withAll).contains("pattern-engine");
+    }
+}
