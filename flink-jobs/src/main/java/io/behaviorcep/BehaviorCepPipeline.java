@@ -22,7 +22,9 @@ import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 
+import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -145,6 +147,12 @@ public final class BehaviorCepPipeline {
         SingleOutputStreamOperator<PatternChange> changeStream = PatternWatcherOperator.attach(timed, config, allPatterns);
         if (config.patternsWatch()) io.patternEvents(changeStream.getSideOutput(PatternWatcherOperator.PATTERN_EVENTS));
         BroadcastStream<PatternChange> changes = changeStream.broadcast(PatternTimeline.DESCRIPTOR);
+        // a bounded replay in BATCH mode never watches; there the adaptive batch scheduler refuses one
+        // broadcast result feeding two consumers it sized differently ("Consumers must have the same max
+        // parallelism"), so the actions operator gets a no-change input of its own
+        boolean batch = env.getConfiguration().get(ExecutionOptions.RUNTIME_MODE) == RuntimeExecutionMode.BATCH;
+        BroadcastStream<PatternChange> actionChanges = batch && !config.patternsWatch()
+                ? PatternTimeline.noChanges(env).broadcast(PatternTimeline.DESCRIPTOR) : changes;
 
         List<DataStream<ActionInput>> actionInputs = new ArrayList<>();
         {
@@ -174,7 +182,7 @@ public final class BehaviorCepPipeline {
         for (int i = 1; i < actionInputs.size(); i++) allInputs = allInputs.union(actionInputs.get(i));
         SingleOutputStreamOperator<Alert> alerts = allInputs
                 .keyBy(in -> in.userKey)
-                .connect(changes)
+                .connect(actionChanges)
                 .process(new PatternActionsBroadcast(allPatterns), TypeInformation.of(Alert.class))
                 .uid(UID_ACTIONS).name("Alerts, caps & segments");
         io.alerts(pseudonymKey == null ? alerts
