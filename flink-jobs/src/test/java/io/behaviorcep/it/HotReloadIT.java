@@ -338,14 +338,15 @@ class HotReloadIT {
 
         // ---- users around the activation point A ---------------------------------------------------
         // open: a partial match open at A (add at A-5m: deadline A+10m under 15m, A+5m under 10m)
+        // (sent in time order overall, so none is ever behind the watermark)
         send(viewed("hr-open", a.minus(Duration.ofMinutes(6))));
-        send(added("hr-open", a.minus(Duration.ofMinutes(5))));
         send(checkout("hr-co-open", a.minus(Duration.ofMinutes(6))));
         send(checkout("hr-co-order", a.minus(Duration.ofMinutes(6))));
+        send(added("hr-open", a.minus(Duration.ofMinutes(5))));
         // new: everything after A
         send(viewed("hr-new", a.plus(Duration.ofMinutes(1))));
-        send(added("hr-new", a.plus(Duration.ofMinutes(2))));
         send(checkout("hr-co-new", a.plus(Duration.ofMinutes(1))));
+        send(added("hr-new", a.plus(Duration.ofMinutes(2))));
         send(ordered("hr-co-order", a.plus(Duration.ofMinutes(3))));
         moveEventTimeTo(a.plus(Duration.ofMinutes(36)));
 
@@ -387,8 +388,8 @@ class HotReloadIT {
 
         Instant b = clock.plus(Duration.ofMinutes(1));
         send(viewed("hr-post", b));
-        send(added("hr-post", b.plus(Duration.ofMinutes(1))));
         send(checkout("hr-co-post", b));
+        send(added("hr-post", b.plus(Duration.ofMinutes(1))));
         moveEventTimeTo(b.plus(Duration.ofMinutes(35)));
         Map<String, List<String>> expectedAfter = new TreeMap<>(expected);
         expectedAfter.putAll(Map.of(
