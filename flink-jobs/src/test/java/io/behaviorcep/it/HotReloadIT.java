@@ -192,8 +192,12 @@ class HotReloadIT {
         producer.send(new ProducerRecord<>(eventsTopic, partition, user.getBytes(StandardCharsets.UTF_8), bytes(event))).get(10, TimeUnit.SECONDS);
     }
 
+    /** user -> message id of their Checkout Started: the anchors of the reference checkout-abandonment alerts. */
+    private static final Map<String, String> CHECKOUTS = new TreeMap<>();
+
     private static ObjectNode checkout(String user, Instant ts) {
         ObjectNode n = track(user, "Checkout Started", ts);
+        CHECKOUTS.put(user, n.get("messageId").asText());
         ((ObjectNode) n.get("properties")).put("checkout_id", "c-" + user).put("value", 42.5);
         return n;
     }
@@ -246,6 +250,18 @@ class HotReloadIT {
             if (!WATCHED.contains(pattern) || !user.startsWith(prefix)) continue;
             m.computeIfAbsent(pattern + " " + user, k -> new ArrayList<>())
                     .add("v" + a.path("pattern_version").asInt() + " " + a.path("detected_at").asText());
+        }
+        return m;
+    }
+
+    /** checkout-abandonment alerts of users {@code hr-co-*}: user -> [alert_id anchor-message-id, ...]. */
+    private static Map<String, List<String>> checkoutAlerts() {
+        Map<String, List<String>> m = new TreeMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : alerts.poll()) {
+            JsonNode a = json(r);
+            if (!a.path("pattern_id").asText().equals("checkout-abandonment") || !a.path("user_id").asText().startsWith("hr-co-")) continue;
+            m.computeIfAbsent(a.path("user_id").asText(), k -> new ArrayList<>())
+                    .add(a.path("alert_id").asText() + " " + a.path("matched").path("checkout").get(0).path("message_id").asText());
         }
         return m;
     }
@@ -378,6 +394,10 @@ class HotReloadIT {
         assertRunningWithoutRestart();
         long alertIdsBefore = alertIds();
         assertThat(alertIdsBefore).as("alert ids are unique").isEqualTo(alerts.poll().size());
+        Map<String, List<String>> checkoutsBefore = checkoutAlerts();
+        assertThat(checkoutsBefore).as("the untouched pattern: one alert per abandoned checkout, anchored on it")
+                .containsOnlyKeys("hr-co-open", "hr-co-new")
+                .allSatisfy((u, l) -> assertThat(l).singleElement().asString().endsWith(" " + CHECKOUTS.get(u)));
 
         // ---- a failure after the change: restore from a checkpoint taken with v2 applied --------------
         int eventsBefore = patternEventRecords().size();
@@ -406,6 +426,11 @@ class HotReloadIT {
         assertThat(gotAfter).as("after the restore: v2 still applied, v1 not back, nothing of before duplicated").isEqualTo(expectedAfter);
         assertThat(patternEventRecords()).as("the restored watcher applies and rejects nothing again").hasSize(eventsBefore);
         assertThat(alertIds()).isEqualTo(alerts.poll().size());
+        Map<String, List<String>> checkoutsAfter = checkoutAlerts();
+        assertThat(checkoutsAfter).as("the untouched pattern after the restore: the same alerts (ids) as before, and one new")
+                .containsOnlyKeys("hr-co-open", "hr-co-new", "hr-co-post")
+                .containsAllEntriesOf(checkoutsBefore)
+                .allSatisfy((u, l) -> assertThat(l).singleElement().asString().endsWith(" " + CHECKOUTS.get(u)));
         assertThat(attempts).as("one failure, one restore").isEqualTo(1);
 
         // ---- figures ---------------------------------------------------------------------------------
@@ -418,6 +443,7 @@ class HotReloadIT {
         System.out.printf("  alerts per pattern/version (users hr-*): %s%n", perVersion);
         System.out.printf("  restore: highest task attempt %d, pattern-events records %d before and after, alert ids %d unique%n",
                 attempts, eventsBefore, alertIds());
+        System.out.printf("  checkout-abandonment (untouched) alert id + anchor: %s%n", checkoutsAfter);
         System.out.printf("  test took %.1f s%n", (System.nanoTime() - testStart) / 1e9);
     }
 
