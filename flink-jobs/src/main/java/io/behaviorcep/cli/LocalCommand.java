@@ -13,6 +13,7 @@ import io.behaviorcep.sink.SqlMigrations;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -135,6 +136,12 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             Configuration flinkConf = new Configuration();
             flinkConf.set(RestOptions.PORT, uiPort);
             flinkConf.setString("taskmanager.numberOfTaskSlots", Integer.toString(parallelism));
+            // checkpoints to files: the default (job manager memory, at most 5 MB per state handle) is
+            // outgrown by the pattern engine's state within a minute of synthetic traffic; every
+            // checkpoint then fails, the job restarts, and no output is committed any more
+            flinkConf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+            flinkConf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                    Files.createTempDirectory(workDir, "checkpoints-").toUri().toString());
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flinkConf);
             env.setParallelism(parallelism);
             List<PatternDefinition> loaded = BehaviorCepJob.prepare(env, config, new KafkaIO(config));
