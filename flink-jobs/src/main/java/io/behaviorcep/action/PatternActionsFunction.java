@@ -1,6 +1,7 @@
 package io.behaviorcep.action;
 
 import io.behaviorcep.engine.PatternTimeline;
+import io.behaviorcep.engine.SubmittedPatterns;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.MatchFunction;
 import io.behaviorcep.pattern.PatternChange;
@@ -79,9 +80,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
      * upgrade with another pattern set, matches of patterns the new set removed (drained by the engine per
      * their {@code on_change}) are still applied with their last version instead of being dropped.
      */
-    private transient ListState<PatternChange> submitted;
-    private transient List<PatternChange> restoredSubmission = List.of();
-    private transient boolean resubmitted;
+    /** This submission's patterns, to tell a restore of the same job from a resubmission (as the engine does). */
+    private final SubmittedPatterns submitted;
     /** How long after an erasure matches binding earlier events are dropped: the longest span a match can have. */
     private final long erasureMarkerMillis;
 
@@ -104,6 +104,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     public PatternActionsFunction(List<PatternDefinition> patterns) {
         this.initial = List.copyOf(patterns);
+        this.submitted = new SubmittedPatterns(patterns);
         long longest = 0;
         for (PatternDefinition p : patterns) longest = Math.max(longest, maxSpanMillis(p));
         this.erasureMarkerMillis = longest + 60 * 60_000L;
@@ -175,7 +176,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     void restoreChanges(List<PatternChange> restored) {
         List<PatternChange> sorted = new ArrayList<>(restored);
         sorted.sort(Comparator.comparingLong(c -> c.acceptedAt));
-        timeline = PatternTimeline.of(initial, sorted, resubmitted, restoredSubmission);
+        timeline = submitted.timeline(sorted);
     }
 
     boolean timelineReady() {
@@ -183,7 +184,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     }
 
     private PatternTimeline timeline() {
-        if (timeline == null) timeline = PatternTimeline.of(initial, List.of(), resubmitted, restoredSubmission);
+        if (timeline == null) timeline = submitted.timeline(List.of());
         return timeline;
     }
 
@@ -212,36 +213,13 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     @Override
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         members.initialize(ctx, getRuntimeContext().getTaskInfo());
-        submitted = ctx.getOperatorStateStore().getUnionListState(
-                new ListStateDescriptor<>("submitted-patterns", TypeInformation.of(PatternChange.class)));
-        List<PatternChange> previous = new ArrayList<>();
-        resubmitted = false;
-        if (ctx.isRestored()) {
-            String restoredFingerprint = null;
-            java.util.Set<String> seen = new java.util.HashSet<>();
-            for (PatternChange c : submitted.get()) {
-                if ("fingerprint".equals(c.kind)) restoredFingerprint = c.source;
-                else if (seen.add(PatternTimeline.changeKey(c))) previous.add(c);
-            }
-            resubmitted = restoredFingerprint != null && !restoredFingerprint.equals(PatternTimeline.fingerprint(initial));
-        }
-        restoredSubmission = previous;
+        submitted.initialize(ctx);
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         members.snapshot(ctx);
-        // as the engine: every subtask writes the same, union state hands all copies to each subtask
-        if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
-            List<PatternChange> out = new ArrayList<>(PatternTimeline.asChanges(initial));
-            PatternChange fp = new PatternChange();
-            fp.kind = "fingerprint";
-            fp.source = PatternTimeline.fingerprint(initial);
-            out.add(fp);
-            submitted.update(out);
-        } else {
-            submitted.update(List.of());
-        }
+        submitted.snapshot(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
     }
 
     private void countFor(PatternDefinition def, int which) {

@@ -81,14 +81,11 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     private static final String USERS = "users";
 
     private final List<PatternDefinition> initial;
-    private final String fingerprint;
 
     /** Exact counts kept on change (a scan of keyed state would be needed otherwise); they survive restores. */
     private final SubtaskCounts inFlight = new SubtaskCounts("pattern-engine-counts");
-    /** This submission's patterns and fingerprint, to tell a restore of the same job from a resubmission. */
-    private transient ListState<PatternChange> submitted;
-    private transient List<PatternChange> restoredSubmission;
-    private transient boolean resubmitted;
+    /** This submission's patterns, to tell a restore of the same job from a resubmission. */
+    private final SubmittedPatterns submitted;
 
     private transient PatternTimeline timeline;
     private transient ValueState<EngineState> state;
@@ -100,7 +97,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
 
     public PatternEngineFunction(List<PatternDefinition> initial) {
         this.initial = List.copyOf(initial);
-        this.fingerprint = PatternTimeline.fingerprint(initial);
+        this.submitted = new SubmittedPatterns(initial);
     }
 
     /**
@@ -120,35 +117,13 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     @Override
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         inFlight.initialize(ctx, getRuntimeContext().getTaskInfo());
-        submitted = ctx.getOperatorStateStore().getUnionListState(
-                new ListStateDescriptor<>("submitted-patterns", TypeInformation.of(PatternChange.class)));
-        restoredSubmission = new ArrayList<>();
-        resubmitted = false;
-        if (ctx.isRestored()) {
-            String restoredFingerprint = null;
-            Set<String> seen = new HashSet<>();
-            for (PatternChange c : submitted.get()) {
-                if ("fingerprint".equals(c.kind)) restoredFingerprint = c.source;
-                else if (seen.add(PatternTimeline.changeKey(c))) restoredSubmission.add(c);
-            }
-            resubmitted = restoredFingerprint != null && !restoredFingerprint.equals(fingerprint);
-        }
+        submitted.initialize(ctx);
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         inFlight.snapshot(ctx);
-        // every subtask writes the same; union state hands all copies to each subtask on restore
-        if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
-            List<PatternChange> out = new ArrayList<>(PatternTimeline.asChanges(initial));
-            PatternChange fp = new PatternChange();
-            fp.kind = "fingerprint";
-            fp.source = fingerprint;
-            out.add(fp);
-            submitted.update(out);
-        } else {
-            submitted.update(List.of());
-        }
+        submitted.snapshot(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
     }
 
     @Override
@@ -180,8 +155,8 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             List<PatternChange> restored = new ArrayList<>();
             for (Map.Entry<String, PatternChange> e : broadcast.immutableEntries()) restored.add(e.getValue());
             restored.sort((a, b) -> Long.compare(a.acceptedAt, b.acceptedAt));
-            timeline = PatternTimeline.of(initial, restored, resubmitted, restoredSubmission);
-            if (resubmitted) LOG.info("pattern set differs from the snapshot's: now live {}", timeline.liveAt(Long.MAX_VALUE));
+            timeline = submitted.timeline(restored);
+            if (submitted.resubmitted()) LOG.info("pattern set differs from the snapshot's: now live {}", timeline.liveAt(Long.MAX_VALUE));
         }
         return timeline;
     }
