@@ -388,7 +388,7 @@ class HotReloadIT {
             return now;
         }, now -> now.keySet().containsAll(expected.keySet()));
         double firstV2Seconds = (firstV2[0] - written) / 1e9;
-        Thread.sleep(2000); // a few more checkpoints: anything extra would be committed by now
+        twoMoreCheckpoints(); // anything extra would be committed by now
         got = alertsOf("hr-");
         assertThat(got).as("alerts per pattern and user: version and detected_at").isEqualTo(expected);
         assertRunningWithoutRestart();
@@ -421,7 +421,7 @@ class HotReloadIT {
                 "checkout-abandonment hr-co-post", List.of("v1 " + at(b, 30))));
         Await.until("the alerts of the user after the restore", WAIT, () -> alertsOf("hr-"),
                 now -> now.keySet().containsAll(expectedAfter.keySet()));
-        Thread.sleep(2000);
+        twoMoreCheckpoints();
         Map<String, List<String>> gotAfter = alertsOf("hr-");
         assertThat(gotAfter).as("after the restore: v2 still applied, v1 not back, nothing of before duplicated").isEqualTo(expectedAfter);
         assertThat(patternEventRecords()).as("the restored watcher applies and rejects nothing again").hasSize(eventsBefore);
@@ -467,5 +467,12 @@ class HotReloadIT {
             }
             return e;
         }
+    }
+
+    /** Waits until two more checkpoints have completed: output not committed by then is not coming. */
+    private void twoMoreCheckpoints() throws Exception {
+        long start = services.graph(job.getJobID()).getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints();
+        Await.until("two more completed checkpoints", WAIT,
+                () -> services.graph(job.getJobID()).getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints() >= start + 2);
     }
 }
