@@ -161,7 +161,8 @@ public final class BehaviorCepPipeline {
             // every pattern that can use it, against one state value per user (see PatternEngineFunction)
             SingleOutputStreamOperator<ActionInput> engine = profiled
                     .connect(changes)
-                    .process(new PatternEngineFunction(allPatterns), TypeInformation.of(ActionInput.class))
+                    .process(new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent()),
+                            TypeInformation.of(ActionInput.class))
                     .uid(UID_PATTERN_ENGINE).name(engineName(patterns));
             late.add(engine.getSideOutput(PatternEngineFunction.LATE));
             actionInputs.add(engine);

@@ -95,6 +95,15 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     private transient Counter changesApplied;
     private transient Counter lateActivations;
 
+    /** The track event that erases a user ({@code privacy.erasure-event}), or null. */
+    private String erasureEvent;
+
+    /** Drops a user's open matches when their erasure event comes through (the profile operator passes it on). */
+    public PatternEngineFunction erasingOn(String erasureEvent) {
+        this.erasureEvent = erasureEvent;
+        return this;
+    }
+
     public PatternEngineFunction(List<PatternDefinition> initial) {
         this.initial = List.copyOf(initial);
         this.submitted = new SubmittedPatterns(initial);
@@ -212,6 +221,10 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         }
         PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
         long ts = e.timestamp;
+        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) {
+            erase();
+            return;
+        }
 
         EngineState s = state.value();
         boolean created = s == null;
@@ -319,6 +332,15 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             }
         }
         return changed;
+    }
+
+    /** An erased user's open matches go: nothing they did before the erasure may come out later. */
+    private void erase() throws Exception {
+        EngineState s = state.value();
+        if (s == null) return;
+        for (Map.Entry<String, PatternRuns> r : s.patterns.entrySet()) track(r.getKey(), inFlight(r.getValue()), 0);
+        inFlight.decrement(USERS);
+        state.clear(); // a timer still pending fires once and finds nothing
     }
 
     /** Runs can change version under {@code keep} only when both versions have the same states and edges. */

@@ -172,8 +172,13 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     /** Applies one event in event-time order; returns the user's state afterwards (null: none). */
     private ProfileState handle(ProfileState s, BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         switch (options.privacy.classify(e)) {
-            case ERASURE:
-                return erase(s, e.timestamp, ctx);
+            case ERASURE: {
+                ProfileState after = erase(s, e.timestamp, ctx);
+                // passed on (without a profile) so that the pattern engine drops the user's open matches too
+                e.profile = null;
+                out.collect(e);
+                return after;
+            }
             case OPT_OUT: {
                 optOuts.inc();
                 s = ensure(s);

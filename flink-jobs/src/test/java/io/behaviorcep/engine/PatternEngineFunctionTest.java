@@ -279,6 +279,24 @@ class PatternEngineFunctionTest {
     }
 
     @Test
+    void anErasureDropsTheUsersOpenMatches() throws Exception {
+        var op = new CoBroadcastWithKeyedOperator<>(new PatternEngineFunction(List.of(shipped("cart-abandonment"))).erasingOn("User Deleted"),
+                List.of(PatternTimeline.DESCRIPTOR));
+        var h = new KeyedBroadcastOperatorTestHarness<>(op, (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0);
+        h.open();
+        harnesses.add(h);
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Added", 1));
+        send(h, event("u2", "Product Viewed", 0));
+        send(h, event("u2", "Product Added", 1));
+        send(h, event("u1", "User Deleted", 2));
+        h.watermark(T0 + 60 * MIN);
+        assertThat(matches(h)).as("u1's add from before the erasure decides nothing").containsExactly("cart-abandonment v1: u2@1 at 16");
+        h.watermark(T0 + 8 * DAY);
+        assertThat(stateEntries(h)).isZero();
+    }
+
+    @Test
     void stateTypesAreFlinkPojos() {
         // no Kryo on the hot path or in checkpoints
         PojoTestUtils.assertSerializedAsPojoWithoutKryo(BehaviorEvent.class);

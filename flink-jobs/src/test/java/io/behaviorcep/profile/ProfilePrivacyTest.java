@@ -107,8 +107,13 @@ class ProfilePrivacyTest {
                 .map(c -> c.control + " " + c.userKey + " " + Durations.formatOffset(c.timestamp - D0)).collect(Collectors.toList());
     }
 
+    /** The events counted into a profile and passed on (an erasure is passed on too, without a profile, for the pattern engine). */
     List<String> counted() {
-        return h.extractOutputValues().stream().map(e -> e.messageId).collect(Collectors.toList());
+        return h.extractOutputValues().stream().filter(e -> e.profile != null).map(e -> e.messageId).collect(Collectors.toList());
+    }
+
+    List<String> passedOnWithoutProfile() {
+        return h.extractOutputValues().stream().filter(e -> e.profile == null).map(e -> e.event).collect(Collectors.toList());
     }
 
     @Test
@@ -266,6 +271,7 @@ class ProfilePrivacyTest {
         send(view("u1", D0 + 4 * HOUR));
         h.processWatermark(D0 + 2 * DAY);
         assertThat(counted()).hasSize(1);
+        assertThat(passedOnWithoutProfile()).as("the erasure, for the pattern engine").containsExactly("User Deleted");
         assertThat(controls()).containsExactly("suppress u1 +2h", "erase u1 +3h");
         assertThat(h.numKeyedStateEntries()).as("the opt-out marker").isEqualTo(1);
         assertThat(h.numEventTimeTimers()).isZero();
