@@ -8,6 +8,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
@@ -72,41 +73,26 @@ public class PatternActionsBroadcast extends KeyedBroadcastProcessFunction<Strin
     @Override
     public void processElement(ActionInput in, ReadOnlyContext ctx, Collector<Alert> out) throws Exception {
         restore(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
-        actions.processElement(in, actions.new Context() {
-            @Override
-            public Long timestamp() {
-                return ctx.timestamp();
-            }
-
-            @Override
-            public TimerService timerService() {
-                return ctx.timerService();
-            }
-
-            @Override
-            public <X> void output(OutputTag<X> tag, X value) {
-                ctx.output(tag, value);
-            }
-
-            @Override
-            public String getCurrentKey() {
-                return ctx.getCurrentKey();
-            }
-        }, out);
+        actions.processElement(in, context(ctx, null), out);
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
         restore(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
-        actions.onTimer(timestamp, actions.new OnTimerContext() {
+        actions.onTimer(timestamp, context(ctx, ctx.timeDomain()), out);
+    }
+
+    /** The keyed function's view of this function's context (an element's context has no time domain). */
+    private PatternActionsFunction.OnTimerContext context(ReadOnlyContext ctx, TimeDomain domain) {
+        return actions.new OnTimerContext() {
             @Override
             public Long timestamp() {
                 return ctx.timestamp();
             }
 
             @Override
-            public org.apache.flink.streaming.api.TimeDomain timeDomain() {
-                return ctx.timeDomain();
+            public TimeDomain timeDomain() {
+                return domain;
             }
 
             @Override
@@ -123,6 +109,6 @@ public class PatternActionsBroadcast extends KeyedBroadcastProcessFunction<Strin
             public String getCurrentKey() {
                 return ctx.getCurrentKey();
             }
-        }, out);
+        };
     }
 }

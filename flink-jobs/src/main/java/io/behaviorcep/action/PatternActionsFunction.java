@@ -72,8 +72,6 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     public static final String MATCHES_COLLAPSED = "matchesCollapsed";
     public static final String SEGMENT_MEMBERS = "members";
 
-    /** The patterns the job was submitted with; later versions arrive as {@link PatternChange}s. */
-    private final List<PatternDefinition> initial;
     private transient PatternTimeline timeline;
     /**
      * The submission this operator's snapshots were taken with, as the engine keeps it: after a savepoint
@@ -103,7 +101,6 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private final SubtaskCounts members = new SubtaskCounts("segment-member-counts");
 
     public PatternActionsFunction(List<PatternDefinition> patterns) {
-        this.initial = List.copyOf(patterns);
         this.submitted = new SubmittedPatterns(patterns);
         long longest = 0;
         for (PatternDefinition p : patterns) longest = Math.max(longest, maxSpanMillis(p));
@@ -147,7 +144,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         metricGroup = metrics;
         registeredSegments = new HashSet<>();
         Set<String> segments = new java.util.TreeSet<>(members.names());
-        for (PatternDefinition p : initial) {
+        for (PatternDefinition p : submitted.initial()) {
             counters(p);
             if (p.segment != null) segments.add(p.segment.name);
         }

@@ -24,12 +24,7 @@ import java.util.Map;
  */
 public final class CompiledPattern {
     public final PatternDefinition def;
-    final Map<String, State<BehaviorEvent>> states;
-    /** Internal state name -> the step name a bound event is reported under. */
-    final Map<String, String> stepOf;
     final List<Run> startRuns;
-    /** Per-state windows measured from the previous event ({@code within} of a step, {@code for} of an absence). */
-    final Map<String, Long> windowTimes;
     /** The pattern-wide window from the first event, or 0. */
     final long windowTime;
     final SkipStrategy skip;
@@ -43,38 +38,32 @@ public final class CompiledPattern {
     public CompiledPattern(PatternDefinition def) {
         this.def = def;
         NFA<BehaviorEvent> nfa = NFACompiler.compileFactory(CepPatternCompiler.compile(def), false).createNFA();
-        Map<String, State<BehaviorEvent>> byName = new HashMap<>();
-        Map<String, String> steps = new HashMap<>();
+        Map<String, Long> windows = windowTimes(nfa);
+        Map<String, StateInfo> infos = new HashMap<>();
         List<Run> starts = new ArrayList<>();
         List<org.apache.flink.cep.pattern.conditions.IterativeCondition<BehaviorEvent>> conds = new ArrayList<>();
         // the same iteration order as Flink's NFA.createInitialNFAState, which orders the first runs
         for (State<BehaviorEvent> s : nfa.getStates()) {
-            byName.put(s.getName(), s);
-            steps.put(s.getName(), NFAStateNameHandler.getOriginalNameFromInternal(s.getName()));
+            Long w = windows.get(s.getName());
+            infos.put(s.getName(), new StateInfo(s, w == null ? 0 : w));
             if (s.isStart()) starts.add(Run.start(s.getName()));
             for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
                 if (t.getCondition() != null && !conds.contains(t.getCondition())) conds.add(t.getCondition());
             }
         }
-        this.states = Collections.unmodifiableMap(byName);
-        this.stepOf = Collections.unmodifiableMap(steps);
+        this.info = Collections.unmodifiableMap(infos);
         this.startRuns = List.copyOf(starts);
-        this.windowTimes = Map.copyOf(windowTimes(nfa));
         this.windowTime = nfa.getWindowTime();
         this.skip = SkipStrategy.of(def);
         this.preFilter = CepPatternCompiler.canPreFilter(def);
         this.conditions = List.copyOf(conds);
-        Map<String, StateInfo> infos = new HashMap<>();
-        for (State<BehaviorEvent> st : byName.values()) {
-            Long w = this.windowTimes.get(st.getName());
-            infos.put(st.getName(), new StateInfo(st, w == null ? 0 : w));
-        }
-        this.info = infos;
     }
 
     /** A state and its window, as the engine uses them. */
     static final class StateInfo {
         final State<BehaviorEvent> state;
+        /** The step name an event bound in this state is reported under (Flink names repeated states {@code step:0}, ...). */
+        final String step;
         final boolean start;
         final boolean pending;
         /** The window from the previous event ({@code within} of a step, {@code for} of an absence), or 0. */
@@ -82,6 +71,7 @@ public final class CompiledPattern {
 
         StateInfo(State<BehaviorEvent> state, long window) {
             this.state = state;
+            this.step = NFAStateNameHandler.getOriginalNameFromInternal(state.getName());
             this.start = state.isStart();
             this.pending = state.isPending();
             this.window = window;
@@ -101,7 +91,8 @@ public final class CompiledPattern {
     /** The state graph without conditions and windows: two versions with the same shape can hand runs over. */
     String shape() {
         java.util.TreeMap<String, java.util.List<String>> out = new java.util.TreeMap<>();
-        for (State<BehaviorEvent> s : states.values()) {
+        for (StateInfo i : info.values()) {
+            State<BehaviorEvent> s = i.state;
             java.util.List<String> edges = new java.util.ArrayList<>();
             for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) edges.add(t.getAction() + ">" + t.getTargetState().getName());
             edges.add(s.getStateType().toString());
@@ -113,12 +104,6 @@ public final class CompiledPattern {
     /** Whether the engine has to show this event to the pattern at all. */
     boolean wants(BehaviorEvent e) {
         return !preFilter || CepPatternCompiler.isRelevant(def, e);
-    }
-
-    State<BehaviorEvent> state(Run r) {
-        State<BehaviorEvent> s = states.get(r.state);
-        if (s == null) throw new IllegalStateException("pattern " + def.label() + " has no state " + r.state);
-        return s;
     }
 
     /**

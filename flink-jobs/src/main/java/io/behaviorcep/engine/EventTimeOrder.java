@@ -12,7 +12,6 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -25,7 +24,6 @@ import java.util.List;
 public class EventTimeOrder extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> {
     private static final long serialVersionUID = 1L;
     public static final OutputTag<BehaviorEvent> LATE = new OutputTag<>("late-unordered", TypeInformation.of(BehaviorEvent.class));
-    private static final Comparator<BehaviorEvent> BY_TIME = Comparator.comparingLong(e -> e.timestamp);
 
     private transient ValueState<List<BehaviorEvent>> waiting;
 
@@ -69,9 +67,5 @@ public class EventTimeOrder extends KeyedProcessFunction<String, BehaviorEvent, 
             waiting.update(rest);
             ctx.timerService().registerEventTimeTimer(rest.get(0).timestamp);
         }
-    }
-
-    static Comparator<BehaviorEvent> order() {
-        return BY_TIME;
     }
 }

@@ -228,7 +228,7 @@ public final class PatternEngine {
                 }
             } else { // TAKE
                 State<BehaviorEvent> target = edge.getTargetState();
-                PathNode node = new PathNode(p.stepOf.get(edge.getSourceState().getName()), event, ts, seq, r.path);
+                PathNode node = new PathNode(p.info.get(edge.getSourceState().getName()).step, event, ts, seq, r.path);
                 long startTs = isStart ? ts : r.startTs;
                 long startIdTs = isStart ? ts : r.startIdTs;
                 int startSeq = isStart ? seq : r.startSeq;

@@ -80,7 +80,6 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     public static final String LATE_ACTIVATIONS = "lateActivations";
     private static final String USERS = "users";
 
-    private final List<PatternDefinition> initial;
 
     /** Exact counts kept on change (a scan of keyed state would be needed otherwise); they survive restores. */
     private final SubtaskCounts inFlight = new SubtaskCounts("pattern-engine-counts");
@@ -105,7 +104,6 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     }
 
     public PatternEngineFunction(List<PatternDefinition> initial) {
-        this.initial = List.copyOf(initial);
         this.submitted = new SubmittedPatterns(initial);
     }
 
@@ -146,7 +144,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         inFlight.register(group, USERS_WITH_PARTIAL_MATCHES, USERS);
         found = new ArrayList<>();
         // the submitted patterns' metrics exist from the start (at 0), as operators expect to find them
-        for (PatternDefinition d : initial) metricsOf(d.id, d.version);
+        for (PatternDefinition d : submitted.initial()) metricsOf(d.id, d.version);
     }
 
     @Override
