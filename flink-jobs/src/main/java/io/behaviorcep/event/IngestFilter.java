@@ -3,32 +3,50 @@ package io.behaviorcep.event;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
  * Per-user ingestion hygiene: drops repeats of a messageId already seen (keep the first), and
  * routes events behind the watermark to the late side output instead of letting downstream
  * operators drop them silently.
  *
- * <p>Seen ids expire after {@code dedupTtl} of processing time (Flink state TTL), which bounds the
- * state and matches how producers retry: minutes to hours, not weeks.
+ * <p>Seen ids are remembered for {@code dedupTtl} of processing time from their first sighting,
+ * which bounds the state and matches how producers retry: minutes to hours, not weeks. A repeat
+ * exactly {@code dedupTtl} or later after the first passes again.
+ *
+ * <p>Why not Flink's state TTL: its heap cleanup copies a user's whole map of ids on every state
+ * access it piggybacks on, which made dedup half of the job's CPU (issue #7's profile). Instead each
+ * id keeps its first-seen time, and each user has at most one processing-time sweep timer, at the
+ * expiry of its oldest id rounded up to a sixteenth of the TTL, that removes the expired ids and
+ * moves on to the next oldest. A user who goes quiet leaves no ids and no timer once the last one
+ * has expired.
  *
  * <p>Privacy: the user's seen ids are forgotten when their erasure event ({@code privacy.erasure-event})
  * passes; rows of the suppression list pass through untouched (they are not events).
  */
 public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> {
     public static final OutputTag<BehaviorEvent> LATE = new OutputTag<>("late-events") {};
+    /** The state of the seen ids: message id to the processing time it was first seen. */
+    public static final String SEEN_STATE = "seen-message-id-times";
 
     private final Duration dedupTtl;
     /** Track event name that erases the user; null for none. */
     private final String erasureEvent;
-    private transient MapState<String, Boolean> seen;
+    private transient long ttlMillis;
+    private transient long sweepSlack;
+    private transient MapState<String, Long> seen;
+    /** When the user's sweep timer fires; absent: no ids, no timer. */
+    private transient ValueState<Long> sweepAt;
     private transient Counter duplicates;
     private transient Counter late;
 
@@ -37,18 +55,21 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     }
 
     public IngestFilter(Duration dedupTtl, String erasureEvent) {
+        if (dedupTtl.isNegative() || dedupTtl.isZero()) throw new IllegalArgumentException("events.dedup-ttl must be positive, got " + dedupTtl);
         this.dedupTtl = dedupTtl;
         this.erasureEvent = erasureEvent == null || erasureEvent.isBlank() ? null : erasureEvent;
     }
 
+    public static MapStateDescriptor<String, Long> seenDescriptor() {
+        return new MapStateDescriptor<>(SEEN_STATE, Types.STRING, Types.LONG);
+    }
+
     @Override
     public void open(OpenContext ctx) {
-        MapStateDescriptor<String, Boolean> d = new MapStateDescriptor<>("seen-message-ids", String.class, Boolean.class);
-        d.enableTimeToLive(StateTtlConfig.newBuilder(dedupTtl)
-                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build());
-        seen = getRuntimeContext().getMapState(d);
+        ttlMillis = dedupTtl.toMillis();
+        sweepSlack = Math.max(1, ttlMillis / 16);
+        seen = getRuntimeContext().getMapState(seenDescriptor());
+        sweepAt = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-sweep-at", Types.LONG));
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicatesDropped");
         late = getRuntimeContext().getMetricGroup().counter("lateEvents");
     }
@@ -59,17 +80,45 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             out.collect(e);
             return;
         }
-        if (seen.contains(e.messageId)) {
+        long now = ctx.timerService().currentProcessingTime();
+        Long firstSeen = seen.get(e.messageId);
+        if (firstSeen != null && now - firstSeen < ttlMillis) {
             duplicates.inc();
             return;
         }
-        seen.put(e.messageId, Boolean.TRUE);
+        seen.put(e.messageId, now);
+        if (sweepAt.value() == null) scheduleSweep(now, ctx);
         if (e.timestamp <= ctx.timerService().currentWatermark()) {
             late.inc();
             ctx.output(LATE, e);
             return;
         }
-        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) seen.clear();
+        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) {
+            seen.clear();
+            ctx.timerService().deleteProcessingTimeTimer(sweepAt.value());
+            sweepAt.clear();
+        }
         out.collect(e);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
+        long oldest = Long.MAX_VALUE;
+        for (Iterator<Map.Entry<String, Long>> it = seen.iterator(); it.hasNext(); ) {
+            long firstSeen = it.next().getValue();
+            if (timestamp - firstSeen >= ttlMillis) it.remove();
+            else oldest = Math.min(oldest, firstSeen);
+        }
+        sweepAt.clear();
+        // removing the last id through the iterator leaves an empty map behind in heap state
+        if (oldest == Long.MAX_VALUE) seen.clear();
+        else scheduleSweep(oldest, ctx);
+    }
+
+    private void scheduleSweep(long oldestFirstSeen, Context ctx) throws Exception {
+        long expiry = oldestFirstSeen + ttlMillis;
+        long at = Math.floorDiv(expiry + sweepSlack - 1, sweepSlack) * sweepSlack;
+        ctx.timerService().registerProcessingTimeTimer(at);
+        sweepAt.update(at);
     }
 }

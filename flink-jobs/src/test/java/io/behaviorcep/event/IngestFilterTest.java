@@ -1,8 +1,6 @@
 package io.behaviorcep.event;
 
 import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.jobgraph.OperatorID;
@@ -57,7 +55,6 @@ class IngestFilterTest {
         env = new MockEnvironmentBuilder().setMetricGroup(task).build();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new IngestFilter(TTL)), e -> e.userKey, Types.STRING, env);
-        harness.setStateTtlProcessingTime(0);
         harness.open();
     }
 
@@ -115,7 +112,8 @@ class IngestFilterTest {
 
         assertThat(passed()).containsExactly("u1/m1", "u2/m1");
         assertThat(counter("duplicatesDropped")).isZero();
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+        assertThat(seenIds("u1")).containsExactly("m1");
+        assertThat(seenIds("u2")).containsExactly("m1");
     }
 
     @Test
@@ -144,42 +142,61 @@ class IngestFilterTest {
 
     @Test
     void seenIdsExpireAfterTheTtl() throws Exception {
-        harness.setStateTtlProcessingTime(0);
+        harness.setProcessingTime(0);
         send(event("u1", "m1", T0));
         send(event("u2", "m9", T0));
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+        assertThat(harness.numProcessingTimeTimers()).isEqualTo(2);
 
-        // one millisecond before the TTL: still remembered (a read does not extend it)
-        harness.setStateTtlProcessingTime(TTL.toMillis() - 1);
+        // one millisecond before the TTL: still remembered (a repeat does not extend it)
+        harness.setProcessingTime(TTL.toMillis() - 1);
         send(event("u1", "m1", T0 + 1));
         assertThat(passed()).containsExactly("u1/m1", "u2/m9");
         assertThat(counter("duplicatesDropped")).isEqualTo(1);
 
-        // at the TTL: forgotten, the same id passes again
-        harness.setStateTtlProcessingTime(TTL.toMillis());
+        // at the TTL: forgotten, the same id passes again (and is remembered from now)
+        harness.setProcessingTime(TTL.toMillis());
         send(event("u1", "m1", T0 + 2));
         assertThat(passed()).containsExactly("u1/m1", "u2/m9", "u1/m1");
         assertThat(counter("duplicatesDropped")).isEqualTo(1);
-        // u2 said nothing more: its expired entry is invisible, and gone once read (heap state cleans
-        // expired entries lazily, on access)
-        assertThat(readSeen("u2").contains("m9")).isFalse();
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+        assertThat(seenIds("u1")).containsExactly("m1");
 
-        // once u1's new entry has expired too, nothing is left
-        harness.setStateTtlProcessingTime(2 * TTL.toMillis() + 2);
-        assertThat(readSeen("u1").contains("m1")).isFalse();
+        // u2 said nothing more: its sweep (the TTL rounded up to a sixteenth of it) removed its id
+        assertThat(seenIds("u2")).isEmpty();
+
+        // once u1's renewed id has expired and been swept, nothing is left: no ids, no timers
+        harness.setProcessingTime(2 * TTL.toMillis() + TTL.toMillis() / 16);
+        assertThat(seenIds("u1")).isEmpty();
         assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numProcessingTimeTimers()).isZero();
     }
 
-    /** The operator's own seen-ids state of one user, read as the operator reads it (same name, same TTL). */
-    private MapState<String, Boolean> readSeen(String user) throws Exception {
+    @Test
+    void aBusyUserHasOneSweepTimerAndKeepsOnlyUnexpiredIds() throws Exception {
+        long step = TTL.toMillis() / 10;
+        for (int i = 0; i < 30; i++) {
+            harness.setProcessingTime(i * step);
+            send(event("u1", "m" + i, T0 + i));
+            assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+        }
+        // at 2.9 TTL: the ids of the last TTL, at most a sixteenth of it more, are remembered
+        assertThat(seenIds("u1")).hasSizeBetween(10, 11).contains("m20", "m29").doesNotContain("m0", "m18");
+        send(event("u1", "m29", T0 + 40));
+        send(event("u1", "m5", T0 + 41));
+        assertThat(passed()).endsWith("u1/m29", "u1/m5");
+        assertThat(counter("duplicatesDropped")).isEqualTo(1);
+
+        harness.setProcessingTime(30 * step + 2 * TTL.toMillis());
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numProcessingTimeTimers()).isZero();
+    }
+
+    /** The operator's own seen ids of one user, read through its state descriptor. */
+    private List<String> seenIds(String user) throws Exception {
         KeyedStateBackend<String> backend = ((AbstractStreamOperator<BehaviorEvent>) harness.getOperator()).getKeyedStateBackend();
         backend.setCurrentKey(user);
-        MapStateDescriptor<String, Boolean> d = new MapStateDescriptor<>("seen-message-ids", String.class, Boolean.class);
-        d.enableTimeToLive(StateTtlConfig.newBuilder(TTL)
-                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build());
-        return backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, d);
+        MapState<String, Long> seen = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, IngestFilter.seenDescriptor());
+        List<String> ids = new java.util.ArrayList<>();
+        for (String id : seen.keys()) ids.add(id);
+        return ids;
     }
 }

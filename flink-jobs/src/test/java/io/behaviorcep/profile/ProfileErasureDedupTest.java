@@ -33,18 +33,20 @@ class ProfileErasureDedupTest {
     void anErasureForgetsTheUsersMessageIdsAndListRowsPassThrough() throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new IngestFilter(Duration.ofHours(24), "User Deleted")), (BehaviorEvent e) -> e.userKey, Types.STRING);
-        h.setStateTtlProcessingTime(0);
         h.open();
         try {
             h.processElement(new StreamRecord<>(ev("u1", "m1", T0, "A"), T0));
             h.processElement(new StreamRecord<>(ev("u2", "m1", T0, "A"), T0));
             h.processElement(new StreamRecord<>(ev("u1", "m1", T0, "A"), T0)); // a repeat: dropped
             assertThat(h.extractOutputValues()).hasSize(2);
-            assertThat(h.numKeyedStateEntries()).isEqualTo(2);
+            // per user: the seen ids and the time of its sweep timer
+            assertThat(h.numKeyedStateEntries()).isEqualTo(4);
+            assertThat(h.numProcessingTimeTimers()).isEqualTo(2);
 
             h.processElement(new StreamRecord<>(ev("u1", "del", T0 + 1, "User Deleted"), T0 + 1));
             assertThat(h.extractOutputValues()).hasSize(3);
-            assertThat(h.numKeyedStateEntries()).as("u1's ids are gone, u2's stay").isEqualTo(1);
+            assertThat(h.numKeyedStateEntries()).as("u1's ids are gone, u2's stay").isEqualTo(2);
+            assertThat(h.numProcessingTimeTimers()).as("and so is u1's sweep timer").isEqualTo(1);
 
             // rows of the suppression list are not events: no dedup, no late routing, no state
             h.processWatermark(T0 + 10_000);
@@ -53,7 +55,7 @@ class ProfileErasureDedupTest {
             h.processElement(new StreamRecord<>(PrivacyRules.suppressionListRecord("u3", true, T0), T0));
             assertThat(h.extractOutputValues()).hasSize(5);
             assertThat(h.getSideOutput(IngestFilter.LATE)).isNull();
-            assertThat(h.numKeyedStateEntries()).isEqualTo(1);
+            assertThat(h.numKeyedStateEntries()).isEqualTo(2);
         } finally {
             h.close();
         }
