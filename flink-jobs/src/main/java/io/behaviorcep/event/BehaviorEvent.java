@@ -2,19 +2,21 @@ package io.behaviorcep.event;
 
 import io.behaviorcep.profile.ProfileSnapshot;
 
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * A validated Segment-spec event (track, page, screen, identify). A Flink POJO: every field is
- * public and of a type Flink serialises without Kryo, so state and network stay fast and
- * schema-evolvable.
+ * A validated Segment-spec event (track, page, screen, identify). Flink serialises it with
+ * {@link BehaviorEventSerializer} (never Kryo), on the network and in state.
  *
  * <p>{@code properties} and {@code context} are flattened to dotted paths ("products.0.price") with
  * JSON scalars kept as their text. Pattern conditions address them as {@code properties.price};
  * {@link EventJson} turns them back into nested JSON for outputs.
  */
+@TypeInfo(BehaviorEventTypeInfo.Factory.class)
 public class BehaviorEvent {
     public String messageId;
     /** userId if present, else anonymousId: the key of all per-user state. */

@@ -298,8 +298,8 @@ class PatternEngineFunctionTest {
 
     @Test
     void stateTypesAreFlinkPojos() {
-        // no Kryo on the hot path or in checkpoints
-        PojoTestUtils.assertSerializedAsPojoWithoutKryo(BehaviorEvent.class);
+        // no Kryo on the hot path or in checkpoints (BehaviorEvent has its own serializer:
+        // BehaviorEventSerializerTest)
         PojoTestUtils.assertSerializedAsPojoWithoutKryo(PatternChange.class);
         PojoTestUtils.assertSerializedAsPojoWithoutKryo(ActionInput.class);
     }
