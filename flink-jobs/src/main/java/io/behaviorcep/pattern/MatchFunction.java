@@ -15,8 +15,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Turns one Flink CEP match into a {@link PatternMatch}: when it was decided, which events it bound,
@@ -33,7 +31,6 @@ public class MatchFunction extends PatternProcessFunction<BehaviorEvent, Pattern
     public static final String TIMEOUTS_FIRED = "timeoutsFired";
     public static final String CONDITION_ERRORS = "conditionErrors";
 
-    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
     /** One condition-error counter per pattern group and subtask, shared by all conditions of the pattern. */
     private static final Map<MetricGroup, Counter> CONDITION_ERROR_COUNTERS = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -111,44 +108,7 @@ public class MatchFunction extends PatternProcessFunction<BehaviorEvent, Pattern
         ids.sort(null);
         m.eventIds = String.join(",", ids);
         m.matchedJson = matched.toString();
-        m.payloadJson = def.alert == null ? "{}" : renderPayload(def.alert.payload, match).toString();
+        m.payloadJson = def.alert == null ? "{}" : def.alert.template.render(match).toString();
         return m;
-    }
-
-    /** A template that is exactly one placeholder keeps the value's JSON type; mixed text becomes a string. */
-    static ObjectNode renderPayload(Map<String, String> templates, Map<String, List<BehaviorEvent>> match) {
-        ObjectNode payload = OutputJson.MAPPER.createObjectNode();
-        templates.keySet().stream().sorted().forEach(field -> {
-            String template = templates.get(field);
-            Matcher whole = PLACEHOLDER.matcher(template.trim());
-            if (whole.matches()) {
-                String v = lookup(whole.group(1).trim(), match);
-                if (v == null) payload.putNull(field);
-                else if (isNumber(v)) payload.put(field, new java.math.BigDecimal(v));
-                else payload.put(field, v);
-                return;
-            }
-            Matcher mt = PLACEHOLDER.matcher(template);
-            StringBuilder sb = new StringBuilder();
-            while (mt.find()) {
-                String v = lookup(mt.group(1).trim(), match);
-                mt.appendReplacement(sb, Matcher.quoteReplacement(v == null ? "" : v));
-            }
-            mt.appendTail(sb);
-            payload.put(field, sb.toString());
-        });
-        return payload;
-    }
-
-    private static String lookup(String ref, Map<String, List<BehaviorEvent>> match) {
-        int dot = ref.indexOf('.');
-        if (dot < 0) return null;
-        List<BehaviorEvent> events = match.get(ref.substring(0, dot));
-        if (events == null || events.isEmpty()) return null;
-        return events.get(events.size() - 1).field(ref.substring(dot + 1));
-    }
-
-    private static boolean isNumber(String v) {
-        return v.matches("-?(0|[1-9]\\d*)(\\.\\d+)?([eE][+-]?\\d+)?");
     }
 }

@@ -204,11 +204,14 @@ public final class PatternDefinition implements Serializable {
         public final String severity;
         /** Output field -> template; {@code ${step.path}} placeholders take values from matched events. */
         public final Map<String, String> payload;
+        /** {@link #payload}, parsed once. */
+        public final PayloadTemplate template;
 
         AlertAction(String type, String severity, Map<String, String> payload) {
             this.type = type;
             this.severity = severity;
             this.payload = Map.copyOf(payload);
+            this.template = PayloadTemplate.compile(this.payload);
         }
     }
 
