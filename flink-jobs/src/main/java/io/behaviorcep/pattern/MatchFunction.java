@@ -3,7 +3,6 @@ package io.behaviorcep.pattern;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.sink.OutputJson;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.cep.functions.PatternProcessFunction;
 import org.apache.flink.metrics.Counter;
@@ -94,21 +93,29 @@ public class MatchFunction extends PatternProcessFunction<BehaviorEvent, Pattern
         m.detectedAt = absence == null ? anchor.timestamp : anchor.timestamp + absence.absentFor.toMillis();
         m.profile = anchor.profile;
 
-        ObjectNode matched = OutputJson.MAPPER.createObjectNode();
+        // written as text, not as a JSON tree: a match is built on the engine's hot path
+        StringBuilder matched = new StringBuilder(128).append('{');
         List<String> ids = new ArrayList<>();
         for (PatternDefinition.StepDefinition s : def.steps) {
             List<BehaviorEvent> events = match.get(s.name);
             if (events == null || s.absent) continue;
-            var arr = matched.putArray(s.name);
-            for (BehaviorEvent e : events) {
-                arr.addObject().put("message_id", e.messageId).put("timestamp", OutputJson.iso(e.timestamp));
+            if (matched.length() > 1) matched.append(',');
+            PayloadTemplate.appendQuoted(matched, s.name).append(":[");
+            for (int i = 0; i < events.size(); i++) {
+                BehaviorEvent e = events.get(i);
+                if (i > 0) matched.append(',');
+                matched.append("{\"message_id\":");
+                if (e.messageId == null) matched.append("null");
+                else PayloadTemplate.appendQuoted(matched, e.messageId);
+                matched.append(",\"timestamp\":\"").append(OutputJson.iso(e.timestamp)).append("\"}");
                 ids.add(e.messageId);
             }
+            matched.append(']');
         }
         ids.sort(null);
         m.eventIds = String.join(",", ids);
-        m.matchedJson = matched.toString();
-        m.payloadJson = def.alert == null ? "{}" : def.alert.template.render(match).toString();
+        m.matchedJson = matched.append('}').toString();
+        m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match);
         return m;
     }
 }
