@@ -198,7 +198,7 @@ class EventParserDifferentialTest {
                 "2026-00-10T00:00:00Z", "2026-13-10T00:00:00Z", "2026-01-00T00:00:00Z", "2026-01-32T00:00:00Z",
                 "2026-03-02 10:00:00Z", "2026-3-02T10:00:00Z", "２０２６-03-02T10:00:00Z", "2025-01-06T07:59:56.193Z",
                 "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "1970-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z"));
-        for (int i = 0; i < 200_000; i++) candidates.add(SegmentEvents.timestamp(r));
+        for (int i = 0; i < 60_000; i++) candidates.add(SegmentEvents.timestamp(r));
         for (String s : candidates) {
             long millis = EventParser.fastIsoUtcMillis(s);
             if (millis == Long.MIN_VALUE) continue;
@@ -211,7 +211,7 @@ class EventParserDifferentialTest {
             }
         }
         assertThat(wrong).isEmpty();
-        assertThat(fast).as("timestamps taking the fast path").isGreaterThan(50_000);
+        assertThat(fast).as("timestamps taking the fast path").isGreaterThan(15_000);
         assertThat(EventParser.fastIsoUtcMillis("2025-01-06T07:59:56.193Z")).isEqualTo(Instant.parse("2025-01-06T07:59:56.193Z").toEpochMilli());
         assertThat(EventParser.fastIsoUtcMillis("2024-02-29T23:59:59.9999Z")).isEqualTo(Instant.parse("2024-02-29T23:59:59.999Z").toEpochMilli());
         // what the fast path leaves to java.time, valid or not
