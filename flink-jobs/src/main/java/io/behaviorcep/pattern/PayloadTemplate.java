@@ -3,6 +3,7 @@ package io.behaviorcep.pattern;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.sink.OutputJson;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.Serializable;
@@ -91,6 +92,40 @@ public final class PayloadTemplate implements Serializable {
             payload.put(f.name, sb.toString());
         }
         return payload;
+    }
+
+    /**
+     * {@link #render} written straight to text, as Jackson writes the node (same escaping, numbers as
+     * {@link BigDecimal#toString()}): a raw match is rendered on the engine's hot path, and building
+     * and printing a JSON tree per match was most of that.
+     */
+    public String renderJson(Map<String, List<BehaviorEvent>> match) {
+        StringBuilder sb = new StringBuilder(64 * fields.size() + 2).append('{');
+        for (Field f : fields) {
+            if (sb.length() > 1) sb.append(',');
+            appendQuoted(sb, f.name).append(':');
+            if (f.whole != null) {
+                String v = lookup(f.whole, match);
+                if (v == null) sb.append("null");
+                else if (isNumber(v)) sb.append(new BigDecimal(v));
+                else appendQuoted(sb, v);
+                continue;
+            }
+            sb.append('"');
+            for (Object part : f.parts) {
+                String v = part instanceof String literal ? literal : lookup((Ref) part, match);
+                if (v != null) JsonStringEncoder.getInstance().quoteAsString(v, sb);
+            }
+            sb.append('"');
+        }
+        return sb.append('}').toString();
+    }
+
+    /** A JSON string literal, escaped as Jackson's generator escapes it. */
+    public static StringBuilder appendQuoted(StringBuilder sb, String s) {
+        sb.append('"');
+        JsonStringEncoder.getInstance().quoteAsString(s, sb);
+        return sb.append('"');
     }
 
     private static String lookup(Ref ref, Map<String, List<BehaviorEvent>> match) {
