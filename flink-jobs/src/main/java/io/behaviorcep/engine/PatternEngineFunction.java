@@ -86,6 +86,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     /** This submission's patterns, to tell a restore of the same job from a resubmission. */
     private final SubmittedPatterns submitted;
 
+    private transient Map<String, String> runsNames;
     private transient PatternTimeline timeline;
     private transient ValueState<EngineState> state;
     private transient Map<String, PatternMetrics> metrics;
@@ -471,7 +472,10 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     }
 
     private void track(String key, int before, int after) {
-        if (after != before) inFlight.add(runsName(key), after - before);
+        if (after == before) return;
+        // the metric's name per runs key, built once: a string built per event was a measurable cost
+        if (runsNames == null) runsNames = new HashMap<>();
+        inFlight.add(runsNames.computeIfAbsent(key, PatternEngineFunction::runsName), after - before);
     }
 
     /** Runs that have bound an event (fresh start runs are not partial matches). */

@@ -44,9 +44,14 @@ public final class ThresholdEvaluator implements Serializable {
 
     /** Ids of the segments whose conditions hold for the profile as of {@code t}, sorted. */
     public Set<String> evaluate(ProfileState s, long t) {
+        return evaluate(s, t, null);
+    }
+
+    /** @param atT the snapshot of {@code s} as of {@code t} if the caller has it already, else null */
+    public Set<String> evaluate(ProfileState s, long t, ProfileSnapshot atT) {
         Set<String> in = new TreeSet<>();
         if (segments.isEmpty() || s.isEmpty()) return in;
-        ProfileSnapshot p = s.snapshot(t);
+        ProfileSnapshot p = atT != null ? atT : s.snapshot(t);
         for (ThresholdSegment seg : segments) if (seg.test(p)) in.add(seg.id);
         return in;
     }
