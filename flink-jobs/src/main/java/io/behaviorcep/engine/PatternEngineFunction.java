@@ -225,6 +225,10 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             return;
         }
 
+        // most events are of no use to any pattern (page and list views for a cart pattern): they
+        // leave the user's state untouched, so they need not even read it
+        if (!anyVersionMayUse(t, e)) return;
+
         EngineState s = state.value();
         boolean created = s == null;
         if (created) s = new EngineState();
@@ -254,6 +258,21 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         if (s.maybeMember != null) emitExits(t, s, e, out);
         if (created && !s.isEmpty()) inFlight.increment(USERS);
         settle(s, !created, changed, ctx.timerService());
+    }
+
+    /**
+     * Whether some version of some pattern (including versions that only drain) could bind the event
+     * or end a segment on it. If none can, the event changes nothing: no run binds it, and time
+     * passing is the timer's business (a run's timeouts fire at the same deadline either way).
+     */
+    private boolean anyVersionMayUse(PatternTimeline t, BehaviorEvent e) throws Exception {
+        for (PatternTimeline.Entry entry : t.entries()) {
+            if (entry.def == null) continue;
+            if (compiled(entry).wants(e)) return true;
+            PatternDefinition.SegmentAction seg = entry.def.segment;
+            if (seg != null) for (EventMatcher m : seg.exitOn) if (m.matches(e, SimpleEvalContext.of(e))) return true;
+        }
+        return false;
     }
 
     /**

@@ -205,6 +205,11 @@ public final class PatternTimeline {
         return byKey.get(runsKey(id, version));
     }
 
+    /** Every version kept (current, drained and deleted ones). */
+    Collection<Entry> entries() {
+        return byKey.values();
+    }
+
     Entry byRunsKey(String key) {
         return byKey.get(key);
     }
