@@ -162,7 +162,9 @@ public final class BehaviorCepPipeline {
         List<DataStream<ActionInput>> actionInputs = new ArrayList<>();
         {
             // always there, even with no pattern yet: patterns may be added while the job runs
-            // every pattern in one operator, chained to the profile: each event is evaluated once by
+            // every pattern in one operator, on the profile's subtask (a forward connection, no
+            // shuffle; not chained: Flink chains no operator with a second, broadcast input, so each
+            // event is serialised once more on the way in): each event is evaluated once by
             // every pattern that can use it, against one state value per user (see PatternEngineFunction)
             SingleOutputStreamOperator<ActionInput> engine = profiled
                     .connect(changes)
