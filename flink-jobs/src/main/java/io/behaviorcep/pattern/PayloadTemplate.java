@@ -4,7 +4,6 @@ import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.sink.OutputJson;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.Serializable;
 import java.math.BigDecimal;
@@ -70,34 +69,10 @@ public final class PayloadTemplate implements Serializable {
         return dot < 0 ? new Ref(null, ref) : new Ref(ref.substring(0, dot), ref.substring(dot + 1));
     }
 
-    public ObjectNode render(Map<String, List<BehaviorEvent>> match) {
-        ObjectNode payload = OutputJson.MAPPER.createObjectNode();
-        for (Field f : fields) {
-            if (f.whole != null) {
-                String v = lookup(f.whole, match);
-                if (v == null) payload.putNull(f.name);
-                else if (isNumber(v)) payload.put(f.name, new BigDecimal(v));
-                else payload.put(f.name, v);
-                continue;
-            }
-            StringBuilder sb = new StringBuilder();
-            for (Object part : f.parts) {
-                if (part instanceof String literal) {
-                    sb.append(literal);
-                } else {
-                    String v = lookup((Ref) part, match);
-                    if (v != null) sb.append(v);
-                }
-            }
-            payload.put(f.name, sb.toString());
-        }
-        return payload;
-    }
-
     /**
-     * {@link #render} written straight to text, as Jackson writes the node (same escaping, numbers as
-     * {@link BigDecimal#toString()}): a raw match is rendered on the engine's hot path, and building
-     * and printing a JSON tree per match was most of that.
+     * The payload as JSON text, written as Jackson would write the same tree (same escaping, numbers
+     * as {@link BigDecimal#toString()}): a raw match is rendered on the engine's hot path, and
+     * building and printing a JSON tree per match was most of that.
      */
     public String renderJson(Map<String, List<BehaviorEvent>> match) {
         StringBuilder sb = new StringBuilder(64 * fields.size() + 2).append('{');

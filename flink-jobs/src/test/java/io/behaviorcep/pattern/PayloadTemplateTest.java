@@ -36,7 +36,7 @@ class PayloadTemplateTest {
                 "viewed", List.of(event("v1", Map.of()), event("v2", Map.of())),
                 "added", List.of(event("a1", Map.of("price", "19.90", "sku", "007"))));
 
-        assertThat(t.render(match).toString()).isEqualTo(
+        assertThat(t.renderJson(match)).isEqualTo(
                 "{\"empty\":\"\",\"last\":\"v2\",\"literal\":\"no placeholders\",\"missing\":null,\"nodot\":null,"
                         + "\"price\":19.90,\"sku\":\"007\",\"text\":\"cart 007 at 19.90!\"}");
     }
