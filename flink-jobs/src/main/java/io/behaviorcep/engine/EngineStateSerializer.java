@@ -18,8 +18,9 @@ import java.util.PriorityQueue;
 
 /**
  * Writes a user's engine state with every event once, however many runs and patterns share it,
- * and runs as indexes into it. Events go through their own (POJO) serializer, whose snapshot is
- * nested in this one's, so a savepoint restores after BehaviorEvent or the profile gain fields.
+ * and runs as indexes into it. Events go through their own serializer ({@code BehaviorEventSerializer}),
+ * whose snapshot is nested in this one's, so a savepoint restores after the event's layout or the
+ * profile gain fields.
  *
  * <p>Runs and path nodes are immutable, so {@link #copy} (which the heap backend calls while an
  * asynchronous snapshot is running) copies the maps and queues and shares the rest.
@@ -226,7 +227,7 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
         return new Snapshot(this);
     }
 
-    /** Nests the event serializer's snapshot, so event schema changes are resolved by Flink's POJO rules. */
+    /** Nests the event serializer's snapshot, so event schema changes are resolved by the event serializer's own snapshot. */
     public static final class Snapshot extends CompositeTypeSerializerSnapshot<EngineState, EngineStateSerializer> {
         private static final int VERSION = 1;
 

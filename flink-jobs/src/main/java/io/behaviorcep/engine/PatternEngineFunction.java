@@ -117,7 +117,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         return in.connect(none).process(new PatternEngineFunction(patterns), TypeInformation.of(ActionInput.class));
     }
 
-    /** The descriptor of the engine's one keyed state; events serialised with the job's POJO serializer. */
+    /** The descriptor of the engine's one keyed state; events written with the job's event serializer. */
     public static ValueStateDescriptor<EngineState> stateDescriptor(TypeSerializer<BehaviorEvent> eventSerializer) {
         return new ValueStateDescriptor<>(STATE_NAME, new EngineStateSerializer(eventSerializer));
     }

@@ -100,13 +100,13 @@ public class MatchFunction extends PatternProcessFunction<BehaviorEvent, Pattern
             List<BehaviorEvent> events = match.get(s.name);
             if (events == null || s.absent) continue;
             if (matched.length() > 1) matched.append(',');
-            PayloadTemplate.appendQuoted(matched, s.name).append(":[");
+            OutputJson.appendQuoted(matched, s.name).append(":[");
             for (int i = 0; i < events.size(); i++) {
                 BehaviorEvent e = events.get(i);
                 if (i > 0) matched.append(',');
                 matched.append("{\"message_id\":");
                 if (e.messageId == null) matched.append("null");
-                else PayloadTemplate.appendQuoted(matched, e.messageId);
+                else OutputJson.appendQuoted(matched, e.messageId);
                 matched.append(",\"timestamp\":\"").append(OutputJson.iso(e.timestamp)).append("\"}");
                 ids.add(e.messageId);
             }

@@ -3,7 +3,6 @@ package io.behaviorcep.pattern;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.sink.OutputJson;
 
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
 import java.io.Serializable;
 import java.math.BigDecimal;
@@ -78,29 +77,22 @@ public final class PayloadTemplate implements Serializable {
         StringBuilder sb = new StringBuilder(64 * fields.size() + 2).append('{');
         for (Field f : fields) {
             if (sb.length() > 1) sb.append(',');
-            appendQuoted(sb, f.name).append(':');
+            OutputJson.appendQuoted(sb, f.name).append(':');
             if (f.whole != null) {
                 String v = lookup(f.whole, match);
                 if (v == null) sb.append("null");
                 else if (isNumber(v)) sb.append(new BigDecimal(v));
-                else appendQuoted(sb, v);
+                else OutputJson.appendQuoted(sb, v);
                 continue;
             }
             sb.append('"');
             for (Object part : f.parts) {
                 String v = part instanceof String literal ? literal : lookup((Ref) part, match);
-                if (v != null) JsonStringEncoder.getInstance().quoteAsString(v, sb);
+                if (v != null) OutputJson.appendEscaped(sb, v);
             }
             sb.append('"');
         }
         return sb.append('}').toString();
-    }
-
-    /** A JSON string literal, escaped as Jackson's generator escapes it. */
-    public static StringBuilder appendQuoted(StringBuilder sb, String s) {
-        sb.append('"');
-        JsonStringEncoder.getInstance().quoteAsString(s, sb);
-        return sb.append('"');
     }
 
     private static String lookup(Ref ref, Map<String, List<BehaviorEvent>> match) {

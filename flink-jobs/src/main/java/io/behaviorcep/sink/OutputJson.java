@@ -7,6 +7,7 @@ import io.behaviorcep.profile.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -23,6 +24,18 @@ public final class OutputJson {
     public static final ObjectMapper MAPPER = new ObjectMapper();
 
     private OutputJson() {}
+
+    /** A JSON string literal, escaped as Jackson's generator escapes it (for JSON written as text on hot paths). */
+    public static StringBuilder appendQuoted(StringBuilder sb, String s) {
+        sb.append('"');
+        return appendEscaped(sb, s).append('"');
+    }
+
+    /** The inside of a JSON string literal. */
+    public static StringBuilder appendEscaped(StringBuilder sb, String s) {
+        JsonStringEncoder.getInstance().quoteAsString(s, sb);
+        return sb;
+    }
 
     public static String iso(long epochMillis) {
         return Instant.ofEpochMilli(epochMillis).toString();
