@@ -6,10 +6,10 @@ import io.behaviorcep.action.PatternActionsBroadcast;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.event.IdleAwareWatermarks;
+import io.behaviorcep.event.DeadLetterRouter;
+import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.IngestFilter;
-import io.behaviorcep.event.ParseFunction;
-import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.pattern.PatternChange;
@@ -23,7 +23,6 @@ import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
@@ -57,7 +56,6 @@ import java.util.List;
 public final class BehaviorCepPipeline {
     public static final String UID_SOURCE = "events-source";
     public static final String UID_PARSE = "parse-validate";
-    public static final String UID_WATERMARKS = "event-time";
     public static final String UID_DEDUP = "dedup-late";
     public static final String UID_PROFILE = "user-profile";
     /** The one operator that runs every pattern; its state holds all patterns' partial matches. */
@@ -105,23 +103,16 @@ public final class BehaviorCepPipeline {
         // emits, never changes an object after emitting it, and never changes one it received.
         env.getConfig().enableObjectReuse();
 
-        DataStream<RawRecord> raw = io.events(env);
+        // parsed and stamped with event time in the source: per Kafka partition (PartitionWatermarks)
+        EventIngest ingest = new EventIngest(config.limits(), config.maxOutOfOrderness(), config.idleTimeout(), config.idleAdvance());
+        DataStream<ParsedRecord> source = io.events(env, ingest);
         // same parallelism as the source: chained, and each partition's order is kept up to the keyBy
-        SingleOutputStreamOperator<BehaviorEvent> parsed = raw
-                .process(new ParseFunction(config.limits()))
-                .setParallelism(raw.getParallelism())
-                .uid(UID_PARSE).name("Parse & validate");
-        io.deadLetters(parsed.getSideOutput(ParseFunction.DEAD_LETTERS));
-
-        long ooo = config.maxOutOfOrderness().toMillis();
-        long idle = config.idleTimeout().toMillis();
-        boolean idleAdvance = config.idleAdvance();
-        DataStream<BehaviorEvent> timed = io.afterParse(parsed)
-                .assignTimestampsAndWatermarks(WatermarkStrategy
-                        .<BehaviorEvent>forGenerator(ctx -> new IdleAwareWatermarks(ooo, idle, idleAdvance, System::currentTimeMillis))
-                        .withTimestampAssigner((e, previous) -> e.timestamp))
-                .setParallelism(raw.getParallelism())
-                .uid(UID_WATERMARKS).name("Event time & watermarks");
+        SingleOutputStreamOperator<BehaviorEvent> parsed = source
+                .process(new DeadLetterRouter())
+                .setParallelism(source.getParallelism())
+                .uid(UID_PARSE).name("Dead letters out");
+        io.deadLetters(parsed.getSideOutput(DeadLetterRouter.DEAD_LETTERS));
+        DataStream<BehaviorEvent> timed = io.afterParse(parsed);
 
         // the suppression list joins the events before they are keyed: its rows reach the user's
         // profile without another shuffle (the dedup operator passes them through)

@@ -3,7 +3,8 @@ package io.behaviorcep;
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
-import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.event.EventIngest;
+import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
@@ -16,7 +17,12 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * Implementations give every source and sink a stable uid.
  */
 public interface PipelineIO {
-    DataStream<RawRecord> events(StreamExecutionEnvironment env);
+    /**
+     * The events, parsed and stamped with event time by {@code ingest}: a source with splits of its
+     * own (Kafka) runs {@link EventIngest#watermarks()} per split, so event time is tracked per
+     * partition; others may call {@link EventIngest#afterSource}.
+     */
+    DataStream<ParsedRecord> events(StreamExecutionEnvironment env, EventIngest ingest);
 
     void alerts(DataStream<Alert> alerts);
 
@@ -37,8 +43,9 @@ public interface PipelineIO {
 
     /**
      * Rows of the suppression list ({@code suppressed_users}) as they change, as records made by
-     * {@link io.behaviorcep.privacy.PrivacyRules#suppressionListRecord}, with watermarks that never
-     * hold event time back; null when there is no list (the default).
+     * {@link io.behaviorcep.privacy.PrivacyRules#suppressionListRecord}, carrying no event time: its
+     * source is idle for good, so it neither holds event time back nor pushes it forward; null when
+     * there is no list (the default).
      */
     default DataStream<BehaviorEvent> suppressionList(StreamExecutionEnvironment env) {
         return null;

@@ -4,6 +4,8 @@ import io.behaviorcep.PipelineIO;
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.EventIngest;
+import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
@@ -82,11 +84,12 @@ public class CountingIO implements PipelineIO, Serializable {
     }
 
     @Override
-    public DataStream<RawRecord> events(StreamExecutionEnvironment env) {
-        return env.fromSource(MemorySource.create(dataId, parallelism, rate, hold, r -> new RawRecord(null, null, "filler", r, -1L),
+    public DataStream<ParsedRecord> events(StreamExecutionEnvironment env, EventIngest ingest) {
+        DataStream<RawRecord> raw = env.fromSource(MemorySource.create(dataId, parallelism, rate, hold, r -> new RawRecord(null, null, "filler", r, -1L),
                                 TypeInformation.of(RawRecord.class)), WatermarkStrategy.noWatermarks(), "In-memory events")
                 .setParallelism(parallelism).uid("bench-source")
                 .filter(r -> r.value != null).setParallelism(parallelism).name("Drop fillers").uid("bench-drop-fillers");
+        return ingest.afterSource(raw, "bench");
     }
 
     @Override

@@ -10,6 +10,14 @@ public class RawRecord {
     public String topic;
     public int partition;
     public long offset;
+    /**
+     * When the record was written to the events topic (the Kafka record's timestamp), epoch ms;
+     * {@link #NO_INGEST_TIME} when the source has none. Event time never runs ahead of it
+     * ({@link PartitionWatermarks}).
+     */
+    public long ingestTime = NO_INGEST_TIME;
+
+    public static final long NO_INGEST_TIME = Long.MAX_VALUE;
 
     public RawRecord() {}
 
@@ -19,6 +27,11 @@ public class RawRecord {
         this.topic = topic;
         this.partition = partition;
         this.offset = offset;
+    }
+
+    public RawRecord(byte[] key, byte[] value, String topic, int partition, long offset, long ingestTime) {
+        this(key, value, topic, partition, offset);
+        this.ingestTime = ingestTime;
     }
 
     public static RawRecord of(byte[] value) {

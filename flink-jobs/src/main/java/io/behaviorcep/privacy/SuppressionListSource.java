@@ -3,7 +3,6 @@ package io.behaviorcep.privacy;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.sink.JdbcSettings;
 
-import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -50,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  * without state starts with the whole table. If PostgreSQL is unreachable it logs and tries again at the
  * next poll: the job is never failed by the list. Bounded (tests, backfills): one read, then done.
  *
- * <p>Its records carry no event time: {@link #watermarks()} never holds event time back.
+ * <p>Its records carry no event time: {@link #watermarks()} is neutral.
  */
 public final class SuppressionListSource implements Source<BehaviorEvent, SuppressionListSource.ListSplit, Boolean> {
     private static final long serialVersionUID = 1L;
@@ -67,15 +66,22 @@ public final class SuppressionListSource implements Source<BehaviorEvent, Suppre
         this.bounded = bounded;
     }
 
-    /** Watermarks at the end of time: the union with the events keeps the events' event time. */
+    /**
+     * No event time at all: the source says it is idle and never emits a watermark, so in the union
+     * with the events it neither holds event time back nor pushes it forward, whether the events
+     * flow, pause or have not started. (A watermark at the end of time would become the job's event
+     * time as soon as the events went quiet, and make every later event late.)
+     */
     public static WatermarkStrategy<BehaviorEvent> watermarks() {
         return WatermarkStrategy.forGenerator(ctx -> new WatermarkGenerator<>() {
             @Override
-            public void onEvent(BehaviorEvent event, long eventTimestamp, WatermarkOutput output) {}
+            public void onEvent(BehaviorEvent event, long eventTimestamp, WatermarkOutput output) {
+                output.markIdle();
+            }
 
             @Override
             public void onPeriodicEmit(WatermarkOutput output) {
-                output.emitWatermark(new Watermark(Long.MAX_VALUE));
+                output.markIdle();
             }
         });
     }

@@ -5,6 +5,8 @@ import io.behaviorcep.action.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.EventIngest;
+import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.KafkaIO;
@@ -66,8 +68,8 @@ final class ReplayIO implements PipelineIO {
     }
 
     @Override
-    public DataStream<RawRecord> events(StreamExecutionEnvironment env) {
-        return source.apply(env);
+    public DataStream<ParsedRecord> events(StreamExecutionEnvironment env, EventIngest ingest) {
+        return ingest.afterSource(source.apply(env), "replay");
     }
 
     @Override

@@ -6,12 +6,14 @@ import io.behaviorcep.action.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.EventIngest;
+import io.behaviorcep.event.EventParser;
+import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.privacy.SuppressionListSource;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -27,6 +29,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.record.TimestampType;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -57,16 +60,17 @@ public class KafkaIO implements PipelineIO {
     }
 
     @Override
-    public DataStream<RawRecord> events(StreamExecutionEnvironment env) {
-        KafkaSourceBuilder<RawRecord> b = KafkaSource.<RawRecord>builder()
+    public DataStream<ParsedRecord> events(StreamExecutionEnvironment env, EventIngest ingest) {
+        KafkaSourceBuilder<ParsedRecord> b = KafkaSource.<ParsedRecord>builder()
                 .setBootstrapServers(config.bootstrapServers())
                 .setTopics(config.eventsTopic())
                 .setGroupId(config.groupId())
                 .setProperties(config.kafkaProperties())
                 .setStartingOffsets(startingOffsets())
-                .setDeserializer(new RawRecordDeserializer());
+                .setDeserializer(new ParsingDeserializer(ingest));
         if (bounded) b.setBounded(OffsetsInitializer.latest());
-        return env.fromSource(b.build(), WatermarkStrategy.noWatermarks(), "Events (Kafka " + config.eventsTopic() + ")")
+        // parsed and stamped in the source: event time per partition (PartitionWatermarks)
+        return env.fromSource(b.build(), ingest.watermarks(), "Events (Kafka " + config.eventsTopic() + ")")
                 .uid(BehaviorCepPipeline.UID_SOURCE);
     }
 
@@ -216,16 +220,33 @@ public class KafkaIO implements PipelineIO {
         return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Keeps the bytes and the coordinates; parsing happens in the job, where a failure becomes a dead letter. */
-    static final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
-        @Override
-        public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<RawRecord> out) {
-            out.collect(new RawRecord(r.key(), r.value(), r.topic(), r.partition(), r.offset()));
+    /**
+     * Parses each record in the source, so that its event time is known per partition; a record that
+     * fails becomes a dead letter with its bytes and coordinates, never an exception.
+     */
+    static final class ParsingDeserializer implements KafkaRecordDeserializationSchema<ParsedRecord> {
+        private final EventIngest ingest;
+        private transient EventParser parser;
+
+        ParsingDeserializer(EventIngest ingest) {
+            this.ingest = ingest;
         }
 
         @Override
-        public TypeInformation<RawRecord> getProducedType() {
-            return TypeInformation.of(RawRecord.class);
+        public void open(org.apache.flink.api.common.serialization.DeserializationSchema.InitializationContext ctx) {
+            parser = ingest.newParser();
+        }
+
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<ParsedRecord> out) {
+            long written = r.timestampType() == TimestampType.NO_TIMESTAMP_TYPE || r.timestamp() < 0 ? RawRecord.NO_INGEST_TIME : r.timestamp();
+            RawRecord raw = new RawRecord(r.key(), r.value(), r.topic(), r.partition(), r.offset(), written);
+            out.collect(ParsedRecord.of(parser.parse(raw), written));
+        }
+
+        @Override
+        public TypeInformation<ParsedRecord> getProducedType() {
+            return EventIngest.type();
         }
     }
 

@@ -4,11 +4,12 @@ import io.behaviorcep.PipelineIO;
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.EventIngest;
+import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
@@ -41,10 +42,10 @@ public class InMemoryIO implements PipelineIO {
     }
 
     @Override
-    public DataStream<RawRecord> events(StreamExecutionEnvironment env) {
-        return env.fromData(input, TypeInformation.of(RawRecord.class))
-                .assignTimestampsAndWatermarks(WatermarkStrategy.noWatermarks())
+    public DataStream<ParsedRecord> events(StreamExecutionEnvironment env, EventIngest ingest) {
+        DataStream<RawRecord> raw = env.fromData(input, TypeInformation.of(RawRecord.class))
                 .setParallelism(1).uid("in-memory-source").name("In-memory events");
+        return ingest.afterSource(raw, "in-memory");
     }
 
     @Override

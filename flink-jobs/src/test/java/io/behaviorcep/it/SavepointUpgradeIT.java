@@ -3,6 +3,8 @@ package io.behaviorcep.it;
 import io.behaviorcep.BehaviorCepPipeline;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.action.Alert;
+import io.behaviorcep.event.EventIngest;
+import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.profile.ProfileRecord;
@@ -76,9 +78,9 @@ class SavepointUpgradeIT {
         }
 
         @Override
-        public DataStream<RawRecord> events(StreamExecutionEnvironment env) {
-            return env.fromSource(source, WatermarkStrategy.noWatermarks(), "Held events", TypeInformation.of(RawRecord.class))
-                    .setParallelism(1).uid("in-memory-source").name("Held events");
+        public DataStream<ParsedRecord> events(StreamExecutionEnvironment env, EventIngest ingest) {
+            return ingest.afterSource(env.fromSource(source, WatermarkStrategy.noWatermarks(), "Held events", TypeInformation.of(RawRecord.class))
+                    .setParallelism(1).uid("in-memory-source").name("Held events"), "in-memory");
         }
 
         void send(ObjectNode... events) {

@@ -2,6 +2,7 @@ package io.behaviorcep.event;
 
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
+import org.apache.flink.util.clock.RelativeClock;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -9,14 +10,25 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The watermark generator under a fake wall clock. */
-class IdleAwareWatermarksTest {
+/** The watermark generator of one partition under a fake input activity clock. */
+class PartitionWatermarksTest {
     static final long OOO = 30_000;
     static final long IDLE = 60_000;
     static final long T0 = 1_772_445_600_000L;
 
-    /** Wall clock, starting somewhere unrelated to event time. */
+    /** Input activity clock (wall time less backpressure), starting somewhere unrelated to event time. */
     long wall = 5_000_000L;
+    final RelativeClock clock = new RelativeClock() {
+        @Override
+        public long relativeTimeMillis() {
+            return wall;
+        }
+
+        @Override
+        public long relativeTimeNanos() {
+            return wall * 1_000_000;
+        }
+    };
 
     /** Records what the generator says: "wm:<ts>", "idle" or "active". */
     static final class Recorder implements WatermarkOutput {
@@ -48,17 +60,32 @@ class IdleAwareWatermarksTest {
 
     final Recorder out = new Recorder();
 
-    IdleAwareWatermarks generator(boolean idleAdvance) {
-        return new IdleAwareWatermarks(OOO, IDLE, idleAdvance, () -> wall);
+    PartitionWatermarks generator(boolean idleAdvance) {
+        return new PartitionWatermarks(OOO, IDLE, idleAdvance, clock);
     }
 
-    void event(IdleAwareWatermarks g, long ts) {
-        g.onEvent(new BehaviorEvent(), ts, out);
+    void event(PartitionWatermarks g, long ts) {
+        event(g, ts, RawRecord.NO_INGEST_TIME);
+    }
+
+    void event(PartitionWatermarks g, long ts, long writtenAt) {
+        BehaviorEvent e = new BehaviorEvent();
+        e.timestamp = ts;
+        ParsedRecord r = new ParsedRecord();
+        r.event = e;
+        r.ingestTime = writtenAt;
+        g.onEvent(r, ts, out);
+    }
+
+    void deadLetter(PartitionWatermarks g) {
+        ParsedRecord r = new ParsedRecord();
+        r.deadLetter = new DeadLetter(DeadLetter.Reason.NOT_JSON, "x", RawRecord.of(new byte[] {1}));
+        g.onEvent(r, Long.MIN_VALUE, out);
     }
 
     @Test
     void whileEventsFlowTheWatermarkIsMaxTimestampMinusOutOfOrdernessMinusOne() {
-        IdleAwareWatermarks g = generator(true);
+        PartitionWatermarks g = generator(true);
         event(g, T0);
         g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("wm:" + (T0 - OOO - 1));
@@ -78,7 +105,7 @@ class IdleAwareWatermarksTest {
 
     @Test
     void nothingBeforeTheFirstEventThenIdleAfterTheTimeout() {
-        IdleAwareWatermarks g = generator(true);
+        PartitionWatermarks g = generator(true);
         g.onPeriodicEmit(out);
         assertThat(out.drain()).isEmpty();
         wall += IDLE - 1;
@@ -91,7 +118,7 @@ class IdleAwareWatermarksTest {
 
     @Test
     void withIdleAdvanceEventTimeMovesOnWithTheWallClock() {
-        IdleAwareWatermarks g = generator(true);
+        PartitionWatermarks g = generator(true);
         event(g, T0);
         g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("wm:" + (T0 - OOO - 1));
@@ -114,7 +141,7 @@ class IdleAwareWatermarksTest {
 
     @Test
     void withoutIdleAdvanceTheSourceIsMarkedIdle() {
-        IdleAwareWatermarks g = generator(false);
+        PartitionWatermarks g = generator(false);
         event(g, T0);
         g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("wm:" + (T0 - OOO - 1));
@@ -124,17 +151,18 @@ class IdleAwareWatermarksTest {
         assertThat(out.drain()).containsExactly("idle");
         wall += 10 * IDLE;
         g.onPeriodicEmit(out);
-        assertThat(out.drain()).containsExactly("idle");
+        assertThat(out.drain()).isEmpty();
 
-        // events again: a watermark from the new maximum (which makes the output active again)
+        // events again: active at once, before the record goes out, then a watermark from the new maximum
         event(g, T0 + 5_000);
+        assertThat(out.drain()).containsExactly("active");
         g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("wm:" + (T0 + 5_000 - OOO - 1));
     }
 
     @Test
-    void withoutIdleAdvanceAResumedSourceIsActiveAgainEvenWithoutANewMaximum() {
-        IdleAwareWatermarks g = generator(false);
+    void aResumedPartitionIsActiveAgainBeforeItsFirstRecordEvenWithoutANewMaximum() {
+        PartitionWatermarks g = generator(false);
         event(g, T0);
         g.onPeriodicEmit(out);
         wall += IDLE;
@@ -142,10 +170,11 @@ class IdleAwareWatermarksTest {
         assertThat(out.drain()).containsExactly("wm:" + (T0 - OOO - 1), "idle");
 
         // an event behind the maximum (still within the out-of-orderness): the split is no longer idle,
-        // or other splits could move the combined watermark past its events
+        // or other splits could move the combined watermark past its events; said before the record is emitted
         event(g, T0 - 1_000);
-        g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("active");
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).isEmpty();
         // and it stays active without repeating itself
         g.onPeriodicEmit(out);
         assertThat(out.drain()).isEmpty();
@@ -153,7 +182,7 @@ class IdleAwareWatermarksTest {
 
     @Test
     void neverGoesBackwards() {
-        IdleAwareWatermarks g = generator(true);
+        PartitionWatermarks g = generator(true);
         event(g, T0);
         wall += 10 * IDLE;
         g.onPeriodicEmit(out); // idle advance: T0 + 10 min - OOO - 1
@@ -176,7 +205,7 @@ class IdleAwareWatermarksTest {
 
     @Test
     void watermarksAreStrictlyIncreasingOverARandomRun() {
-        IdleAwareWatermarks g = generator(true);
+        PartitionWatermarks g = generator(true);
         java.util.Random r = new java.util.Random(42);
         long ts = T0;
         for (int i = 0; i < 2_000; i++) {
@@ -193,5 +222,79 @@ class IdleAwareWatermarksTest {
         for (int i = 1; i < out.watermarks.size(); i++) {
             assertThat(out.watermarks.get(i)).isGreaterThan(out.watermarks.get(i - 1));
         }
+    }
+    @Test
+    void anEventMovesEventTimeNoFurtherThanTheTimeItsRecordWasWritten() {
+        PartitionWatermarks g = generator(true);
+        event(g, T0, T0 + 500);
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).containsExactly("wm:" + (T0 - OOO - 1));
+
+        // stamped 59 minutes ahead by its sender, written now: it moves event time to now only
+        event(g, T0 + 59 * 60_000, T0 + 1_000);
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).containsExactly("wm:" + (T0 + 1_000 - OOO - 1));
+
+        // an ordinary event written a second later is on time and moves it on as usual
+        event(g, T0 + 2_000, T0 + 2_100);
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).containsExactly("wm:" + (T0 + 2_000 - OOO - 1));
+    }
+
+    @Test
+    void deadLettersKeepThePartitionAliveButMoveNoTime() {
+        PartitionWatermarks g = generator(true);
+        event(g, T0);
+        g.onPeriodicEmit(out);
+        out.drain();
+        for (int i = 0; i < 10; i++) {
+            wall += IDLE / 2;
+            deadLetter(g);
+            g.onPeriodicEmit(out);
+        }
+        // never quiet for the idle timeout, so no advance, and a refused record has no time of its own
+        assertThat(out.drain()).isEmpty();
+    }
+
+    @Test
+    void aPartitionWithoutEventsIsIdleAfterTheTimeoutWhateverIdleAdvanceSays() {
+        for (boolean advance : new boolean[] {true, false}) {
+            PartitionWatermarks g = generator(advance);
+            wall += IDLE;
+            g.onPeriodicEmit(out);
+            assertThat(out.drain()).containsExactly("idle");
+        }
+    }
+
+    @Test
+    void theJobsStrategyMeasuresQuietOnTheInputActivityClockNotTheWallClock() {
+        // Flink's input activity clock stops while the task is backpressured: a stall that the clock
+        // does not show is no quiet time. Here it stands still while the real wall clock runs on.
+        EventIngest ingest = new EventIngest(EventParser.Limits.defaults(), java.time.Duration.ofMillis(OOO),
+                java.time.Duration.ofMillis(1), true);
+        var g = ingest.watermarks().createWatermarkGenerator(new org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier.Context() {
+            @Override
+            public org.apache.flink.metrics.MetricGroup getMetricGroup() {
+                return new org.apache.flink.metrics.groups.UnregisteredMetricsGroup();
+            }
+
+            @Override
+            public RelativeClock getInputActivityClock() {
+                return clock;
+            }
+        });
+        BehaviorEvent e = new BehaviorEvent();
+        e.timestamp = T0;
+        ParsedRecord r = new ParsedRecord();
+        r.event = e;
+        g.onEvent(r, T0, out);
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).containsExactly("wm:" + (T0 - OOO - 1));
+        java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L); // 20 ms of wall time, 20x the idle timeout
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).isEmpty();
+        wall += 5;
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).containsExactly("wm:" + (T0 + 5 - OOO - 1));
     }
 }

@@ -10,28 +10,22 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * Runs {@link EventParser} in the job: valid events go on, rejected records go to the dead-letter side output, counted by reason.
+ * Splits the parsed records of the source: valid events go on (with the event time the source gave
+ * them), refused records go to the dead-letter side output, counted by reason.
  *
  * <p>Metrics: {@code eventsIn}; per reason {@code dlq.<REASON>} and, as a key/value
  * group for dashboards, the same count as {@code reason.<REASON>.deadLetters} (Prometheus:
  * {@code flink_taskmanager_job_task_operator_reason_deadLetters{reason="<REASON>"}}).
  */
-public class ParseFunction extends ProcessFunction<RawRecord, BehaviorEvent> {
+public class DeadLetterRouter extends ProcessFunction<ParsedRecord, BehaviorEvent> {
     public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
 
-    private final EventParser.Limits limits;
-    private transient EventParser parser;
     private transient Counter eventsIn;
     private transient Map<DeadLetter.Reason, Counter> rejected;
     private transient Map<DeadLetter.Reason, Counter> byReason;
 
-    public ParseFunction(EventParser.Limits limits) {
-        this.limits = limits;
-    }
-
     @Override
     public void open(OpenContext ctx) {
-        parser = new EventParser(limits);
         var metrics = getRuntimeContext().getMetricGroup();
         eventsIn = metrics.counter("eventsIn");
         rejected = new EnumMap<>(DeadLetter.Reason.class);
@@ -45,10 +39,9 @@ public class ParseFunction extends ProcessFunction<RawRecord, BehaviorEvent> {
     }
 
     @Override
-    public void processElement(RawRecord raw, Context ctx, Collector<BehaviorEvent> out) {
+    public void processElement(ParsedRecord r, Context ctx, Collector<BehaviorEvent> out) {
         eventsIn.inc();
-        EventParser.Result r = parser.parse(raw);
-        if (r.ok()) {
+        if (r.event != null) {
             out.collect(r.event);
         } else {
             rejected.get(r.deadLetter.reason).inc();
