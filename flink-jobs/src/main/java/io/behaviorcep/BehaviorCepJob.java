@@ -48,7 +48,7 @@ public final class BehaviorCepJob {
         patterns.forEach(p -> LOG.info("pattern {} ({}){}", p.label(), p.source, p.enabled ? "" : " is disabled"));
         loaded.segments().forEach(s -> LOG.info("threshold segment {} ({}){}", s.id, s.source, s.enabled ? "" : " is disabled"));
         if (config.parallelism() != null) env.setParallelism(config.parallelism());
-        BehaviorCepPipeline.configureCheckpointing(env, config.checkpointInterval());
+        BehaviorCepPipeline.configureCheckpointing(env, config);
         BehaviorCepPipeline.build(env, config, patterns, loaded.segments(), io);
         return patterns;
     }

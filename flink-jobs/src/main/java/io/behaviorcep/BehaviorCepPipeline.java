@@ -66,18 +66,20 @@ public final class BehaviorCepPipeline {
 
     private BehaviorCepPipeline() {}
 
-    /** The engine's name in the web UI: the patterns it runs, with their versions. */
-    static String engineName(List<PatternDefinition> patterns) {
-        StringBuilder s = new StringBuilder("Patterns (" + patterns.size() + "): ");
+    /**
+     * The engine's name: short and fixed, because Flink puts operator names (cut to 80 characters)
+     * into every metric's scope, and a name cannot change while the job runs, while the patterns can.
+     */
+    public static final String ENGINE_NAME = "Pattern engine";
+
+    /** The engine's description in the web UI: the patterns it ran with at submission, with their versions. */
+    static String engineDescription(List<PatternDefinition> patterns) {
+        StringBuilder s = new StringBuilder("Every pattern in one operator; at submission (" + patterns.size() + "): ");
         for (int i = 0; i < patterns.size(); i++) {
             if (i > 0) s.append(", ");
-            if (s.length() > 200) {
-                s.append("...");
-                break;
-            }
             s.append(patterns.get(i).label());
         }
-        return s.toString();
+        return s.append(". Changes of a running job are logged and counted per version (pattern.<id>.version.<v>.*).").toString();
     }
 
     public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns, PipelineIO io) {
@@ -120,7 +122,7 @@ public final class BehaviorCepPipeline {
         DataStream<BehaviorEvent> toDedup = list == null ? timed : timed.union(list);
         SingleOutputStreamOperator<BehaviorEvent> fresh = toDedup
                 .keyBy(e -> e.userKey)
-                .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent()))
+                .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare()))
                 .uid(UID_DEDUP).name("Dedup & late routing");
 
         List<DataStream<BehaviorEvent>> late = new ArrayList<>();
@@ -161,7 +163,7 @@ public final class BehaviorCepPipeline {
                     .connect(changes)
                     .process(new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent()),
                             TypeInformation.of(ActionInput.class))
-                    .uid(UID_PATTERN_ENGINE).name(engineName(patterns));
+                    .uid(UID_PATTERN_ENGINE).name(ENGINE_NAME).setDescription(engineDescription(patterns));
             late.add(engine.getSideOutput(PatternEngineFunction.LATE));
             actionInputs.add(engine);
         }
@@ -198,6 +200,13 @@ public final class BehaviorCepPipeline {
     }
 
     /** Exactly-once checkpointing as the job needs it; cluster-wide settings (state backend, storage) stay with the cluster. */
+    public static void configureCheckpointing(StreamExecutionEnvironment env, JobConfig config) {
+        configureCheckpointing(env, config.checkpointInterval());
+        // below the Kafka transaction timeout (JobConfig checks it): Flink's default (10 min) equals the
+        // default transaction timeout, and a transaction the broker aborts first loses its output
+        env.getCheckpointConfig().setCheckpointTimeout(config.checkpointTimeout().toMillis());
+    }
+
     public static void configureCheckpointing(StreamExecutionEnvironment env, Duration interval) {
         env.enableCheckpointing(interval.toMillis(), org.apache.flink.core.execution.CheckpointingMode.EXACTLY_ONCE);
         env.getCheckpointConfig().setMinPauseBetweenCheckpoints(Math.min(interval.toMillis() / 2, 5_000));

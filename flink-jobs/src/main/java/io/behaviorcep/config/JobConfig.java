@@ -51,9 +51,11 @@ public final class JobConfig implements Serializable {
         key("patterns.watch-interval", "1s", "how often the watched pattern folder is read");
         key("patterns.activation-delay", "5s", "event time between the job's watermark when a change is accepted and the change taking effect everywhere");
         key("checkpoint.interval", "10s", "exactly-once checkpoint interval: also the latency of committed output");
+        key("checkpoint.timeout", "5m", "a checkpoint not completed by then is declared failed; checkpoint.interval + checkpoint.timeout must stay below kafka.transaction-timeout");
         key("events.max-out-of-orderness", "30s", "how far behind the newest event an event may arrive and still be matched");
         key("events.idle-timeout", "30s", "wall time without events after which event time advances with the wall clock");
         key("events.idle-advance", "true", "advance event time while a source is quiet (false: mark it idle instead)");
+        key("events.late-warning-share", "0.01", "log a warning (at most once a minute per subtask) when late events reach this share of a minute's events; 0: any late event");
         key("events.dedup-ttl", "24h", "how long a messageId is remembered for deduplication");
         key("events.max-future-skew", "1h", "events stamped further ahead of the wall clock go to the DLQ");
         key("events.max-bytes", "262144", "events larger than this go to the DLQ");
@@ -136,7 +138,7 @@ public final class JobConfig implements Serializable {
 
     private void check(List<String> errors) {
         boolean durationsOk = true;
-        for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "events.max-out-of-orderness",
+        for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "checkpoint.timeout", "events.max-out-of-orderness",
                 "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention", "profile.write-interval",
                 "privacy.suppression-refresh", "patterns.watch-interval", "patterns.activation-delay")) {
             try {
@@ -149,6 +151,19 @@ public final class JobConfig implements Serializable {
         if (durationsOk && transactionTimeout().compareTo(Duration.ofMinutes(15)) > 0) {
             errors.add("kafka.transaction-timeout " + values.get("kafka.transaction-timeout")
                     + " exceeds the broker default transaction.max.timeout.ms (15m); the job would restart in a loop");
+        }
+        if (durationsOk && checkpointInterval().plus(checkpointTimeout()).compareTo(transactionTimeout()) >= 0) {
+            // a transaction is open from one checkpoint until the next completes and commits it; one the
+            // broker times out first is aborted, and its output is lost
+            errors.add("checkpoint.interval (" + values.get("checkpoint.interval") + ") + checkpoint.timeout (" + values.get("checkpoint.timeout")
+                    + ") must be less than kafka.transaction-timeout (" + values.get("kafka.transaction-timeout")
+                    + "): a Kafka transaction that outlives its timeout is aborted by the broker and its output lost");
+        }
+        try {
+            double share = Double.parseDouble(values.get("events.late-warning-share"));
+            if (!(share >= 0)) errors.add("events.late-warning-share must be 0 or more");
+        } catch (NumberFormatException e) {
+            errors.add("events.late-warning-share must be a number, e.g. 0.01");
         }
         for (String k : List.of("events.max-bytes", "events.max-depth")) {
             try {
@@ -293,6 +308,14 @@ public final class JobConfig implements Serializable {
 
     public Duration maxOutOfOrderness() {
         return duration("events.max-out-of-orderness");
+    }
+
+    public Duration checkpointTimeout() {
+        return duration("checkpoint.timeout");
+    }
+
+    public double lateWarningShare() {
+        return Double.parseDouble(values.get("events.late-warning-share"));
     }
 
     public Duration idleTimeout() {

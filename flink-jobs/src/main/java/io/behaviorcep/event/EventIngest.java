@@ -1,5 +1,7 @@
 package io.behaviorcep.event;
 
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -45,11 +47,32 @@ public final class EventIngest implements Serializable {
 
     /** Event time per split: the event's timestamp, watermarks by {@link PartitionWatermarks}. */
     public WatermarkStrategy<ParsedRecord> watermarks() {
-        long ooo = outOfOrderness, idle = idleTimeout;
-        boolean advance = idleAdvance;
-        return WatermarkStrategy
-                .<ParsedRecord>forGenerator(ctx -> new PartitionWatermarks(ooo, idle, advance, ctx.getInputActivityClock()))
+        return WatermarkStrategy.forGenerator(new PerSubtask(outOfOrderness, idleTimeout, idleAdvance))
                 .withTimestampAssigner((r, previous) -> r.eventTime());
+    }
+
+    /**
+     * Creates the generators of one source subtask, which share a {@link PartitionWatermarks.Subtask}.
+     * Each subtask deserialises its own copy of the strategy, so the shared object is per subtask.
+     */
+    static final class PerSubtask implements WatermarkGeneratorSupplier<ParsedRecord> {
+        private static final long serialVersionUID = 1L;
+        private final long outOfOrderness;
+        private final long idleTimeout;
+        private final boolean idleAdvance;
+        private transient PartitionWatermarks.Subtask subtask;
+
+        PerSubtask(long outOfOrderness, long idleTimeout, boolean idleAdvance) {
+            this.outOfOrderness = outOfOrderness;
+            this.idleTimeout = idleTimeout;
+            this.idleAdvance = idleAdvance;
+        }
+
+        @Override
+        public WatermarkGenerator<ParsedRecord> createWatermarkGenerator(Context ctx) {
+            if (subtask == null) subtask = new PartitionWatermarks.Subtask();
+            return new PartitionWatermarks(outOfOrderness, idleTimeout, idleAdvance, ctx.getInputActivityClock(), subtask);
+        }
     }
 
     /**

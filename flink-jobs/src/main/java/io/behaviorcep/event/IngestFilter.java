@@ -49,16 +49,27 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private transient ValueState<Long> sweepAt;
     private transient Counter duplicates;
     private transient Counter late;
+    private transient LateEventWarnings lateWarnings;
 
     public IngestFilter(Duration dedupTtl) {
         this(dedupTtl, null);
     }
 
     public IngestFilter(Duration dedupTtl, String erasureEvent) {
+        this(dedupTtl, erasureEvent, DEFAULT_LATE_WARNING_SHARE);
+    }
+
+    /** @param lateWarningShare share of a minute's events that, when late, is logged as a warning */
+    public IngestFilter(Duration dedupTtl, String erasureEvent, double lateWarningShare) {
         if (dedupTtl.isNegative() || dedupTtl.isZero()) throw new IllegalArgumentException("events.dedup-ttl must be positive, got " + dedupTtl);
         this.dedupTtl = dedupTtl;
         this.erasureEvent = erasureEvent == null || erasureEvent.isBlank() ? null : erasureEvent;
+        this.lateWarningShare = lateWarningShare;
     }
+
+    public static final double DEFAULT_LATE_WARNING_SHARE = 0.01;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IngestFilter.class);
+    private final double lateWarningShare;
 
     public static MapStateDescriptor<String, Long> seenDescriptor() {
         return new MapStateDescriptor<>(SEEN_STATE, Types.STRING, Types.LONG);
@@ -72,6 +83,7 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
         sweepAt = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-sweep-at", Types.LONG));
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicatesDropped");
         late = getRuntimeContext().getMetricGroup().counter("lateEvents");
+        lateWarnings = new LateEventWarnings(60_000, lateWarningShare);
     }
 
     @Override
@@ -88,7 +100,11 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
         }
         seen.put(e.messageId, now);
         if (sweepAt.value() == null) scheduleSweep(now, ctx);
-        if (e.timestamp <= ctx.timerService().currentWatermark()) {
+        long watermark = ctx.timerService().currentWatermark();
+        boolean isLate = e.timestamp <= watermark;
+        String warning = lateWarnings.record(isLate, e.timestamp, watermark, now);
+        if (warning != null) LOG.warn(warning);
+        if (isLate) {
             late.inc();
             ctx.output(LATE, e);
             return;

@@ -30,6 +30,12 @@ import org.apache.flink.util.clock.RelativeClock;
  *       partition has had no event since the job started, it is marked idle and holds nobody back.</li>
  *   <li><b>Back from idle.</b> The first record of an idle partition marks it active at once, before
  *       the record is emitted, so the minimum waits for it again.</li>
+ *   <li><b>Waking up together.</b> When every partition of a subtask has been quiet and one of them
+ *       gets a record (traffic after a quiet start, a quiet spell, or a restore), every partition of
+ *       the subtask is active again and gets a fresh {@code events.idle-timeout} to deliver its own
+ *       first records before it may be marked idle. Without that, the first partition read after a
+ *       quiet spell would set the subtask's event time alone, and the others' records, read a poll
+ *       later, would be late.</li>
  * </ul>
  *
  * <p>Watermarks are not checkpointed: after a restore every partition starts from nothing, and its
@@ -40,23 +46,48 @@ public class PartitionWatermarks implements WatermarkGenerator<ParsedRecord> {
     private final long idleTimeout;
     private final boolean idleAdvance;
     private final RelativeClock activityClock;
+    private final Subtask subtask;
 
     private long maxEventTime = Long.MIN_VALUE;
+    /** On the activity clock: the last record, or the subtask's last wake-up if later. */
     private long lastRecordAt;
     private long lastEmitted = Long.MIN_VALUE;
     private boolean idle;
+    /** Whether this partition is counted as quiet in {@link Subtask#quiet}. */
+    private boolean countedQuiet;
+    private long seenWakeUps;
+
+    /** The partitions of one source subtask, and how many of them are quiet. Used from the task thread only. */
+    public static final class Subtask {
+        private int partitions;
+        private int quiet;
+        private long wakeUps;
+    }
 
     public PartitionWatermarks(long outOfOrderness, long idleTimeout, boolean idleAdvance, RelativeClock activityClock) {
+        this(outOfOrderness, idleTimeout, idleAdvance, activityClock, new Subtask());
+    }
+
+    public PartitionWatermarks(long outOfOrderness, long idleTimeout, boolean idleAdvance, RelativeClock activityClock, Subtask subtask) {
         this.outOfOrderness = outOfOrderness;
         this.idleTimeout = idleTimeout;
         this.idleAdvance = idleAdvance;
         this.activityClock = activityClock;
         this.lastRecordAt = activityClock.relativeTimeMillis();
+        this.subtask = subtask;
+        subtask.partitions++;
+        seenWakeUps = subtask.wakeUps;
     }
 
     @Override
     public void onEvent(ParsedRecord record, long eventTimestamp, WatermarkOutput output) {
         lastRecordAt = activityClock.relativeTimeMillis();
+        if (countedQuiet) {
+            if (subtask.quiet == subtask.partitions) subtask.wakeUps++;
+            subtask.quiet--;
+            countedQuiet = false;
+        }
+        seenWakeUps = subtask.wakeUps;
         if (idle) {
             output.markActive();
             idle = false;
@@ -68,8 +99,27 @@ public class PartitionWatermarks implements WatermarkGenerator<ParsedRecord> {
 
     @Override
     public void onPeriodicEmit(WatermarkOutput output) {
-        long quietFor = activityClock.relativeTimeMillis() - lastRecordAt;
+        long now = activityClock.relativeTimeMillis();
+        if (seenWakeUps != subtask.wakeUps) {
+            // another partition of this subtask got the first record after a quiet spell: give this one
+            // a fresh idle timeout to deliver its own, holding the subtask's event time back meanwhile
+            seenWakeUps = subtask.wakeUps;
+            lastRecordAt = Math.max(lastRecordAt, now);
+            if (countedQuiet) {
+                subtask.quiet--;
+                countedQuiet = false;
+            }
+            if (idle) {
+                output.markActive();
+                idle = false;
+            }
+        }
+        long quietFor = now - lastRecordAt;
         boolean quiet = quietFor >= idleTimeout;
+        if (quiet && !countedQuiet) {
+            subtask.quiet++;
+            countedQuiet = true;
+        }
         if (maxEventTime == Long.MIN_VALUE || (quiet && !idleAdvance)) {
             if (quiet && !idle) {
                 output.markIdle();

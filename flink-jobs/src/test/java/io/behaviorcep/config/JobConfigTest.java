@@ -87,6 +87,29 @@ class JobConfigTest {
     }
 
     @Test
+    void aCheckpointMayNotOutliveTheKafkaTransactionItCommits() {
+        JobConfig c = JobConfig.of(Map.of());
+        assertThat(c.checkpointTimeout()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(c.checkpointInterval().plus(c.checkpointTimeout())).isLessThan(c.transactionTimeout());
+        // Flink's own default checkpoint timeout (10 min) would equal the transaction timeout
+        assertThatThrownBy(() -> JobConfig.of(Map.of("checkpoint.timeout", "10m")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("checkpoint.interval (10s) + checkpoint.timeout (10m) must be less than kafka.transaction-timeout (10m)");
+        assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.transaction-timeout", "5m")))
+                .hasMessageContaining("must be less than kafka.transaction-timeout (5m)");
+        assertThat(JobConfig.of(Map.of("kafka.transaction-timeout", "5m", "checkpoint.timeout", "4m")).checkpointTimeout())
+                .isEqualTo(Duration.ofMinutes(4));
+    }
+
+    @Test
+    void theLateWarningShareIsANonNegativeNumber() {
+        assertThat(JobConfig.of(Map.of()).lateWarningShare()).isEqualTo(0.01);
+        assertThat(JobConfig.of(Map.of("events.late-warning-share", "0")).lateWarningShare()).isZero();
+        assertThatThrownBy(() -> JobConfig.of(Map.of("events.late-warning-share", "1%"))).hasMessageContaining("must be a number");
+        assertThatThrownBy(() -> JobConfig.of(Map.of("events.late-warning-share", "-1"))).hasMessageContaining("0 or more");
+    }
+
+    @Test
     void transactionTimeoutAboveFifteenMinutesIsRefused() {
         assertThat(JobConfig.of(Map.of("kafka.transaction-timeout", "15m")).transactionTimeout()).isEqualTo(Duration.ofMinutes(15));
         assertThatThrownBy(() -> JobConfig.of(Map.of("kafka.transaction-timeout", "16m")))

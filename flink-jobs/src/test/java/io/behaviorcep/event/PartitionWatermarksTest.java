@@ -297,4 +297,64 @@ class PartitionWatermarksTest {
         g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("wm:" + (T0 + 5 - OOO - 1));
     }
+    @Test
+    void afterAQuietSpellTheFirstRecordWakesEveryPartitionOfTheSubtask() {
+        PartitionWatermarks.Subtask subtask = new PartitionWatermarks.Subtask();
+        Recorder outA = new Recorder(), outB = new Recorder();
+        PartitionWatermarks a = new PartitionWatermarks(OOO, IDLE, true, clock, subtask);
+        PartitionWatermarks b = new PartitionWatermarks(OOO, IDLE, true, clock, subtask);
+        // a quiet start: both are idle
+        wall += IDLE;
+        a.onPeriodicEmit(outA);
+        b.onPeriodicEmit(outB);
+        assertThat(outA.drain()).containsExactly("idle");
+        assertThat(outB.drain()).containsExactly("idle");
+
+        // partition a is read first: it is active at once, and b is active again at the next round,
+        // before a's watermark can be combined with nothing but itself
+        a.onEvent(record(T0 + 40 * 60_000), T0 + 40 * 60_000, outA);
+        assertThat(outA.drain()).containsExactly("active");
+        a.onPeriodicEmit(outA);
+        b.onPeriodicEmit(outB);
+        assertThat(outA.drain()).containsExactly("wm:" + (T0 + 40 * 60_000 - OOO - 1));
+        assertThat(outB.drain()).containsExactly("active");
+
+        // b has a fresh idle timeout: it stays active (holding the subtask back) for that long...
+        wall += IDLE - 1;
+        a.onEvent(record(T0 + 41 * 60_000), T0 + 41 * 60_000, outA);
+        b.onPeriodicEmit(outB);
+        assertThat(outB.drain()).isEmpty();
+        // ...then, with nothing of its own, it is idle again; a's steady traffic does not wake it again
+        wall += 1;
+        b.onPeriodicEmit(outB);
+        assertThat(outB.drain()).containsExactly("idle");
+        for (int i = 0; i < 5; i++) {
+            wall += IDLE;
+            a.onEvent(record(T0 + (42 + i) * 60_000), T0 + (42 + i) * 60_000, outA);
+            b.onPeriodicEmit(outB);
+        }
+        assertThat(outB.drain()).isEmpty();
+    }
+
+    @Test
+    void aPartitionThatIsNotQuietIsNoWakeUp() {
+        PartitionWatermarks.Subtask subtask = new PartitionWatermarks.Subtask();
+        Recorder outA = new Recorder(), outB = new Recorder();
+        PartitionWatermarks a = new PartitionWatermarks(OOO, IDLE, false, clock, subtask);
+        PartitionWatermarks b = new PartitionWatermarks(OOO, IDLE, false, clock, subtask);
+        wall += IDLE;
+        b.onPeriodicEmit(outB); // b idle, a never judged quiet
+        assertThat(outB.drain()).containsExactly("idle");
+        a.onEvent(record(T0), T0, outA);
+        b.onPeriodicEmit(outB);
+        assertThat(outB.drain()).as("a was not quiet: b stays idle").isEmpty();
+    }
+
+    private static ParsedRecord record(long ts) {
+        BehaviorEvent e = new BehaviorEvent();
+        e.timestamp = ts;
+        ParsedRecord r = new ParsedRecord();
+        r.event = e;
+        return r;
+    }
 }

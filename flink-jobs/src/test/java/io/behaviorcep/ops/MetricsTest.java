@@ -173,6 +173,23 @@ class MetricsTest {
         assertThat(registered).as("Prometheus names of the metrics the job registered").containsAll(queried);
     }
 
+    @Test
+    void everyMetricAndOperatorTheAlertingRulesAndDashboardSelectExists() throws Exception {
+        Set<String> registered = new TreeSet<>();
+        Set<String> operators = new TreeSet<>();
+        REPORTER.getMetricsByGroup().forEach((group, metrics) -> {
+            metrics.keySet().forEach(name -> registered.add(PrometheusNames.of(group, name)));
+            String op = group.getAllVariables().get("<operator_name>");
+            if (op != null) operators.add(op);
+        });
+        Set<String> inRules = PrometheusNames.queriedByRules();
+        assertThat(inRules).contains("flink_taskmanager_job_task_operator_lateEvents", "flink_taskmanager_job_task_operator_eventsIn");
+        assertThat(registered).as("metrics the alerting rules use").containsAll(inRules);
+        Set<String> selected = PrometheusNames.operatorNamesQueried();
+        assertThat(selected).isNotEmpty();
+        assertThat(operators).as("operator names the dashboard and rules select on").containsAll(selected);
+    }
+
     private static long patternSum(String pattern, String version, String name) {
         return sum(name, v -> pattern.equals(v.get("<pattern>")) && version.equals(v.get("<version>")));
     }

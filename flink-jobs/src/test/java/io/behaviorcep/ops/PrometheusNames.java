@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
 /** The Prometheus side of the metrics: the reporter's own naming, and the names the Grafana dashboard queries. */
 final class PrometheusNames {
     static final Path DASHBOARD = Repo.root().resolve("k8s/grafana-dashboard.json");
+    static final Path RULES = Repo.root().resolve("k8s/prometheus-rules.yaml");
+    private static final Pattern OPERATOR_NAME = Pattern.compile("operator_name=\"([^\"]+)\"");
     /** Dashboard metrics only a job reading from Kafka registers. */
     static final Set<String> KAFKA_SOURCE_ONLY = Set.of("flink_taskmanager_job_task_operator_pendingRecords");
     private static final Pattern METRIC_NAME = Pattern.compile("\\bflink_[a-zA-Z0-9_:]+");
@@ -55,6 +57,35 @@ final class PrometheusNames {
         for (String expr : expressions(new ObjectMapper().readTree(DASHBOARD.toFile()))) {
             Matcher m = METRIC_NAME.matcher(expr);
             while (m.find()) names.add(m.group());
+        }
+        return names;
+    }
+
+    /** Every metric name (flink_...) in the alerting rules of k8s/prometheus-rules.yaml. */
+    static Set<String> queriedByRules() throws IOException {
+        Set<String> names = new TreeSet<>();
+        for (String expr : ruleExpressions()) {
+            Matcher m = METRIC_NAME.matcher(expr);
+            while (m.find()) names.add(m.group());
+        }
+        return names;
+    }
+
+    static List<String> ruleExpressions() throws IOException {
+        JsonNode rules = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(RULES.toFile());
+        List<String> out = new ArrayList<>();
+        for (JsonNode g : rules.at("/spec/groups")) for (JsonNode r : g.path("rules")) out.add(r.path("expr").asText());
+        return out;
+    }
+
+    /** The operator names (label operator_name="...") that the dashboard and the rules select on. */
+    static Set<String> operatorNamesQueried() throws IOException {
+        Set<String> names = new TreeSet<>();
+        List<String> exprs = new ArrayList<>(expressions(new ObjectMapper().readTree(DASHBOARD.toFile())));
+        exprs.addAll(ruleExpressions());
+        for (String expr : exprs) {
+            Matcher m = OPERATOR_NAME.matcher(expr);
+            while (m.find()) names.add(m.group(1));
         }
         return names;
     }

@@ -1,0 +1,328 @@
+package io.behaviorcep.it;
+
+import io.behaviorcep.BehaviorCepJob;
+import io.behaviorcep.config.JobConfig;
+import io.behaviorcep.local.TrafficGenerator;
+import io.behaviorcep.pattern.PatternLoader;
+import io.behaviorcep.replay.EventFiles;
+import io.behaviorcep.replay.EventLogFormat;
+import io.behaviorcep.replay.ReplayRunner;
+import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.testing.Await;
+import io.behaviorcep.testing.IntegrationServices;
+import io.behaviorcep.testing.TopicReader;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The job as it is deployed, against {@code replay} of the same events: the real broker and
+ * database, a 12-partition events topic read by 2 subtasks, RocksDB with checkpoints on disk,
+ * {@code jdbc.url} set (so the suppression list source runs beside the events), idle-advance on, the
+ * default out-of-orderness and idle timeout. Four situations that used to send most of the input to
+ * {@code behavior.late}:
+ * <ol>
+ *   <li>a quiet start: the job runs 40 s before the first event arrives;</li>
+ *   <li>a TaskManager failure, with traffic produced while it is down, then a catch-up;</li>
+ *   <li>a quiet spell of 40 s right after a restore;</li>
+ *   <li>a backlog: the whole input is in the topic before the job starts (a run of its own).</li>
+ * </ol>
+ * In each, no event may be late (the input is sorted by time, so none is late in the input), and
+ * the alerts (Kafka {@code read_committed} and PostgreSQL) and segment updates must equal replay's
+ * up to the job's event time at the end. Replay decides everything pending at the end of its input;
+ * the streaming job decides what its event time reached: the alerts and updates past it are counted
+ * and printed as pending, and each one must be in replay's output (nothing the job wrote may be
+ * missing from replay).
+ */
+class ProductionShapeIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int PARTITIONS = 12;
+    private static final int PARALLELISM = 2;
+    private static final int RECORDS = 6_000;
+    /** Longer than the default events.idle-timeout (30 s): every partition is marked idle. */
+    private static final Duration QUIET = Duration.ofSeconds(40);
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    /** The default events.max-out-of-orderness. */
+    private static final long OUT_OF_ORDERNESS = Duration.ofSeconds(30).toMillis();
+
+    private static IntegrationServices services;
+    private static List<TrafficGenerator.GeneratedRecord> input;
+    private static long lastEventTime;
+    private static Path inputFile;
+
+    @TempDir
+    static Path work;
+
+    @BeforeAll
+    static void start() throws Exception {
+        services = IntegrationServices.start(PARALLELISM);
+        // 1 s of event time per record: 6,000 records span 100 minutes, many 15-minute absences
+        TrafficGenerator generator = new TrafficGenerator(new TrafficGenerator.Config(20261204L, 300, 100,
+                Instant.parse("2025-01-06T08:00:00Z"), 100, 0, 0, 0));
+        input = generator.nextBatch(RECORDS);
+        lastEventTime = generator.simulatedNow().toEpochMilli();
+        inputFile = work.resolve("input.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (TrafficGenerator.GeneratedRecord r : input) lines.add(r.valueString());
+        Files.write(inputFile, lines, StandardCharsets.UTF_8);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (services != null) services.close();
+    }
+
+    /** What a run left in its outputs, and what replay says. */
+    record Outcome(String name, Set<String> kafkaAlerts, Set<String> postgresAlerts, Set<String> segmentUpdates,
+                   int late, int deadLetters) {}
+
+    @Test
+    void quietStartFailureWithCatchUpAndQuietSpellAfterARestoreLoseNothing() throws Exception {
+        String topic = newTopic("shape-live");
+        IntegrationServices.Run run = services.newRun("shape_live", topic, settings());
+        JobClient job = submit(run);
+        try {
+            awaitRunning(job);
+            quietFor(QUIET); // (1) a quiet start: every partition is idle, the suppression list runs
+            int part1 = RECORDS * 2 / 5, part2 = RECORDS * 7 / 10;
+            produce(topic, 0, part1);
+            awaitCaughtUp(run, topic, job);
+            awaitAlertsInPostgres(run, 1);
+
+            // (2) the TaskManager dies; traffic goes on while it is down; a new one catches up
+            services.flink.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
+            produce(topic, part1, part2);
+            services.flink.startTaskManager();
+            awaitCaughtUp(run, topic, job);
+
+            // (3) another failure, and a quiet spell right after the restore
+            services.flink.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
+            services.flink.startTaskManager();
+            awaitRunning(job);
+            quietFor(QUIET);
+            produce(topic, part2, RECORDS);
+            awaitCaughtUp(run, topic, job);
+
+            assertThat(IntegrationServices.maxAttempt(services.graph(job.getJobID()))).as("the job restarted twice").isGreaterThanOrEqualTo(2);
+            compareWithReplay(run, job);
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aBacklogInTwelvePartitionsIsReadWithoutLateEvents() throws Exception {
+        String topic = newTopic("shape-backlog");
+        produce(topic, 0, RECORDS); // (4) everything is there before the job starts
+        IntegrationServices.Run run = services.newRun("shape_backlog", topic, settings());
+        JobClient job = submit(run);
+        try {
+            awaitRunning(job);
+            awaitCaughtUp(run, topic, job);
+            assertThat(IntegrationServices.maxAttempt(services.graph(job.getJobID()))).as("no restart").isZero();
+            compareWithReplay(run, job);
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The production defaults; only the checkpoint interval is shorter, so the test takes less time. */
+    private static Map<String, String> settings() {
+        return Map.of("checkpoint.interval", "2s");
+    }
+
+    private static String newTopic(String prefix) {
+        String topic = prefix + "-" + Long.toHexString(System.nanoTime());
+        services.createTopic(topic, PARTITIONS);
+        return topic;
+    }
+
+    private static JobClient submit(IntegrationServices.Run run) throws Exception {
+        Configuration conf = new Configuration();
+        conf.setString("state.backend.type", "rocksdb");
+        conf.setString("execution.checkpointing.dir", work.resolve("checkpoints-" + run.name()).toUri().toString());
+        conf.setString("execution.checkpointing.incremental", "true");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
+        StreamExecutionEnvironment env = services.env(PARALLELISM, conf);
+        BehaviorCepJob.prepare(env, run.config(), new KafkaIO(run.config()));
+        return env.executeAsync("behavior-cep production shape " + run.name());
+    }
+
+    private static void awaitRunning(JobClient job) {
+        Await.until("the job and all its tasks running", WAIT, () -> IntegrationServices.allRunning(services.graph(job.getJobID())));
+    }
+
+    private static void quietFor(Duration d) throws InterruptedException {
+        Thread.sleep(d.toMillis()); // the point of the test: nothing arrives for this long
+    }
+
+    private static void produce(String topic, int from, int to) {
+        try (KafkaProducer<byte[], byte[]> producer = services.producer()) {
+            for (TrafficGenerator.GeneratedRecord r : input.subList(from, to)) {
+                producer.send(new ProducerRecord<>(topic, r.key(), r.value()));
+            }
+            producer.flush();
+        }
+    }
+
+    /** Every partition read to its end and the offsets committed by a completed checkpoint. */
+    private static void awaitCaughtUp(IntegrationServices.Run run, String topic, JobClient job) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, services.kafka.bootstrapServers()))) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            for (int p = 0; p < PARTITIONS; p++) latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            Map<TopicPartition, Long> end = new HashMap<>();
+            admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).forEach((tp, info) -> end.put(tp, info.offset()));
+            Await.until("the job read every partition to its end and checkpointed it", WAIT, () -> {
+                assertThat(services.graph(job.getJobID()).getState()).isNotIn(JobStatus.FAILED, JobStatus.CANCELED);
+                Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(run.config().groupId())
+                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                for (var e : end.entrySet()) {
+                    OffsetAndMetadata c = committed.get(e.getKey());
+                    if (e.getValue() > 0 && (c == null || c.offset() < e.getValue())) return false;
+                }
+                return true;
+            });
+        }
+    }
+
+    private static void awaitAlertsInPostgres(IntegrationServices.Run run, int atLeast) {
+        Await.until("alerts in PostgreSQL", WAIT, () -> IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id FROM alerts").size() >= atLeast);
+    }
+
+    private static void compareWithReplay(IntegrationServices.Run run, JobClient job) throws Exception {
+        ReplayRunner.Result replay = replay(run.config());
+        // the job's event time at the end reaches at least the last event less the out-of-orderness
+        long cut = lastEventTime - OUT_OF_ORDERNESS - 1;
+        Map<String, Long> replayAlerts = new TreeMap<>();
+        for (JsonNode a : replay.alerts) replayAlerts.put(a.get("alert_id").asText(), Instant.parse(a.get("detected_at").asText()).toEpochMilli());
+        for (JsonNode a : replay.pendingAlerts) replayAlerts.put(a.get("alert_id").asText(), Instant.parse(a.get("detected_at").asText()).toEpochMilli());
+        Set<String> expectedAlerts = new TreeSet<>();
+        replayAlerts.forEach((id, at) -> {
+            if (at <= cut) expectedAlerts.add(id);
+        });
+        Map<String, Long> replaySegments = new TreeMap<>();
+        for (JsonNode u : replay.segments) replaySegments.put(segmentKey(u), Instant.parse(u.get("at").asText()).toEpochMilli());
+        for (JsonNode u : replay.pendingSegments) replaySegments.put(segmentKey(u), Instant.parse(u.get("at").asText()).toEpochMilli());
+        Set<String> expectedSegments = new TreeSet<>();
+        replaySegments.forEach((k, at) -> {
+            if (at <= cut) expectedSegments.add(k);
+        });
+
+        // output up to the cut is committed within a few checkpoints of the catch-up; the figures are
+        // printed whether it comes or not, the assertions below say what is missing
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!postgresAlerts(run).containsAll(expectedAlerts) && System.nanoTime() < deadline) Thread.sleep(500);
+        Outcome o = outcome(run);
+        Set<String> pendingAlerts = new TreeSet<>(o.kafkaAlerts());
+        pendingAlerts.removeAll(expectedAlerts);
+        Set<String> pendingSegments = new TreeSet<>(o.segmentUpdates());
+        pendingSegments.removeAll(expectedSegments);
+        System.out.printf("%s: %d records on %d partitions, parallelism %d; late %d, dead letters %d; alerts: replay %d (%d up to the job's "
+                        + "event time %s), Kafka %d, PostgreSQL %d, decided past it by idle-advance %d; segment updates: replay %d (%d up to it), "
+                        + "Kafka %d, past it %d; restarts %d%n",
+                o.name(), RECORDS, PARTITIONS, PARALLELISM, o.late(), o.deadLetters(), replayAlerts.size(), expectedAlerts.size(),
+                Instant.ofEpochMilli(cut), o.kafkaAlerts().size(), o.postgresAlerts().size(), pendingAlerts.size(), replaySegments.size(),
+                expectedSegments.size(), o.segmentUpdates().size(), pendingSegments.size(),
+                IntegrationServices.maxAttempt(services.graph(job.getJobID())));
+
+        assertThat(o.late()).as("events sent to behavior.late (none is late in the input)").isZero();
+        assertThat(o.deadLetters()).as("dead letters (the input is valid)").isZero();
+        assertThat(expectedAlerts).as("replay's alerts up to the cut").hasSizeGreaterThan(50);
+        Set<String> kafkaUpToCut = upTo(o.kafkaAlerts(), replayAlerts, cut);
+        assertThat(kafkaUpToCut).as("alerts in Kafka (read_committed) up to the job's event time").isEqualTo(expectedAlerts);
+        assertThat(upTo(o.postgresAlerts(), replayAlerts, cut)).as("alerts in PostgreSQL up to the job's event time").isEqualTo(expectedAlerts);
+        assertThat(upTo(o.segmentUpdates(), replaySegments, cut)).as("segment updates in Kafka up to the job's event time").isEqualTo(expectedSegments);
+        // past the cut: decided by idle-advance while the test waited; each must be one replay decided too
+        assertThat(replayAlerts.keySet()).as("every alert of the job is one of replay's").containsAll(o.kafkaAlerts());
+        assertThat(replayAlerts.keySet()).as("every alert row is one of replay's").containsAll(o.postgresAlerts());
+        assertThat(replaySegments.keySet()).as("every segment update of the job is one of replay's").containsAll(o.segmentUpdates());
+    }
+
+    /** The ids the job wrote whose replay time is at or before the cut; ids replay does not know are kept (and fail the check). */
+    private static Set<String> upTo(Set<String> ids, Map<String, Long> replayTimes, long cut) {
+        Set<String> out = new TreeSet<>();
+        for (String id : ids) {
+            Long at = replayTimes.get(id);
+            if (at == null || at <= cut) out.add(id);
+        }
+        return out;
+    }
+
+    private static String segmentKey(JsonNode u) {
+        return u.get("user_id").asText() + " " + u.get("segment").asText() + " " + u.get("action").asText() + " " + u.get("reason").asText()
+                + " " + u.get("at").asText();
+    }
+
+    private static Set<String> postgresAlerts(IntegrationServices.Run run) throws Exception {
+        return new TreeSet<>(IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id FROM alerts"));
+    }
+
+    private static Outcome outcome(IntegrationServices.Run run) throws Exception {
+        JobConfig c = run.config();
+        Set<String> kafkaAlerts = new TreeSet<>();
+        List<String> alertList = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : read(c.alertsTopic())) {
+            String id = JSON.readTree(TopicReader.value(r)).get("alert_id").asText();
+            kafkaAlerts.add(id);
+            alertList.add(id);
+        }
+        assertThat(alertList).as("no alert twice in Kafka").hasSameSizeAs(kafkaAlerts);
+        Set<String> segments = new TreeSet<>();
+        for (ConsumerRecord<byte[], byte[]> r : read(c.segmentsTopic())) segments.add(segmentKey(JSON.readTree(TopicReader.value(r))));
+        List<String> pgAlerts = IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id FROM alerts");
+        return new Outcome(run.name(), kafkaAlerts, new TreeSet<>(pgAlerts), segments, read(c.lateTopic()).size(), read(c.dlqTopic()).size());
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> read(String topic) {
+        try (TopicReader reader = new TopicReader(services.kafka.bootstrapServers(), topic)) {
+            return reader.readToEnd(Duration.ofSeconds(30));
+        }
+    }
+
+    private static ReplayRunner.Result replay(JobConfig config) throws Exception {
+        PatternLoader.Result loaded = PatternLoader.load(config.patternsPath());
+        ReplayRunner.Options o = new ReplayRunner.Options();
+        o.input = ReplayRunner.Input.of(EventFiles.of(inputFile, EventLogFormat.SEGMENT));
+        o.patterns = loaded.patterns();
+        o.segments = loaded.segments();
+        o.out = Files.createTempDirectory(work, "replay");
+        o.config = config;
+        o.parallelism = PARALLELISM;
+        return ReplayRunner.run(o);
+    }
+}
