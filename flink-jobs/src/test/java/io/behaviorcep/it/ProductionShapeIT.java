@@ -120,7 +120,7 @@ class ProductionShapeIT {
             int part1 = RECORDS * 2 / 5, part2 = RECORDS * 7 / 10;
             produce(topic, 0, part1);
             awaitCaughtUp(run, topic, job);
-            awaitAlertsInPostgres(run, 1);
+            awaitAlertsInPostgres(run, job, 1);
 
             // (2) the TaskManager dies; traffic goes on while it is down; a new one catches up
             services.flink.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
@@ -220,8 +220,29 @@ class ProductionShapeIT {
         }
     }
 
-    private static void awaitAlertsInPostgres(IntegrationServices.Run run, int atLeast) {
-        Await.until("alerts in PostgreSQL", WAIT, () -> IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id FROM alerts").size() >= atLeast);
+    private static void awaitAlertsInPostgres(IntegrationServices.Run run, JobClient job, int atLeast) throws Exception {
+        try {
+            Await.until("alerts in PostgreSQL", WAIT, () -> IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id FROM alerts").size() >= atLeast);
+        } catch (AssertionError e) {
+            System.out.println(diagnostics(run, job));
+            throw e;
+        }
+    }
+
+    /** Where the records went and where each operator's event time stands, for a failure message. */
+    private static String diagnostics(IntegrationServices.Run run, JobClient job) throws Exception {
+        StringBuilder b = new StringBuilder("diagnostics of " + run.name() + ": late " + read(run.config().lateTopic()).size()
+                + ", dead letters " + read(run.config().dlqTopic()).size() + ", alerts in Kafka " + read(run.config().alertsTopic()).size() + "\n");
+        String rest = services.flink.getRestAddress().get(10, TimeUnit.SECONDS).toString();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        JsonNode vertices = JSON.readTree(http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/jobs/" + job.getJobID())).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body()).path("vertices");
+        for (JsonNode v : vertices) {
+            String wm = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/jobs/" + job.getJobID() + "/vertices/"
+                    + v.path("id").asText() + "/watermarks")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            b.append("  ").append(v.path("name").asText()).append(": ").append(wm).append("\n");
+        }
+        return b.toString();
     }
 
     private static void compareWithReplay(IntegrationServices.Run run, JobClient job) throws Exception {
