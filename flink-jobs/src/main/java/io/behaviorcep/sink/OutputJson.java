@@ -150,21 +150,32 @@ public final class OutputJson {
         return n;
     }
 
+    /**
+     * Flattened paths as nested objects. Any name renders (issue 15): empty segments ({@code "."},
+     * {@code "a..b"}, {@code ".a"}, {@code "a."}, {@code ""}) are empty names, and where a value already
+     * stands on the way (a flattened map may hold both {@code a} and {@code a.b}) the rest of the path
+     * stays one flat name beside it, so no value replaces another. Sorted, so a path comes before
+     * every path under it.
+     */
     private static ObjectNode nest(Map<String, String> flat) {
         ObjectNode root = MAPPER.createObjectNode();
         if (flat == null) return root;
         flat.keySet().stream().sorted().forEach(path -> {
-            String[] parts = path.split("\\.");
+            String[] parts = path.split("\\.", -1);
             ObjectNode cur = root;
-            for (int i = 0; i < parts.length - 1; i++) {
+            int i = 0;
+            for (; i < parts.length - 1; i++) {
                 JsonNode next = cur.get(parts[i]);
-                if (!(next instanceof ObjectNode)) {
+                if (next == null) {
                     next = MAPPER.createObjectNode();
                     cur.set(parts[i], next);
+                } else if (!(next instanceof ObjectNode)) {
+                    break;
                 }
                 cur = (ObjectNode) next;
             }
-            cur.put(parts[parts.length - 1], flat.get(path));
+            String name = i == parts.length - 1 ? parts[i] : String.join(".", java.util.Arrays.asList(parts).subList(i, parts.length));
+            cur.put(name, flat.get(path));
         });
         return root;
     }
