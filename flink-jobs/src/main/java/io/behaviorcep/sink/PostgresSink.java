@@ -64,16 +64,16 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     }
 
     public static PostgresSink<Alert> alerts(JdbcSettings jdbc) {
-        return new PostgresSink<>(Kind.ALERTS, jdbc, a -> OutputJson.alert(a).toString());
+        return new PostgresSink<>(Kind.ALERTS, jdbc, OutputJson::alertDocument);
     }
 
     public static PostgresSink<SegmentUpdate> segments(JdbcSettings jdbc) {
-        return new PostgresSink<>(Kind.SEGMENTS, jdbc, u -> OutputJson.segment(u).toString());
+        return new PostgresSink<>(Kind.SEGMENTS, jdbc, u -> OutputJson.text(OutputJson.segment(u)));
     }
 
     /** Latest profiles ({@code user_profiles}) and erasures (deletes, and a row in {@code erasures}). */
     public static PostgresSink<ProfileRecord> profiles(JdbcSettings jdbc) {
-        return new PostgresSink<>(Kind.PROFILES, jdbc, r -> OutputJson.profileRecord(r).toString());
+        return new PostgresSink<>(Kind.PROFILES, jdbc, r -> OutputJson.text(OutputJson.profileRecord(r)));
     }
 
     @Override
