@@ -69,6 +69,19 @@ public final class EventParser {
         }
     }
 
+    /**
+     * The longest {@code userId} / {@code anonymousId} accepted, in UTF-8 bytes. The user id is the key
+     * of the job's state and outputs and is indexed in PostgreSQL, where a b-tree row must stay under
+     * ~2.7 KB (a 4 KB id failed the sink: issue 15); 1 KiB leaves room for the segment name and version
+     * beside it. Not configurable: the tables' indexes fix it.
+     */
+    public static final int MAX_USER_ID_BYTES = 1024;
+
+    private static boolean tooLongUserId(String id) {
+        // a char is at most 3 UTF-8 bytes (a surrogate pair 4 for 2 chars)
+        return id != null && id.length() > MAX_USER_ID_BYTES / 3 && id.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_USER_ID_BYTES;
+    }
+
     /** Either an event or a dead letter. */
     public static final class Result {
         public final BehaviorEvent event;
@@ -442,6 +455,10 @@ public final class EventParser {
         e.userId = blankToNull(doc.presentAndNotNull(USER_ID) ? doc.text[USER_ID] : null);
         e.anonymousId = blankToNull(doc.string(ANONYMOUS_ID));
         e.userKey = e.userId != null ? e.userId : e.anonymousId;
+        if (tooLongUserId(e.userId) || tooLongUserId(e.anonymousId)) {
+            return reject(DeadLetter.Reason.TOO_LARGE, (tooLongUserId(e.userId) ? "userId" : "anonymousId")
+                    + " is longer than " + MAX_USER_ID_BYTES + " bytes (UTF-8)", raw);
+        }
         if (e.userKey == null) {
             return reject(DeadLetter.Reason.MISSING_FIELD, "neither userId nor anonymousId is set", raw);
         }

@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  * raw match, and parsing the templates (and a number regex) per match was a third of the engine's
  * time in the benchmark.
  *
- * <p>A template that is exactly one placeholder keeps the value's JSON type (a number stays a number);
+ * <p>A template that is exactly one placeholder keeps the value's JSON type (a number stays a number,
+ * unless no JSON reader could take it: see {@link #jsonNumber});
  * mixed text becomes a string; a missing value is null, or empty text inside a string. Fields come
  * out sorted by name.
  */
@@ -80,8 +81,9 @@ public final class PayloadTemplate implements Serializable {
             OutputJson.appendQuoted(sb, f.name).append(':');
             if (f.whole != null) {
                 String v = lookup(f.whole, match);
+                String number = v == null ? null : jsonNumber(v);
                 if (v == null) sb.append("null");
-                else if (isNumber(v)) sb.append(new BigDecimal(v));
+                else if (number != null) sb.append(number);
                 else OutputJson.appendQuoted(sb, v);
                 continue;
             }
@@ -100,6 +102,41 @@ public final class PayloadTemplate implements Serializable {
         List<BehaviorEvent> events = match.get(ref.step);
         if (events == null || events.isEmpty()) return null;
         return events.get(events.size() - 1).field(ref.path);
+    }
+
+    /**
+     * The longest number written: Jackson's default {@code StreamReadConstraints.maxNumberLength}. A
+     * longer one made the alert's JSON unreadable to the job itself (and to most consumers).
+     */
+    static final int MAX_NUMBER_CHARS = 1_000;
+
+    /**
+     * {@code v} as a JSON number ({@link BigDecimal#toString()}), or null where it must stay a string:
+     * not JSON's number grammar, longer than {@link #MAX_NUMBER_CHARS}, or outside a double's range
+     * (overflow to infinity, or a non-zero value that underflows to 0), which readers that parse
+     * numbers as doubles (Jackson's default, JavaScript) would silently turn into something else. Never
+     * throws: the input is anyone's, and a throw here fails the job on every restore of the match.
+     */
+    static String jsonNumber(String v) {
+        if (v.length() > MAX_NUMBER_CHARS || !isNumber(v)) return null;
+        double d = Double.parseDouble(v);
+        if (Double.isInfinite(d) || (d == 0 && hasNonZeroDigit(v))) return null;
+        try {
+            String s = new BigDecimal(v).toString();
+            return s.length() <= MAX_NUMBER_CHARS ? s : null;
+        } catch (NumberFormatException | ArithmeticException e) {
+            return null; // an exponent BigDecimal cannot hold, e.g. 0e99999999999
+        }
+    }
+
+    /** A non-zero digit before the exponent. */
+    private static boolean hasNonZeroDigit(String v) {
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c == 'e' || c == 'E') return false;
+            if (c >= '1' && c <= '9') return true;
+        }
+        return false;
     }
 
     /** JSON's number grammar: {@code -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?}, without a regex. */

@@ -80,13 +80,13 @@ final class ReplayIO implements PipelineIO {
 
     @Override
     public void alerts(DataStream<Alert> alerts) {
-        alerts.sinkTo(new PartFiles<>(workDir, "alerts", a -> OutputJson.alert(a).toString()))
+        alerts.sinkTo(new PartFiles<>(workDir, "alerts", OutputJson::alertDocument))
                 .uid("replay-alerts").name("Alerts → part files");
     }
 
     @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
-        updates.sinkTo(new PartFiles<>(workDir, "segments", u -> OutputJson.segment(u).toString()))
+        updates.sinkTo(new PartFiles<>(workDir, "segments", u -> OutputJson.text(OutputJson.segment(u))))
                 .uid("replay-segments").name("Segment updates → part files");
     }
 
@@ -98,7 +98,7 @@ final class ReplayIO implements PipelineIO {
 
     @Override
     public void lateEvents(DataStream<BehaviorEvent> late) {
-        late.sinkTo(new PartFiles<>(workDir, "late", e -> OutputJson.event(e).toString()))
+        late.sinkTo(new PartFiles<>(workDir, "late", e -> OutputJson.text(OutputJson.event(e))))
                 .uid("replay-late").name("Late events → part files");
     }
 

@@ -85,8 +85,7 @@ public class KafkaIO implements PipelineIO {
     @Override
     public void alerts(DataStream<Alert> alerts) {
         String topic = config.alertsTopic();
-        alerts.sinkTo(kafkaSink("alerts", (a, ctx, ts) -> new ProducerRecord<>(topic, null, null,
-                        utf8(a.userId), OutputJson.bytes(OutputJson.alert(a)))))
+        alerts.sinkTo(kafkaSink("alerts", (a, ctx, ts) -> alertRecord(topic, a)))
                 .uid("alerts-kafka").name("Alerts → Kafka " + config.alertsTopic());
         if (config.jdbc() != null) {
             alerts.sinkTo(PostgresSink.alerts(config.jdbc())).uid("alerts-postgres").name("Alerts → PostgreSQL");
@@ -96,8 +95,7 @@ public class KafkaIO implements PipelineIO {
     @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         String topic = config.segmentsTopic();
-        updates.sinkTo(kafkaSink("segments", (u, ctx, ts) -> new ProducerRecord<>(topic, null, null,
-                        utf8(u.userId + "|" + u.segment), OutputJson.bytes(OutputJson.segment(u)))))
+        updates.sinkTo(kafkaSink("segments", (u, ctx, ts) -> segmentRecord(topic, u)))
                 .uid("segments-kafka").name("Segments → Kafka " + config.segmentsTopic());
         if (config.jdbc() != null) {
             updates.sinkTo(PostgresSink.segments(config.jdbc())).uid("segments-postgres").name("Segments → PostgreSQL");
@@ -130,9 +128,23 @@ public class KafkaIO implements PipelineIO {
     @Override
     public void lateEvents(DataStream<BehaviorEvent> late) {
         String topic = config.lateTopic();
-        late.sinkTo(kafkaSink("late", (e, ctx, ts) -> new ProducerRecord<>(topic, null, null,
-                        utf8(e.userKey), OutputJson.bytes(OutputJson.event(e)))))
+        late.sinkTo(kafkaSink("late", (e, ctx, ts) -> lateEventRecord(topic, e)))
                 .uid("late-kafka").name("Late events → Kafka " + config.lateTopic());
+    }
+
+    /** An alert keyed by its user. */
+    public static ProducerRecord<byte[], byte[]> alertRecord(String topic, Alert a) {
+        return new ProducerRecord<>(topic, null, null, OutputJson.key(a.userId), OutputJson.alertValue(a));
+    }
+
+    /** A segment update keyed by {@code user|segment} (the topic is compacted on it). */
+    public static ProducerRecord<byte[], byte[]> segmentRecord(String topic, SegmentUpdate u) {
+        return new ProducerRecord<>(topic, null, null, OutputJson.key(u.userId + "|" + u.segment), OutputJson.bytes(OutputJson.segment(u)));
+    }
+
+    /** A late event as Segment JSON, keyed by its user. */
+    public static ProducerRecord<byte[], byte[]> lateEventRecord(String topic, BehaviorEvent e) {
+        return new ProducerRecord<>(topic, null, null, OutputJson.key(e.userKey), OutputJson.lateEventValue(e));
     }
 
     /**
@@ -165,43 +177,52 @@ public class KafkaIO implements PipelineIO {
 
     private static final com.fasterxml.jackson.databind.ObjectMapper PATTERN_EVENT_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
-    /**
-     * Key and value of a dead letter together stay below this (1 MiB less 16 KiB), so that with its headers
-     * it fits a default producer's {@code max.request.size} and a default topic's {@code max.message.bytes}
-     * (both about 1 MiB); larger originals are cut to it (headers {@code dlq.truncated},
-     * {@code dlq.original-key-size}, {@code dlq.original-value-size}).
-     */
-    public static final int DLQ_MAX_KEY_AND_VALUE_BYTES = 1024 * 1024 - 16 * 1024;
+    /** {@code dlq.message} is cut to this many characters: it may quote the input (a 64 KiB {@code type}). */
+    public static final int DLQ_MAX_MESSAGE_CHARS = 1024;
 
     /**
-     * The original bytes and key, untouched (unless larger than {@link #DLQ_MAX_KEY_AND_VALUE_BYTES}), so a fixed record can be re-published as is; why it
-     * was refused and where it came from travel in headers (the Kafka Connect DLQ convention).
+     * The original bytes and key, untouched, so a fixed record can be re-published as is; why it was
+     * refused and where it came from travel in headers (the Kafka Connect DLQ convention). Key, value
+     * and headers together stay within {@link OutputJson#MAX_RECORD_BYTES}: a record that filled the
+     * input's size limit (or a ~1 MiB key) cannot be re-published whole with headers added, the
+     * producer (max.request.size) or broker would refuse it, the sink would fail, and the job would
+     * restart on the same record forever. Such a record keeps what fits (a key is cut only as far as
+     * the value needs, and not below half of the room; the value fills the rest) and says so ({@code dlq.truncated},
+     * {@code dlq.original-key-size}, {@code dlq.original-value-size}).
      */
     public static ProducerRecord<byte[], byte[]> deadLetterRecord(String topic, DeadLetter d) {
         byte[] key = d.key;
         byte[] value = d.value == null ? new byte[0] : d.value;
         int keyLength = key == null ? 0 : key.length;
-        boolean truncated = keyLength + value.length > DLQ_MAX_KEY_AND_VALUE_BYTES;
+        String message = d.message == null || d.message.length() <= DLQ_MAX_MESSAGE_CHARS ? d.message
+                : d.message.substring(0, DLQ_MAX_MESSAGE_CHARS - 1) + "…";
+        List<RecordHeader> headers = new java.util.ArrayList<>(List.of(
+                new RecordHeader("dlq.reason", utf8(d.reason.name())),
+                new RecordHeader("dlq.message", OutputJson.key(message)),
+                new RecordHeader("dlq.source.topic", utf8(d.sourceTopic)),
+                new RecordHeader("dlq.source.partition", utf8(Integer.toString(d.sourcePartition))),
+                new RecordHeader("dlq.source.offset", utf8(Long.toString(d.sourceOffset))),
+                new RecordHeader("dlq.at", utf8(Instant.now().toString()))));
+        boolean truncated = keyLength + value.length + headerBytes(headers) > OutputJson.MAX_RECORD_BYTES;
         if (truncated) {
-            // A record that filled the input's size limit cannot be re-published whole with headers added: the
-            // producer (max.request.size) or broker would refuse it, the sink would fail, and the job would
-            // restart on the same record forever. Keep what fits, and say so.
-            if (keyLength > DLQ_MAX_KEY_AND_VALUE_BYTES / 2) key = java.util.Arrays.copyOf(key, DLQ_MAX_KEY_AND_VALUE_BYTES / 2);
-            value = java.util.Arrays.copyOf(value, DLQ_MAX_KEY_AND_VALUE_BYTES - (key == null ? 0 : key.length));
+            headers.addAll(0, List.of(
+                    new RecordHeader("dlq.truncated", utf8("true")),
+                    new RecordHeader("dlq.original-key-size", utf8(Integer.toString(keyLength))),
+                    new RecordHeader("dlq.original-value-size", utf8(Integer.toString(value.length)))));
+            int room = OutputJson.MAX_RECORD_BYTES - headerBytes(headers);
+            int keyRoom = Math.max(room / 2, room - value.length); // the value keeps at least half
+            if (keyLength > keyRoom) key = java.util.Arrays.copyOf(key, keyRoom);
+            value = java.util.Arrays.copyOf(value, Math.min(value.length, room - (key == null ? 0 : key.length)));
         }
         ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, key, value);
-        if (truncated) {
-            r.headers().add(new RecordHeader("dlq.truncated", utf8("true")));
-            r.headers().add(new RecordHeader("dlq.original-key-size", utf8(Integer.toString(keyLength))));
-            r.headers().add(new RecordHeader("dlq.original-value-size", utf8(Integer.toString(d.value == null ? 0 : d.value.length))));
-        }
-        r.headers().add(new RecordHeader("dlq.reason", utf8(d.reason.name())));
-        r.headers().add(new RecordHeader("dlq.message", utf8(d.message)));
-        r.headers().add(new RecordHeader("dlq.source.topic", utf8(d.sourceTopic)));
-        r.headers().add(new RecordHeader("dlq.source.partition", utf8(Integer.toString(d.sourcePartition))));
-        r.headers().add(new RecordHeader("dlq.source.offset", utf8(Long.toString(d.sourceOffset))));
-        r.headers().add(new RecordHeader("dlq.at", utf8(Instant.now().toString())));
+        headers.forEach(r.headers()::add);
         return r;
+    }
+
+    private static int headerBytes(List<RecordHeader> headers) {
+        int n = 0;
+        for (RecordHeader h : headers) n += h.key().getBytes(StandardCharsets.UTF_8).length + (h.value() == null ? 0 : h.value().length);
+        return n;
     }
 
     private <T> KafkaSink<T> kafkaSink(String name, KafkaRecordSerializationSchema<T> serializer) {

@@ -6,6 +6,7 @@ import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.profile.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -150,27 +151,162 @@ public final class OutputJson {
         return n;
     }
 
+    /**
+     * Flattened paths as nested objects. Any name renders (issue 15): empty segments ({@code "."},
+     * {@code "a..b"}, {@code ".a"}, {@code "a."}, {@code ""}) are empty names, and where a value already
+     * stands on the way (a flattened map may hold both {@code a} and {@code a.b}) the rest of the path
+     * stays one flat name beside it, so no value replaces another. Sorted, so a path comes before
+     * every path under it.
+     */
     private static ObjectNode nest(Map<String, String> flat) {
         ObjectNode root = MAPPER.createObjectNode();
         if (flat == null) return root;
         flat.keySet().stream().sorted().forEach(path -> {
-            String[] parts = path.split("\\.");
+            String[] parts = path.split("\\.", -1);
             ObjectNode cur = root;
-            for (int i = 0; i < parts.length - 1; i++) {
+            int i = 0;
+            for (; i < parts.length - 1; i++) {
                 JsonNode next = cur.get(parts[i]);
-                if (!(next instanceof ObjectNode)) {
+                if (next == null) {
                     next = MAPPER.createObjectNode();
                     cur.set(parts[i], next);
+                } else if (!(next instanceof ObjectNode)) {
+                    break;
                 }
                 cur = (ObjectNode) next;
             }
-            cur.put(parts[parts.length - 1], flat.get(path));
+            String name = i == parts.length - 1 ? parts[i] : String.join(".", java.util.Arrays.asList(parts).subList(i, parts.length));
+            cur.put(name, flat.get(path));
         });
         return root;
     }
 
+    // ---------------------------------------------------------------- what the outputs never hold
+    //
+    // Issue 15: events are written by browsers, so any text may reach an output. Whatever PostgreSQL
+    // or Kafka would refuse is made writable here, where every output becomes text or bytes (and not
+    // in each sink): a refused write fails the sink, and the job restarts on the same record forever.
+
+    /**
+     * Key, value and headers of one Kafka output record together stay below this (1 MiB less 16 KiB),
+     * so that with the record's own overhead it fits a default producer's {@code max.request.size} and a
+     * default topic's {@code max.message.bytes} (both about 1 MiB).
+     */
+    public static final int MAX_RECORD_BYTES = 1024 * 1024 - 16 * 1024;
+
+    /**
+     * JSON text of an output document (PostgreSQL's documents, replay files). NUL and lone surrogates
+     * in names and values become U+FFFD: PostgreSQL's {@code jsonb} refuses the escape {@code \u0000} and
+     * its {@code text} the character, and a lone surrogate has no UTF-8 form (it was written as '?').
+     */
+    public static String text(JsonNode n) {
+        java.io.StringWriter w = new java.io.StringWriter(256);
+        try (JsonGenerator g = new CleanText(MAPPER.getFactory().createGenerator(w))) {
+            MAPPER.writeTree(g, n);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot write JSON", e); // a StringWriter does not fail
+        }
+        return w.toString();
+    }
+
+    /** UTF-8 of {@link #text}, for Kafka values. */
     public static byte[] bytes(JsonNode n) {
-        return n.toString().getBytes(StandardCharsets.UTF_8);
+        return text(n).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** UTF-8 of a Kafka key, cleaned like the values (so a key is the user id its value carries). */
+    public static byte[] key(String s) {
+        return s == null ? null : clean(s).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code s} with NUL and unpaired surrogates replaced by U+FFFD; {@code s} itself when there are none. */
+    public static String clean(String s) {
+        int n = s.length();
+        int i = 0;
+        while (i < n) {
+            char c = s.charAt(i);
+            if (c == 0 || Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            i++;
+        }
+        if (i == n) return s;
+        StringBuilder sb = new StringBuilder(n).append(s, 0, i);
+        for (; i < n; i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                sb.append(c).append(s.charAt(++i));
+            } else {
+                sb.append(c == 0 || Character.isSurrogate(c) ? '\ufffd' : c);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Writes every name and string value through {@link #clean}. */
+    private static final class CleanText extends com.fasterxml.jackson.core.util.JsonGeneratorDelegate {
+        CleanText(JsonGenerator g) {
+            super(g, false);
+        }
+
+        @Override
+        public void writeFieldName(String name) throws java.io.IOException {
+            super.writeFieldName(clean(name));
+        }
+
+        @Override
+        public void writeString(String text) throws java.io.IOException {
+            if (text == null) super.writeNull();
+            else super.writeString(clean(text));
+        }
+    }
+
+    /**
+     * An alert as Kafka carries it and PostgreSQL stores it. One that would not fit a Kafka record
+     * (many long message ids) keeps its ids, user and profile, with {@code matched} and {@code payload}
+     * emptied, {@code "truncated": true} and {@code original_size} (bytes).
+     */
+    public static byte[] alertValue(Alert a) {
+        ObjectNode n = alert(a);
+        byte[] value = bytes(n);
+        int room = MAX_RECORD_BYTES - lengthOf(key(a.userId));
+        if (value.length <= room) return value;
+        n.putObject("matched");
+        n.putObject("payload");
+        n.put("truncated", true);
+        n.put("original_size", value.length);
+        return bytes(n);
+    }
+
+    /** {@link #alertValue} as text: the document of table {@code alerts}. */
+    public static String alertDocument(Alert a) {
+        return new String(alertValue(a), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A late event as the late topic carries it. One that would not fit a Kafka record (a 256 KiB event
+     * holding an array of 130k elements is 1.5 MB once its flattened paths are nested again) keeps its
+     * type, names, ids and timestamp, with {@code properties} and {@code context} emptied,
+     * {@code "truncated": true} and {@code original_size} (bytes).
+     */
+    public static byte[] lateEventValue(BehaviorEvent e) {
+        ObjectNode n = event(e);
+        byte[] value = bytes(n);
+        int room = MAX_RECORD_BYTES - lengthOf(key(e.userKey));
+        if (value.length <= room) return value;
+        n.putObject("properties");
+        n.putObject("context");
+        n.put("truncated", true);
+        n.put("original_size", value.length);
+        return bytes(n);
+    }
+
+    private static int lengthOf(byte[] b) {
+        return b == null ? 0 : b.length;
     }
 
     private static JsonNode parse(String json) {

@@ -64,16 +64,16 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     }
 
     public static PostgresSink<Alert> alerts(JdbcSettings jdbc) {
-        return new PostgresSink<>(Kind.ALERTS, jdbc, a -> OutputJson.alert(a).toString());
+        return new PostgresSink<>(Kind.ALERTS, jdbc, OutputJson::alertDocument);
     }
 
     public static PostgresSink<SegmentUpdate> segments(JdbcSettings jdbc) {
-        return new PostgresSink<>(Kind.SEGMENTS, jdbc, u -> OutputJson.segment(u).toString());
+        return new PostgresSink<>(Kind.SEGMENTS, jdbc, u -> OutputJson.text(OutputJson.segment(u)));
     }
 
     /** Latest profiles ({@code user_profiles}) and erasures (deletes, and a row in {@code erasures}). */
     public static PostgresSink<ProfileRecord> profiles(JdbcSettings jdbc) {
-        return new PostgresSink<>(Kind.PROFILES, jdbc, r -> OutputJson.profileRecord(r).toString());
+        return new PostgresSink<>(Kind.PROFILES, jdbc, r -> OutputJson.text(OutputJson.profileRecord(r)));
     }
 
     @Override
@@ -199,19 +199,53 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             }
             try {
                 lockAgainstErasures(connection, batch.kind);
-                switch (batch.kind) {
-                    case ALERTS -> applyAlerts(connection, batch.documents);
-                    case SEGMENTS -> applySegments(connection, batch.documents);
-                    case PROFILES -> applyProfiles(connection, batch.documents);
+                applyDocuments(connection, batch.kind, batch.documents);
+                connection.commit();
+                return;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly();
+                if (!isPermanent(e)) throw e instanceof SQLException s ? s : new SQLException(e);
+                LOG.warn("PostgreSQL refused a row of a batch of {} {} rows ({}): applying it row by row", batch.documents.size(), batch.kind,
+                        describe(e));
+            }
+            applyRowByRow(batch);
+        }
+
+        /**
+         * The batch again in one transaction, each row behind a savepoint: a row refused for what it
+         * holds goes to {@code sink_dead_letters} in its place, the others are written. A transient error
+         * throws, and the whole batch is retried (every statement is idempotent).
+         */
+        private void applyRowByRow(Batch batch) throws SQLException {
+            int refused = 0;
+            try {
+                lockAgainstErasures(connection, batch.kind);
+                for (String doc : batch.documents) {
+                    java.sql.Savepoint row = connection.setSavepoint();
+                    try {
+                        applyDocuments(connection, batch.kind, List.of(doc));
+                        connection.releaseSavepoint(row);
+                    } catch (SQLException | RuntimeException e) {
+                        if (!isPermanent(e)) throw e;
+                        connection.rollback(row);
+                        deadLetter(connection, batch.kind, doc, e);
+                        refused++;
+                    }
                 }
                 connection.commit();
             } catch (SQLException | RuntimeException e) {
-                try {
-                    connection.rollback();
-                } catch (SQLException ignored) {
-                    // the connection is gone; it is reopened on the next attempt
-                }
+                rollbackQuietly();
                 throw e instanceof SQLException s ? s : new SQLException(e);
+            }
+            LOG.warn("PostgreSQL refused {} of {} {} rows: written to sink_dead_letters, the others committed", refused,
+                    batch.documents.size(), batch.kind);
+        }
+
+        private void rollbackQuietly() {
+            try {
+                connection.rollback();
+            } catch (SQLException ignored) {
+                // the connection is gone; it is reopened on the next attempt
             }
         }
 
@@ -228,6 +262,129 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         public void close() {
             closeQuietly();
         }
+    }
+
+    static void applyDocuments(Connection c, Kind kind, List<String> documents) throws SQLException {
+        switch (kind) {
+            case ALERTS -> applyAlerts(c, documents);
+            case SEGMENTS -> applySegments(c, documents);
+            case PROFILES -> applyProfiles(c, documents);
+        }
+    }
+
+    /**
+     * Whether a failure is the row's own, so that retrying it can never succeed: a data exception (22:
+     * out of range, a {@code \u0000} in jsonb, bad encoding), an integrity violation (23), a program limit
+     * (54: an index row too large), or a document the statements cannot read (a RuntimeException).
+     * Anything else (connection, 08; serialization, 40; resources, 53; shutdown, 57; a missing table,
+     * 42, until the migrations are applied) is transient: the batch is retried while it lasts.
+     */
+    static boolean isPermanent(Throwable e) {
+        if (!(e instanceof SQLException)) return e instanceof RuntimeException;
+        if (e.getCause() instanceof RuntimeException && !(e.getCause() instanceof SQLException)) return true;
+        String state = sqlState(e);
+        return state != null && (state.startsWith("22") || state.startsWith("23") || state.startsWith("54"));
+    }
+
+    /** The first SQLSTATE along the exception, its next exceptions (of a batch) and causes. */
+    static String sqlState(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s) {
+                for (SQLException n = s; n != null; n = n.getNextException()) {
+                    if (n.getSQLState() != null) return n.getSQLState();
+                }
+            }
+            if (t.getCause() == t) break;
+        }
+        return null;
+    }
+
+    private static String describe(Throwable e) {
+        String state = sqlState(e);
+        Throwable root = e;
+        if (e instanceof java.sql.BatchUpdateException b && b.getNextException() != null) root = b.getNextException();
+        else if (e instanceof SQLException && e.getCause() != null && !(e.getCause() instanceof SQLException)) root = e.getCause();
+        String message = String.valueOf(root.getMessage());
+        return (state == null ? root.getClass().getSimpleName() : "SQLSTATE " + state) + ": " + message;
+    }
+
+    /** {@code sink_dead_letters.sink} per kind of batch. */
+    static String sinkName(Kind kind) {
+        return switch (kind) {
+            case ALERTS -> "alerts";
+            case SEGMENTS -> "segments";
+            case PROFILES -> "profiles";
+        };
+    }
+
+    /** Latest event time {@code sink_dead_letters.event_at} takes (PostgreSQL's timestamptz ends in 294276). */
+    private static final Instant LAST_EVENT_AT = Instant.parse("9999-12-31T23:59:59Z");
+
+    /**
+     * Writes a refused row to {@code sink_dead_letters}, skipped like every insert if the user was erased
+     * after it (erasure deletes the user's dead letters). Made so PostgreSQL cannot refuse it in turn:
+     * text cleaned of NUL and lone surrogates, the event time only when it is in range, the user id
+     * in no index; should it be refused all the same, a row without the document, user and time.
+     */
+    static void deadLetter(Connection c, Kind kind, String doc, Throwable error) throws SQLException {
+        String rowKey = null;
+        String user = null;
+        Timestamp eventAt = null;
+        try {
+            JsonNode n = read(doc);
+            rowKey = text(n, switch (kind) {
+                case ALERTS -> "alert_id";
+                case SEGMENTS -> "event_id";
+                case PROFILES -> "user_id";
+            });
+            user = text(n, "user_id");
+            String at = text(n, switch (kind) {
+                case ALERTS -> "detected_at";
+                case SEGMENTS -> "at";
+                case PROFILES -> ProfileRecord.ERASURE.equals(text(n, "kind")) ? "erased_at" : "as_of";
+            });
+            Instant t = at == null ? null : Instant.parse(at);
+            if (t != null && !t.isAfter(LAST_EVENT_AT) && !t.isBefore(Instant.EPOCH)) eventAt = Timestamp.from(t);
+        } catch (RuntimeException unreadable) {
+            // what could be read is kept; the document itself says the rest
+        }
+        String reason = OutputJson.clean(describe(error));
+        String hash = userHash(doc);
+        java.sql.Savepoint before = c.setSavepoint();
+        try {
+            insertDeadLetter(c, kind, hash, rowKey, user, eventAt, sqlState(error), reason, OutputJson.clean(doc));
+            c.releaseSavepoint(before);
+        } catch (SQLException e) {
+            if (!isPermanent(e)) throw e;
+            c.rollback(before);
+            insertDeadLetter(c, kind, hash, null, null, null, sqlState(error),
+                    reason + " (and the dead letter was refused: " + OutputJson.clean(describe(e)) + ")", null);
+        }
+    }
+
+    private static void insertDeadLetter(Connection c, Kind kind, String hash, String rowKey, String user, Timestamp eventAt,
+                                         String sqlState, String reason, String doc) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO sink_dead_letters (sink, document_hash, row_key, user_id, event_at, sqlstate, reason, document) "
+                        + "SELECT ?, ?, ?, ?, ?::timestamptz, ?, ?, ? WHERE " + NOT_ERASED + " ON CONFLICT (sink, document_hash) DO NOTHING")) {
+            ps.setString(1, sinkName(kind));
+            ps.setString(2, hash);
+            ps.setString(3, rowKey == null ? null : OutputJson.clean(rowKey));
+            ps.setString(4, user == null ? null : OutputJson.clean(user));
+            ps.setTimestamp(5, eventAt);
+            ps.setString(6, sqlState);
+            ps.setString(7, reason);
+            ps.setString(8, doc);
+            // an unknown user or time matches no erasure: the row is kept
+            ps.setString(9, user == null ? null : userHash(OutputJson.clean(user)));
+            ps.setTimestamp(10, eventAt);
+            ps.executeUpdate();
+        }
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n == null ? null : n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
     }
 
     /** Advisory lock id shared by every behavior-cep committer. */
@@ -350,7 +507,10 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
              PreparedStatement deleteAlerts = c.prepareStatement("DELETE FROM alerts WHERE user_id = ? AND detected_at <= ?");
              PreparedStatement deleteHistory = c.prepareStatement("DELETE FROM segment_events WHERE user_id = ? AND at <= ?");
              PreparedStatement deleteMembership = c.prepareStatement("DELETE FROM user_segments WHERE user_id = ? AND updated_at <= ?");
-             PreparedStatement deleteProfile = c.prepareStatement("DELETE FROM user_profiles WHERE user_id = ? AND as_of <= ?")) {
+             PreparedStatement deleteProfile = c.prepareStatement("DELETE FROM user_profiles WHERE user_id = ? AND as_of <= ?");
+             // dead letters whose time is unknown go too: they may hold anything of the user's
+             PreparedStatement deleteDeadLetters = c.prepareStatement(
+                "DELETE FROM sink_dead_letters WHERE user_id = ? AND (event_at IS NULL OR event_at <= ?)")) {
             // one statement at a time, in order: a profile and an erasure of one user may share a batch
             for (String doc : documents) {
                 JsonNode r = read(doc);
@@ -360,7 +520,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                     erasure.setString(1, userHash(user));
                     erasure.setTimestamp(2, at);
                     erasure.executeUpdate();
-                    for (PreparedStatement d : List.of(deleteAlerts, deleteHistory, deleteMembership, deleteProfile)) {
+                    for (PreparedStatement d : List.of(deleteAlerts, deleteHistory, deleteMembership, deleteProfile, deleteDeadLetters)) {
                         d.setString(1, user);
                         d.setTimestamp(2, at);
                         d.executeUpdate();

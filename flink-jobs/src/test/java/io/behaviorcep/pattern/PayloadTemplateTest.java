@@ -1,6 +1,10 @@
 package io.behaviorcep.pattern;
 
+import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.sink.OutputJson;
+
+import com.fasterxml.jackson.databind.JsonNode;
 
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +43,33 @@ class PayloadTemplateTest {
         assertThat(t.renderJson(match)).isEqualTo(
                 "{\"empty\":\"\",\"last\":\"v2\",\"literal\":\"no placeholders\",\"missing\":null,\"nodot\":null,"
                         + "\"price\":19.90,\"sku\":\"007\",\"text\":\"cart 007 at 19.90!\"}");
+    }
+
+    /**
+     * Issue 15: a browser may send any number-like string. Rendering never throws (a pending match
+     * would fail the job on every restore), and what it writes as a number is one every JSON reader
+     * takes: at most 1,000 characters (Jackson's default maxNumberLength) and within a double's range.
+     * Anything else stays the string it was.
+     */
+    @Test
+    void numberLikeTextBeyondJsonLimitsStaysAString() throws Exception {
+        PayloadTemplate t = PayloadTemplate.compile(Map.of("price", "${added.properties.price}"));
+        String manyDigits = "9".repeat(1_001);
+        for (String v : List.of("1e99999999999", "-1E+99999999999", "0e99999999999", "1e-99999999999", "1e999999999", "1e309",
+                "1e-400", manyDigits, "1" + "0".repeat(997) + "e5")) {
+            String json = t.renderJson(Map.of("added", List.of(event("a1", Map.of("price", v)))));
+            JsonNode price = OutputJson.MAPPER.readTree(json).get("price");
+            assertThat(price.isTextual()).as(v).isTrue();
+            assertThat(price.textValue()).as(v).isEqualTo(v);
+            // and the alert around it is written too
+            Alert a = new Alert();
+            a.payloadJson = json;
+            assertThat(OutputJson.alert(a).get("payload").get("price").textValue()).as(v).isEqualTo(v);
+        }
+        for (String v : List.of("1e308", "-2.5e-300", "0." + "0".repeat(300) + "1".repeat(698), "1" + "0".repeat(300), "0", "-0.0e0", "19.90")) {
+            JsonNode price = OutputJson.MAPPER.readTree(t.renderJson(Map.of("added", List.of(event("a1", Map.of("price", v)))))).get("price");
+            assertThat(price.isNumber()).as(v).isTrue();
+        }
     }
 
     @Test

@@ -258,6 +258,29 @@ class OutputJsonTest {
         assertThat(n.has("profile")).isFalse();
     }
 
+    /** Issue 15: a property may be named anything; nesting never throws and loses no value. */
+    @Test
+    void anyPropertyNameRendersInALateEvent() throws IOException {
+        BehaviorEvent e = new BehaviorEvent();
+        e.type = "track";
+        e.event = "x";
+        e.messageId = "m";
+        e.userKey = e.userId = "u";
+        e.timestamp = AT;
+        for (String name : List.of(".", "..", "a..b", ".a", "a.", "", "a", "a.b", "a.b.c", "b.", "b..")) e.properties.put(name, "v" + name);
+        JsonNode props = OutputJson.MAPPER.readTree(OutputJson.bytes(OutputJson.event(e))).get("properties");
+
+        // nested where the path is free; where a value already stands on the way (here "" and "a"),
+        // the rest of the path stays one flat name beside it instead of replacing it
+        assertThat(props.toString()).isEqualTo("{\"\":\"v\",\".\":\"v.\",\"..\":\"v..\",\".a\":\"v.a\",\"a\":\"va\","
+                + "\"a.\":\"va.\",\"a..b\":\"va..b\",\"a.b\":\"va.b\",\"a.b.c\":\"va.b.c\",\"b\":{\"\":\"vb.\",\".\":\"vb..\"}}");
+
+        e.properties.clear();
+        for (String name : List.of(".", "a..b", ".a", "a.")) e.properties.put(name, "v" + name);
+        assertThat(OutputJson.event(e).get("properties").toString())
+                .isEqualTo("{\"\":{\"\":\"v.\",\"a\":\"v.a\"},\"a\":{\"\":\"va.\",\".b\":\"va..b\"}}");
+    }
+
     @Test
     void latePageEventWithoutUserIdShape() {
         BehaviorEvent e = new BehaviorEvent();
