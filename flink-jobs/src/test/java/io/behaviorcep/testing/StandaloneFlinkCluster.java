@@ -303,7 +303,8 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
         System.out.println("==== logs of the standalone cluster in " + logs + " ====");
         try (Stream<Path> files = Files.list(logs)) {
             for (Path f : files.sorted(Comparator.comparing(Path::toString)).toList()) {
-                if (f.toString().endsWith(".cmd")) continue;
+                // the processes' own logs and output; RocksDB writes its LOG files here too, which say nothing useful
+                if (!f.toString().endsWith(".log") && !f.toString().endsWith(".out")) continue;
                 List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
                 System.out.println("---- " + f.getFileName() + " (" + lines.size() + " lines; the last " + Math.min(linesPerFile, lines.size()) + ") ----");
                 lines.subList(Math.max(0, lines.size() - linesPerFile), lines.size()).forEach(System.out::println);
