@@ -85,6 +85,24 @@ public final class IntegrationServices implements AutoCloseable {
         }
     }
 
+    /**
+     * The broker and the database only, for a test that runs Flink in processes of its own
+     * ({@link #flink} is null; {@link #env} and {@link #graph} cannot be used).
+     */
+    public static IntegrationServices startWithoutFlink() {
+        long t0 = System.nanoTime();
+        EmbeddedKafka kafka = EmbeddedKafka.start();
+        long t1 = System.nanoTime();
+        try {
+            EmbeddedPostgresDb postgres = EmbeddedPostgresDb.start();
+            System.out.printf("services up: kafka %d ms, postgres %d ms%n", ms(t1 - t0), ms(System.nanoTime() - t1));
+            return new IntegrationServices(kafka, postgres, null);
+        } catch (RuntimeException e) {
+            kafka.close();
+            throw e;
+        }
+    }
+
     private static long ms(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
@@ -224,7 +242,7 @@ public final class IntegrationServices implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            flink.close();
+            if (flink != null) flink.close();
         } finally {
             try {
                 kafka.close();
