@@ -6,6 +6,7 @@ import io.behaviorcep.pattern.PatternDefinition;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
@@ -40,8 +41,24 @@ public final class PatternTimeline {
             new MapStateDescriptor<>("pattern-changes", Types.STRING, TypeInformation.of(PatternChange.class));
 
     /**
-     * A stream of no changes, for a job that does not watch its patterns. (Flink 2.2's
-     * {@code fromData} refuses an empty collection, so one placeholder is read and dropped.)
+     * A stream of no changes that carries the events' event time and nothing else: it passes on
+     * their watermarks and idleness and ends when they end. A broadcast input of its own that
+     * finished at once would sit at the end of time, and whenever the events went idle (a quiet
+     * start, a quiet spell) the engine's event time would jump there and decide every absence.
+     */
+    public static <T> SingleOutputStreamOperator<PatternChange> noChangesAlong(DataStream<T> events, String uid) {
+        return events.flatMap(new NoChanges<T>(), TypeInformation.of(PatternChange.class)).setParallelism(events.getParallelism())
+                .uid(uid).name("No pattern changes (event time only)");
+    }
+
+    private static final class NoChanges<T> implements org.apache.flink.api.common.functions.FlatMapFunction<T, PatternChange> {
+        @Override
+        public void flatMap(T event, org.apache.flink.util.Collector<PatternChange> out) {}
+    }
+
+    /**
+     * A stream of no changes for a bounded job in BATCH mode, where event time plays no part. (Flink
+     * 2.2's {@code fromData} refuses an empty collection, so one placeholder is read and dropped.)
      */
     public static SingleOutputStreamOperator<PatternChange> noChanges(StreamExecutionEnvironment env) {
         return noChanges(env, null);

@@ -35,13 +35,20 @@ import org.apache.flink.util.clock.RelativeClock;
  *       the subtask is active again and gets a fresh {@code events.idle-timeout} to deliver its own
  *       first records before it may be marked idle. Without that, the first partition read after a
  *       quiet spell would set the subtask's event time alone, and the others' records, read a poll
- *       later, would be late.</li>
+ *       later, would be late. And for {@link #WAKE_UP_GRACE_MS} after a wake-up the subtask's event
+ *       time stays where it was: the other source subtasks, woken by the same traffic, are still
+ *       marked idle downstream until their first periodic emission, and an operator downstream
+ *       ignores an idle input, so their first records would be late if this subtask's event time
+ *       moved on first.</li>
  * </ul>
  *
  * <p>Watermarks are not checkpointed: after a restore every partition starts from nothing, and its
  * first events set its event time again.
  */
 public class PartitionWatermarks implements WatermarkGenerator<ParsedRecord> {
+    /** How long a subtask's event time stays put after it wakes up: many periodic emissions (200 ms). */
+    public static final long WAKE_UP_GRACE_MS = 2_000;
+
     private final long outOfOrderness;
     private final long idleTimeout;
     private final boolean idleAdvance;
@@ -56,6 +63,8 @@ public class PartitionWatermarks implements WatermarkGenerator<ParsedRecord> {
     /** Whether this partition is counted as quiet in {@link Subtask#quiet}. */
     private boolean countedQuiet;
     private long seenWakeUps;
+    /** No watermark before this (activity clock): the grace after a wake-up. */
+    private long holdUntil = Long.MIN_VALUE;
 
     /** The partitions of one source subtask, and how many of them are quiet. Used from the task thread only. */
     public static final class Subtask {
@@ -83,7 +92,10 @@ public class PartitionWatermarks implements WatermarkGenerator<ParsedRecord> {
     public void onEvent(ParsedRecord record, long eventTimestamp, WatermarkOutput output) {
         lastRecordAt = activityClock.relativeTimeMillis();
         if (countedQuiet) {
-            if (subtask.quiet == subtask.partitions) subtask.wakeUps++;
+            if (subtask.quiet == subtask.partitions) {
+                subtask.wakeUps++;
+                holdUntil = lastRecordAt + WAKE_UP_GRACE_MS;
+            }
             subtask.quiet--;
             countedQuiet = false;
         }
@@ -105,6 +117,7 @@ public class PartitionWatermarks implements WatermarkGenerator<ParsedRecord> {
             // a fresh idle timeout to deliver its own, holding the subtask's event time back meanwhile
             seenWakeUps = subtask.wakeUps;
             lastRecordAt = Math.max(lastRecordAt, now);
+            holdUntil = now + WAKE_UP_GRACE_MS;
             if (countedQuiet) {
                 subtask.quiet--;
                 countedQuiet = false;
@@ -128,7 +141,7 @@ public class PartitionWatermarks implements WatermarkGenerator<ParsedRecord> {
             return;
         }
         long watermark = maxEventTime - outOfOrderness - 1 + (quiet ? quietFor : 0);
-        if (watermark > lastEmitted) {
+        if (watermark > lastEmitted && now >= holdUntil) {
             lastEmitted = watermark;
             output.emitWatermark(new Watermark(watermark));
         }

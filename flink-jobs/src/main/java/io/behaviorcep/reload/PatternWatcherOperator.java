@@ -76,7 +76,7 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
     public static final OutputTag<String> PATTERN_EVENTS = new OutputTag<>("pattern-events", TypeInformation.of(String.class));
     public static final String UID = "pattern-watcher";
     public static final String UID_WATERMARKS = "pattern-watcher-watermarks";
-    /** With {@code patterns.watch} off: the empty change stream (its source: this + "-source"). */
+    /** With {@code patterns.watch} off: the empty change stream, carrying the events' event time. */
     public static final String UID_NO_CHANGES = "no-pattern-changes";
     public static final String NAME = "Pattern watcher";
 
@@ -177,7 +177,7 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
      */
     public static SingleOutputStreamOperator<PatternChange> attach(DataStream<BehaviorEvent> timed, JobConfig config, List<PatternDefinition> initial) {
         if (!config.patternsWatch()) {
-            return PatternTimeline.noChanges(timed.getExecutionEnvironment(), UID_NO_CHANGES);
+            return PatternTimeline.noChangesAlong(timed, UID_NO_CHANGES);
         }
         PatternWatcherOperator op = new PatternWatcherOperator(config.patternsPath().toString(),
                 config.patternsWatchInterval().toMillis(), config.patternsActivationDelay().toMillis(),

@@ -153,9 +153,13 @@ class PartitionWatermarksTest {
         g.onPeriodicEmit(out);
         assertThat(out.drain()).isEmpty();
 
-        // events again: active at once, before the record goes out, then a watermark from the new maximum
+        // events again: active at once, before the record goes out, then, after the wake-up grace, a
+        // watermark from the new maximum
         event(g, T0 + 5_000);
         assertThat(out.drain()).containsExactly("active");
+        g.onPeriodicEmit(out);
+        assertThat(out.drain()).isEmpty();
+        wall += PartitionWatermarks.WAKE_UP_GRACE_MS;
         g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("wm:" + (T0 + 5_000 - OOO - 1));
     }
@@ -194,8 +198,8 @@ class PartitionWatermarksTest {
         g.onPeriodicEmit(out);
         assertThat(out.drain()).isEmpty();
 
-        // only once the events overtake it does the watermark move again
-        wall += 1_000;
+        // only once the events overtake it does the watermark move again (after the wake-up grace)
+        wall += PartitionWatermarks.WAKE_UP_GRACE_MS;
         event(g, T0 + 10 * IDLE + 5_000);
         g.onPeriodicEmit(out);
         assertThat(out.drain()).containsExactly("wm:" + (T0 + 10 * IDLE + 5_000 - OOO - 1));
@@ -316,11 +320,19 @@ class PartitionWatermarksTest {
         assertThat(outA.drain()).containsExactly("active");
         a.onPeriodicEmit(outA);
         b.onPeriodicEmit(outB);
-        assertThat(outA.drain()).containsExactly("wm:" + (T0 + 40 * 60_000 - OOO - 1));
         assertThat(outB.drain()).containsExactly("active");
+        // and the subtask's event time stays put for the grace, so that other subtasks woken by the
+        // same traffic are active downstream before it moves
+        assertThat(outA.drain()).isEmpty();
+        wall += PartitionWatermarks.WAKE_UP_GRACE_MS - 1;
+        a.onPeriodicEmit(outA);
+        assertThat(outA.drain()).isEmpty();
+        wall += 1;
+        a.onPeriodicEmit(outA);
+        assertThat(outA.drain()).containsExactly("wm:" + (T0 + 40 * 60_000 - OOO - 1));
 
         // b has a fresh idle timeout: it stays active (holding the subtask back) for that long...
-        wall += IDLE - 1;
+        wall += IDLE - 1 - PartitionWatermarks.WAKE_UP_GRACE_MS;
         a.onEvent(record(T0 + 41 * 60_000), T0 + 41 * 60_000, outA);
         b.onPeriodicEmit(outB);
         assertThat(outB.drain()).isEmpty();
