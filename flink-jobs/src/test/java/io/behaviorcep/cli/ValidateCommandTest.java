@@ -63,4 +63,38 @@ class ValidateCommandTest {
         assertThat(r.out()).contains(dir.resolve("a.yaml") + ":1:1: not UTF-8 text\n").contains("1 valid pattern(s)");
         assertThat(r.err()).isEmpty();
     }
+
+    /** Combinations whose runs grow exponentially are valid, with a warning at the construct; exit 0. */
+    @Test
+    void runsThatGrowExponentiallyAreAWarningNotAProblem(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("burst.yaml");
+        Files.writeString(f, """
+                id: burst
+                version: 1
+                steps:
+                  - name: views
+                    event: Product Viewed
+                    times: 3..
+                    loop: followed_by_any
+                  - name: added
+                    event: Product Added
+                    contiguity: followed_by_any
+                    within: 30m
+                actions:
+                  alert:
+                    type: burst
+                """);
+        Run r = validate(f.toString());
+        assertThat(r.exit()).isEqualTo(0);
+        assertThat(r.out()).contains(f + ":7:5: warning: step 'views' repeats with loop: followed_by_any")
+                .contains(f + ":10:5: warning: step 'added' is followed_by_any after the repeating step 'views'")
+                .contains("engine.max-runs-per-user-pattern")
+                .contains("1 valid pattern(s), 0 threshold segment(s), 0 problem(s)");
+        assertThat(r.err()).isEmpty();
+
+        // the shipped cart abandonment (followed_by_any after a single view) is quadratic at worst: no warning
+        Run shipped = validate(io.behaviorcep.testing.Repo.patterns().toString());
+        assertThat(shipped.exit()).isEqualTo(0);
+        assertThat(shipped.out()).doesNotContain("warning");
+    }
 }
