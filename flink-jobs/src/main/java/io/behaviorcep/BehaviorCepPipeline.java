@@ -161,7 +161,8 @@ public final class BehaviorCepPipeline {
             // every pattern that can use it, against one state value per user (see PatternEngineFunction)
             SingleOutputStreamOperator<ActionInput> engine = profiled
                     .connect(changes)
-                    .process(new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent()),
+                    .process(new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent())
+                            .boundingRunsAt(config.maxRunsPerUserPattern()),
                             TypeInformation.of(ActionInput.class))
                     .uid(UID_PATTERN_ENGINE).name(ENGINE_NAME).setDescription(engineDescription(patterns));
             late.add(engine.getSideOutput(PatternEngineFunction.LATE));

@@ -15,7 +15,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -133,15 +135,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
                 say("PostgreSQL migrations applied: " + applied);
             }
 
-            Configuration flinkConf = new Configuration();
-            flinkConf.set(RestOptions.PORT, uiPort);
-            flinkConf.setString("taskmanager.numberOfTaskSlots", Integer.toString(parallelism));
-            // checkpoints to files: the default (job manager memory, at most 5 MB per state handle) is
-            // outgrown by the pattern engine's state within a minute of synthetic traffic; every
-            // checkpoint then fails, the job restarts, and no output is committed any more
-            flinkConf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-            flinkConf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-                    Files.createTempDirectory(workDir, "checkpoints-").toUri().toString());
+            Configuration flinkConf = flinkConfiguration(uiPort, parallelism, Files.createTempDirectory(workDir, "checkpoints-"));
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flinkConf);
             env.setParallelism(parallelism);
             List<PatternDefinition> loaded = BehaviorCepJob.prepare(env, config, new KafkaIO(config));
@@ -342,8 +336,33 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
         return dir;
     }
 
+    /**
+     * The MiniCluster's configuration: web UI and REST API on {@code uiPort} of 127.0.0.1 only. The
+     * REST API uploads and runs jars, and by default it listens on every interface while `local`
+     * says localhost; the other servers (blob server, RPC) are held to loopback as well.
+     */
+    public static Configuration flinkConfiguration(int uiPort, int parallelism, Path checkpointsDir) {
+        Configuration flinkConf = new Configuration();
+        flinkConf.set(RestOptions.PORT, uiPort);
+        flinkConf.set(RestOptions.BIND_ADDRESS, LOOPBACK);
+        flinkConf.set(RestOptions.ADDRESS, LOOPBACK);
+        flinkConf.set(JobManagerOptions.BIND_HOST, LOOPBACK);
+        flinkConf.set(JobManagerOptions.ADDRESS, LOOPBACK);
+        flinkConf.set(TaskManagerOptions.BIND_HOST, LOOPBACK);
+        flinkConf.set(TaskManagerOptions.HOST, LOOPBACK);
+        flinkConf.setString("taskmanager.numberOfTaskSlots", Integer.toString(parallelism));
+        // checkpoints to files: the default (job manager memory, at most 5 MB per state handle) is
+        // outgrown by the pattern engine's state within a minute of synthetic traffic; every
+        // checkpoint then fails, the job restarts, and no output is committed any more
+        flinkConf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        flinkConf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpointsDir.toUri().toString());
+        return flinkConf;
+    }
+
+    private static final String LOOPBACK = "127.0.0.1";
+
     private static void checkPortFree(int port) {
-        try (ServerSocket s = new ServerSocket(port)) {
+        try (ServerSocket s = new ServerSocket(port, 50, java.net.InetAddress.getByName(LOOPBACK))) {
             s.setReuseAddress(true);
         } catch (BindException e) {
             throw new IllegalStateException("port " + port + " is in use (another Flink web UI?); pick another with --ui-port");

@@ -3,6 +3,7 @@ package io.behaviorcep.cli;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.pattern.PatternProblem;
+import io.behaviorcep.pattern.PatternWarnings;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -13,7 +14,8 @@ import java.util.concurrent.Callable;
 
 /** Checks pattern files and prints every problem as FILE:LINE:COL: message. */
 @Command(name = "validate", mixinStandardHelpOptions = true,
-        description = "Check pattern files (a file or a folder); print every problem as FILE:LINE:COL: message. Exit 1 on any problem.")
+        description = "Check pattern files (a file or a folder); print every problem as FILE:LINE:COL: message. Exit 1 on any problem; "
+                + "warnings (FILE:LINE:COL: warning: ...) do not fail.")
 public final class ValidateCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "PATH", description = "pattern files or folders")
     List<Path> paths;
@@ -27,6 +29,8 @@ public final class ValidateCommand implements Callable<Integer> {
             PatternLoader.Result r = PatternLoader.load(p);
             for (PatternProblem problem : r.problems()) System.out.println(problem);
             for (PatternDefinition d : r.patterns()) {
+                // warnings do not fail validate: the pattern runs, bounded
+                for (PatternProblem w : PatternWarnings.of(d)) System.out.println(w);
                 System.out.println("ok  " + d.label() + "  (" + d.source + ")" + (d.enabled ? "" : "  disabled"));
             }
             for (io.behaviorcep.segment.ThresholdSegment s : r.segments()) {

@@ -50,6 +50,7 @@ public final class JobConfig implements Serializable {
         key("patterns.watch", "false", "true: the running job watches patterns.dir (on the task managers too) and applies valid changes without a restart (`local`: on)");
         key("patterns.watch-interval", "1s", "how often the watched pattern folder is read");
         key("patterns.activation-delay", "5s", "event time between the job's watermark when a change is accepted and the change taking effect everywhere");
+        key("engine.max-runs-per-user-pattern", "1000", "at most this many open partial matches per user and pattern version; past it the oldest are dropped (counted in partialMatchesOverflowed)");
         key("checkpoint.interval", "10s", "exactly-once checkpoint interval: also the latency of committed output");
         key("checkpoint.timeout", "5m", "a checkpoint not completed by then is declared failed; checkpoint.interval + checkpoint.timeout must stay below kafka.transaction-timeout");
         key("events.max-out-of-orderness", "30s", "how far behind the newest event an event may arrive and still be matched");
@@ -165,7 +166,7 @@ public final class JobConfig implements Serializable {
         } catch (NumberFormatException e) {
             errors.add("events.late-warning-share must be a number, e.g. 0.01");
         }
-        for (String k : List.of("events.max-bytes", "events.max-depth")) {
+        for (String k : List.of("events.max-bytes", "events.max-depth", "engine.max-runs-per-user-pattern")) {
             try {
                 if (Integer.parseInt(values.get(k)) <= 0) errors.add(k + " must be positive");
             } catch (NumberFormatException e) {
@@ -356,6 +357,11 @@ public final class JobConfig implements Serializable {
 
     public String pseudonymKeyEnv() {
         return values.get("privacy.pseudonym-key-env");
+    }
+
+    /** {@code engine.max-runs-per-user-pattern}: the bound on one user's open partial matches of one pattern version. */
+    public int maxRunsPerUserPattern() {
+        return Integer.parseInt(values.get("engine.max-runs-per-user-pattern"));
     }
 
     public Integer parallelism() {

@@ -108,9 +108,23 @@ public final class PatternEngine {
         return copy;
     }
 
-    /** {@code NFA.process} for one event with id (ts, seq). */
+    /** {@code NFA.process} for one event with id (ts, seq), without a bound on the runs (as Flink CEP). */
     static void process(CompiledPattern p, PatternRuns runs, BehaviorEvent event, long ts, int seq, ErrorSink errors,
                         List<Map<String, List<BehaviorEvent>>> out) {
+        process(p, runs, event, ts, seq, errors, out, Integer.MAX_VALUE);
+    }
+
+    /**
+     * {@code NFA.process} for one event with id (ts, seq), keeping at most {@code maxRuns} partial
+     * matches: past that, the oldest (earliest first event, as {@link Run#ORDER} sorts them) are
+     * dropped, before the matches of this event are released. Flink CEP has no such bound, and one
+     * user can make the runs grow without end ({@code followed_by_any} after 1,500 views pairs every
+     * add with every view; {@code loop: followed_by_any} doubles them per event): a user with more
+     * open partial matches than the bound is not an ordinary user, and the rest of the job must not
+     * wait for them. Under the bound nothing changes. Returns the number of runs dropped.
+     */
+    static int process(CompiledPattern p, PatternRuns runs, BehaviorEvent event, long ts, int seq, ErrorSink errors,
+                       List<Map<String, List<BehaviorEvent>>> out, int maxRuns) {
         PriorityQueue<Run> next = new PriorityQueue<>(Run.ORDER);
         PriorityQueue<Run> potential = null;
         List<Run> produced = new ArrayList<>(4);
@@ -133,8 +147,32 @@ public final class PatternEngine {
             }
             if (!discard && retain != null) next.addAll(retain);
         }
+        int dropped = next.size() > maxRuns ? dropOldest(next, maxRuns) : 0;
         processMatches(p, runs, potential, next, out);
         runs.partial = next;
+        return dropped;
+    }
+
+    /**
+     * Oldest first: the earliest first event ({@link Run#ORDER}), then the earliest last event, so
+     * that the runs that started together are dropped in the order they last moved. Deterministic,
+     * unlike the heap's order among equal first events.
+     */
+    private static final java.util.Comparator<Run> DROP_ORDER = Run.ORDER
+            .thenComparingLong((Run r) -> r.prevTs)
+            .thenComparingInt(r -> r.path == null ? -1 : r.path.seq);
+
+    /** Drops the oldest open runs (never the start) until {@code maxRuns} are left; returns how many went. */
+    private static int dropOldest(PriorityQueue<Run> runs, int maxRuns) {
+        List<Run> open = new ArrayList<>(runs.size());
+        for (Run r : runs) if (r.hasStartId()) open.add(r);
+        int excess = open.size() - maxRuns;
+        if (excess <= 0) return 0;
+        open.sort(DROP_ORDER);
+        java.util.Set<Run> victims = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        victims.addAll(open.subList(0, excess));
+        runs.removeIf(victims::contains);
+        return excess;
     }
 
     /** {@code NFA.processMatchesAccordingToSkipStrategy}. */

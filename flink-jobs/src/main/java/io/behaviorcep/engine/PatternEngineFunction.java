@@ -75,6 +75,10 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     public static final String USERS_WITH_PARTIAL_MATCHES = "usersWithPartialMatches";
     /** Per pattern version: open matches dropped because a newer version restarted them, or the pattern was deleted. */
     public static final String PARTIAL_MATCHES_DROPPED = "partialMatchesDropped";
+    /** Per pattern version: partial matches dropped, oldest first, because a user had more open than {@code engine.max-runs-per-user-pattern}. */
+    public static final String PARTIAL_MATCHES_OVERFLOWED = "partialMatchesOverflowed";
+    /** The default of {@code engine.max-runs-per-user-pattern} (see {@code JobConfig}). */
+    public static final int DEFAULT_MAX_RUNS_PER_USER_PATTERN = 1000;
     /** Operator: pattern changes applied, and those that reached this subtask after their activation time. */
     public static final String PATTERN_CHANGES_APPLIED = "patternChangesApplied";
     public static final String LATE_ACTIVATIONS = "lateActivations";
@@ -97,6 +101,16 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
 
     /** The track event that erases a user ({@code privacy.erasure-event}), or null. */
     private String erasureEvent;
+
+    /** At most this many open partial matches per user and pattern version; the oldest go first. */
+    private int maxRunsPerUserPattern = DEFAULT_MAX_RUNS_PER_USER_PATTERN;
+
+    /** Bounds the open partial matches of each user and pattern version ({@code engine.max-runs-per-user-pattern}). */
+    public PatternEngineFunction boundingRunsAt(int maxRunsPerUserPattern) {
+        if (maxRunsPerUserPattern < 1) throw new IllegalArgumentException("the bound on runs must be 1 or more");
+        this.maxRunsPerUserPattern = maxRunsPerUserPattern;
+        return this;
+    }
 
     /** Drops a user's open matches when their erasure event comes through (the profile operator passes it on). */
     public PatternEngineFunction erasingOn(String erasureEvent) {
@@ -250,7 +264,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                 PatternEngine.advanceTime(p, runs, ts, found);
                 emit(s, p, m, out);
             }
-            PatternEngine.process(p, runs, e, ts, seq, m, found);
+            m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern));
             emit(s, p, m, out);
             changed |= store(s, cur.key, runs, p, before);
         }
@@ -342,7 +356,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                     emit(s, p, m, out);
                     if (e != null && p.wants(e)) {
                         m.evaluated.inc();
-                        PatternEngine.process(p, runs, e, ts, seq, m, found);
+                        m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern));
                         emit(s, p, m, out);
                     }
                     store(s, key, runs, p, before);
@@ -512,6 +526,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         final Counter timeoutsFired;
         final Counter conditionErrors;
         final Counter dropped;
+        final Counter overflowed;
 
         PatternMetrics(MetricGroup operator, String id, int version) {
             MetricGroup g = MatchFunction.patternMetrics(operator, id, version);
@@ -519,6 +534,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             matches = g.counter(MatchFunction.MATCHES);
             timeoutsFired = g.counter(MatchFunction.TIMEOUTS_FIRED);
             dropped = g.counter(PARTIAL_MATCHES_DROPPED);
+            overflowed = g.counter(PARTIAL_MATCHES_OVERFLOWED);
             conditionErrors = MatchFunction.conditionErrors(operator, id, version);
         }
 

@@ -12,6 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -85,6 +88,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             SINGLE_NODE_CONFIG.forEach(builder::setConfigProp);
             extraBrokerConfig.forEach(builder::setConfigProp);
             cluster = builder.build();
+            rebindOnLoopback(cluster);
             cluster.format();
             cluster.startup();
             cluster.waitForReadyBrokers();
@@ -101,6 +105,39 @@ public final class EmbeddedKafka implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             throw new IllegalStateException("Could not start the embedded Kafka broker: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The test kit binds every listener's port when it builds the cluster, before any node starts,
+     * and on every interface ({@code new InetSocketAddress(port)}), whatever host the listener names.
+     * The broker and controller of `local` must not be reachable from other machines: each of those
+     * sockets is bound again, on loopback and the same port, before a node takes it. The kit has no
+     * setting for this, so its socket table is reached by reflection; if that ever fails, starting
+     * fails rather than listening on every interface.
+     */
+    @SuppressWarnings("unchecked")
+    private static void rebindOnLoopback(KafkaClusterTestKit cluster) throws Exception {
+        java.lang.reflect.Field managerField = KafkaClusterTestKit.class.getDeclaredField("socketFactoryManager");
+        managerField.setAccessible(true);
+        Object manager = managerField.get(cluster);
+        java.lang.reflect.Field socketsField = manager.getClass().getDeclaredField("sockets");
+        socketsField.setAccessible(true);
+        synchronized (manager) {
+            Map<Integer, Map<String, ServerSocketChannel>> sockets = (Map<Integer, Map<String, ServerSocketChannel>>) socketsField.get(manager);
+            for (Map<String, ServerSocketChannel> byListener : sockets.values()) {
+                for (Map.Entry<String, ServerSocketChannel> e : byListener.entrySet()) {
+                    ServerSocketChannel wildcard = e.getValue();
+                    int port = ((InetSocketAddress) wildcard.getLocalAddress()).getPort();
+                    wildcard.close();
+                    // as Kafka's own server socket factory opens them: non-blocking, for the acceptor's selector
+                    ServerSocketChannel loopback = ServerSocketChannel.open();
+                    loopback.configureBlocking(false);
+                    loopback.socket().setReuseAddress(true);
+                    loopback.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                    e.setValue(loopback);
+                }
+            }
         }
     }
 

@@ -48,6 +48,8 @@ public final class EmbeddedPostgresDb implements AutoCloseable {
                     // the data is thrown away on close, so durability only costs time
                     .setServerConfig("fsync", "off")
                     .setServerConfig("full_page_writes", "off")
+                    // `local` and the tests connect through localhost; nothing else should reach it
+                    .setServerConfig("listen_addresses", "127.0.0.1")
                     .start();
             LOG.info("Embedded PostgreSQL ready on port {} in {} ms (data in {})", postgres.getPort(),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), dataDir);

@@ -28,6 +28,9 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -185,10 +188,37 @@ public final class PatternLoader {
 
     private static String read(Path f) {
         try {
-            return Files.readString(f, StandardCharsets.UTF_8);
+            return readText(f);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Starts the "text" of a file whose bytes are not UTF-8: a lone surrogate, which no decoded UTF-8
+     * can contain, so no real file is taken for one. The bytes follow as ISO-8859-1, so two such files
+     * differ when their bytes do (the watcher tells changes apart by the text's hash).
+     */
+    private static final char NOT_UTF8 = '\uD800';
+
+    /**
+     * A pattern file's text, for {@link #loadAll}; every reader of pattern files goes through here so
+     * that a file that is not UTF-8 (a binary, a Latin-1 editor) is a problem of that file
+     * ({@code FILE:1:1: not UTF-8 text}), not an exception.
+     */
+    public static String readText(Path f) throws IOException {
+        byte[] bytes = Files.readAllBytes(f);
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return NOT_UTF8 + new String(bytes, StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    static boolean isNotUtf8(String text) {
+        return !text.isEmpty() && text.charAt(0) == NOT_UTF8;
     }
 
     /** Reads one file; collects problems as it goes. */
@@ -210,6 +240,10 @@ public final class PatternLoader {
         final Map<String, int[]> segmentIdPositions = new LinkedHashMap<>();
 
         PatternDefinition read(String text) {
+            if (isNotUtf8(text)) {
+                problems.add(new PatternProblem(file, 1, 1, "not UTF-8 text"));
+                return null;
+            }
             lines = text.split("\n", -1);
             Node root;
             try {

@@ -213,7 +213,7 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
     private static String hashOf(String source, Path patternsPath) {
         for (Path p : new Path[] {Path.of(source), Files.isDirectory(patternsPath) ? patternsPath.resolve(fileName(source)) : patternsPath}) {
             try {
-                if (Files.isRegularFile(p)) return sha256(Files.readString(p, StandardCharsets.UTF_8));
+                if (Files.isRegularFile(p)) return sha256(PatternLoader.readText(p));
             } catch (IOException | RuntimeException e) {
                 // try the next place; null means "adopt the text seen first if its version is the same"
             }
@@ -472,9 +472,10 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
                         return Files.isRegularFile(p) && (n.endsWith(".yaml") || n.endsWith(".yml"));
                     }).sorted().toList();
                 }
-                for (Path p : files) texts.put(p.getFileName().toString(), Files.readString(p, StandardCharsets.UTF_8));
+                // not UTF-8: a text the loader rejects (not UTF-8 text), so a rejected change, not a folder it cannot read
+                for (Path p : files) texts.put(p.getFileName().toString(), PatternLoader.readText(p));
             } else if (Files.isRegularFile(root)) {
-                texts.put(root.getFileName().toString(), Files.readString(root, StandardCharsets.UTF_8));
+                texts.put(root.getFileName().toString(), PatternLoader.readText(root));
             } else {
                 // a missing folder is more likely a mount being replaced than every pattern deleted
                 if (!folderWarned) LOG.warn("pattern folder {} does not exist (any more); the running patterns stay", root);

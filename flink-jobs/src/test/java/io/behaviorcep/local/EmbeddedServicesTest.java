@@ -1,6 +1,11 @@
 package io.behaviorcep.local;
 
+import io.behaviorcep.cli.LocalCommand;
 import io.behaviorcep.sink.SqlMigrations;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
@@ -14,11 +19,16 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +39,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,9 +64,13 @@ class EmbeddedServicesTest {
     private static EmbeddedKafka kafka;
     private static EmbeddedPostgresDb postgres;
 
+    /** This JVM's listening sockets before the services started: the ones they open are the rest. */
+    private static Set<InetSocketAddress> listeningBefore = Set.of();
+
     @BeforeAll
     static void start() throws IOException {
         leftoversBefore = ourDirectories();
+        if (ListeningSockets.available()) listeningBefore = new HashSet<>(ListeningSockets.of("self"));
         long t0 = System.nanoTime();
         kafka = EmbeddedKafka.start();
         long t1 = System.nanoTime();
@@ -79,6 +94,79 @@ class EmbeddedServicesTest {
         System.out.printf("shutdown: kafka %d ms, postgres %d ms%n",
                 TimeUnit.NANOSECONDS.toMillis(t1 - t0), TimeUnit.NANOSECONDS.toMillis(t2 - t1));
         assertThat(ourDirectories()).as("data directories left in %s", TMP).isEqualTo(leftoversBefore);
+    }
+
+    /** The sockets this JVM opened since {@code before}. */
+    private static List<InetSocketAddress> openedSince(Set<InetSocketAddress> before) throws IOException {
+        List<InetSocketAddress> now = new ArrayList<>(ListeningSockets.of("self"));
+        now.removeAll(before);
+        return now;
+    }
+
+    /** The host's own addresses other than loopback: a service bound to one of them is reachable from the network. */
+    private static List<InetAddress> otherAddresses() throws IOException {
+        List<InetAddress> out = new ArrayList<>();
+        for (NetworkInterface ni : java.util.Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            if (!ni.isUp() || ni.isLoopback()) continue;
+            for (InetAddress a : java.util.Collections.list(ni.getInetAddresses())) {
+                if (!a.isLoopbackAddress() && !a.isLinkLocalAddress()) out.add(a);
+            }
+        }
+        return out;
+    }
+
+    private static boolean accepts(InetAddress address, int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(address, port), 2_000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** `local` prints localhost addresses; nothing it starts may be reachable from other machines. */
+    @Test
+    void kafkaAndPostgresListenOnLoopbackOnly() throws Exception {
+        Assumptions.assumeTrue(ListeningSockets.available(), "needs Linux /proc");
+        int kafkaPort = Integer.parseInt(kafka.bootstrapServers().substring(kafka.bootstrapServers().lastIndexOf(':') + 1));
+        assertThat(openedSince(listeningBefore)).as("sockets the broker (and its controller) listen on")
+                .anySatisfy(a -> assertThat(a.getPort()).isEqualTo(kafkaPort))
+                .allSatisfy(a -> assertThat(a.getAddress().isLoopbackAddress()).as("%s is loopback", a).isTrue());
+
+        int pgPort = Integer.parseInt(postgres.jdbcUrl().replaceAll("^.*:(\\d+)/.*$", "$1"));
+        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW listen_addresses")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("127.0.0.1");
+        }
+        assertThat(accepts(InetAddress.getLoopbackAddress(), pgPort)).as("PostgreSQL on loopback").isTrue();
+        for (InetAddress other : otherAddresses()) {
+            assertThat(accepts(other, pgPort)).as("PostgreSQL reachable on %s", other).isFalse();
+            assertThat(accepts(other, kafkaPort)).as("Kafka reachable on %s", other).isFalse();
+        }
+    }
+
+    /** The MiniCluster of `local` as LocalCommand configures it: REST API (jar upload and run) and everything else on loopback. */
+    @Test
+    void theLocalFlinkClusterListensOnLoopbackOnly(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(ListeningSockets.available(), "needs Linux /proc");
+        Configuration conf = LocalCommand.flinkConfiguration(0, 1, dir);
+        assertThat(conf.get(RestOptions.BIND_ADDRESS)).isEqualTo("127.0.0.1");
+        assertThat(conf.get(RestOptions.ADDRESS)).isEqualTo("127.0.0.1");
+        Set<InetSocketAddress> before = new HashSet<>(ListeningSockets.of("self"));
+        try (MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder()
+                .setConfiguration(conf).setNumTaskManagers(1).setNumSlotsPerTaskManager(1).build())) {
+            cluster.start();
+            int restPort = cluster.getRestAddress().get().getPort();
+            List<InetSocketAddress> opened = openedSince(before);
+            System.out.println("local Flink cluster listens on " + opened);
+            assertThat(opened).as("sockets the MiniCluster listens on")
+                    .anySatisfy(a -> assertThat(a.getPort()).isEqualTo(restPort))
+                    .allSatisfy(a -> assertThat(a.getAddress().isLoopbackAddress()).as("%s is loopback", a).isTrue());
+            for (InetAddress other : otherAddresses()) {
+                assertThat(accepts(other, restPort)).as("REST API reachable on %s", other).isFalse();
+            }
+        }
     }
 
     @Test

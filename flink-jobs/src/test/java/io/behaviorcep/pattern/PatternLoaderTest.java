@@ -408,6 +408,19 @@ class PatternLoaderTest {
         assertAt(p, at(yaml, "@5"));
     }
 
+    /** Regexes run on attacker-controlled values in linear time (RE2): constructs that need backtracking are refused when loading. */
+    @Test
+    void regexConstructsThatNeedBacktrackingArePositionedProblems() {
+        String yaml = replace(VALID, "where: properties.product_id == viewed.properties.product_id",
+                "where: context.page.url matches '(sale)/\\1' or context.page.url matches 'x(?!y)'");
+        PatternLoader.Result r = load(yaml);
+        assertAt(problem(r, "backreferences are not supported"), at(yaml, "\\1"));
+        assertThat(r.patterns()).isEmpty();
+
+        yaml = replace(VALID, "where: properties.product_id == viewed.properties.product_id", "where: context.page.url matches 'x(?!y)'");
+        assertAt(problem(load(yaml), "lookahead and lookbehind are not supported"), at(yaml, "(?!"));
+    }
+
     @Test
     void conditionSyntaxErrorInADoubleQuotedScalarPointsIntoTheCondition() {
         String yaml = replace(VALID, "where: properties.product_id == viewed.properties.product_id", "where: \"properties.price >= @5\"");

@@ -261,6 +261,35 @@ class PatternWatcherOperatorTest {
                 .as("the running version stays").anyMatch(a -> a.patternId.equals("cart") && a.version == 1);
     }
 
+    /** Bytes that are not UTF-8 (a binary dropped into the folder, a Latin-1 editor) are a rejected change like any invalid file. */
+    @Test
+    void aFileThatIsNotUtf8IsRejectedAndTheRunningVersionStays() throws Exception {
+        byte[] garbage = {'i', 'd', ':', ' ', (byte) 0xC3, (byte) 0x28, '\n', (byte) 0xFF, (byte) 0xFE, 0, 1, 2};
+        Files.write(dir.resolve("cart.yaml"), garbage);
+        poll();
+        assertThat(newChanges()).isEmpty();
+        List<JsonNode> events = newEvents();
+        assertThat(events).singleElement().satisfies(e -> {
+            assertThat(e.get("kind").asText()).isEqualTo("rejected");
+            assertThat(e.get("change").asText()).isEqualTo("changed");
+            assertThat(problems(e)).containsExactly(dir.resolve("cart.yaml") + ":1:1: not UTF-8 text");
+        });
+        assertThat(((PatternWatcherOperator) h.getOperator()).acceptedPatterns())
+                .as("the running version stays").anyMatch(a -> a.patternId.equals("cart") && a.version == 1);
+
+        poll();
+        assertThat(newEvents()).as("reported once").isEmpty();
+
+        // another binary file in its place is a new rejected change; a valid one is accepted
+        garbage[garbage.length - 1] = 3;
+        Files.write(dir.resolve("cart.yaml"), garbage);
+        poll();
+        assertThat(newEvents()).singleElement().satisfies(e -> assertThat(e.get("kind").asText()).isEqualTo("rejected"));
+        write("cart.yaml", pattern("cart", 2, true, "Product Clicked"));
+        poll();
+        assertThat(newChanges()).singleElement().satisfies(c -> assertThat(c.version).isEqualTo(2));
+    }
+
     @Test
     void aPatternProblemIsRejectedWithEveryProblemAsValidateReportsIt() throws Exception {
         String broken = pattern("cart", 2, true, "Product Viewed").replace("within: 30m", "withn: 30m");

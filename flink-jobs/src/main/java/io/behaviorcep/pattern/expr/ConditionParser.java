@@ -20,8 +20,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Parses the condition language of pattern files ({@code where:} lines) into an {@link Expr}.
@@ -102,8 +100,9 @@ import java.util.regex.PatternSyntaxException;
  *       comparison false except {@code !=}, which is true; {@code in} is false, {@code not in}
  *       true, {@code exists} false, {@code matches} false.</li>
  *   <li>{@code in} is true if the value equals (as {@code ==}) any literal of the list.</li>
- *   <li>{@code matches} needs the WHOLE value to match ({@link java.util.regex.Matcher#matches()});
- *       write {@code '.*sale.*'} to look for a substring. The regex is compiled when parsing.</li>
+ *   <li>{@code matches} needs the WHOLE value to match; write {@code '.*sale.*'} to look for a
+ *       substring. The regex is in RE2 syntax and runs in time linear in the value ({@link Regex});
+ *       it is compiled once, when parsing.</li>
  *   <li>Aggregates read every event bound to a step: {@code sum}, {@code avg}, {@code min},
  *       {@code max} over the numeric values of the field (others skipped; sum of none is 0);
  *       {@code count(step.field)} counts the events that have the field, {@code count(step)} the
@@ -245,11 +244,11 @@ public final class ConditionParser {
                         r.col, null);
             }
             try {
-                return new Matches(f, Pattern.compile(r.value));
-            } catch (PatternSyntaxException e) {
-                int idx = e.getIndex();
+                return new Matches(f, Regex.compile(r.value));
+            } catch (Regex.Invalid e) {
+                int idx = e.index();
                 int col = idx < 0 ? r.col : idx < r.cols.length ? r.cols[idx] : r.endCol;
-                throw error("invalid regular expression (" + e.getDescription() + ")", col, null);
+                throw error(e.getMessage(), col, null);
             }
         }
         String reason = "expected a comparison (" + COMPARISONS + ") after " + left.describe();

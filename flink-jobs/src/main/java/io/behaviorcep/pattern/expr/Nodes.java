@@ -1,5 +1,6 @@
 package io.behaviorcep.pattern.expr;
 
+import com.google.re2j.Pattern;
 import io.behaviorcep.pattern.expr.Operand.BoolLit;
 import io.behaviorcep.pattern.expr.Operand.Field;
 import io.behaviorcep.pattern.expr.Operand.NumberLit;
@@ -8,7 +9,6 @@ import io.behaviorcep.pattern.expr.Operand.StringLit;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /** The AST node types. */
 final class Nodes {
@@ -373,8 +373,8 @@ final class Nodes {
     }
 
     /**
-     * {@code field matches 'regex'}: the WHOLE value must match ({@link java.util.regex.Matcher#matches()});
-     * a wildcard field: some value.
+     * {@code field matches 'regex'}: the WHOLE value must match; a wildcard field: some value. The
+     * pattern is RE2/J's ({@link Regex}), compiled once when parsing: linear time on any value.
      */
     static final class Matches extends Expr {
         private static final long serialVersionUID = 1L;
