@@ -123,14 +123,14 @@ class ProductionShapeIT {
             awaitAlertsInPostgres(run, job, 1);
 
             // (2) the TaskManager dies; traffic goes on while it is down; a new one catches up
-            services.flink.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
+            killTaskManager();
             produce(topic, part1, part2);
-            services.flink.startTaskManager();
+            startTaskManager();
             awaitCaughtUp(run, topic, job);
 
             // (3) another failure, and a quiet spell right after the restore
-            services.flink.terminateTaskManager(0).get(60, TimeUnit.SECONDS);
-            services.flink.startTaskManager();
+            killTaskManager();
+            startTaskManager();
             awaitRunning(job);
             quietFor(QUIET);
             produce(topic, part2, RECORDS);
@@ -157,6 +157,19 @@ class ProductionShapeIT {
         } finally {
             job.cancel().get(60, TimeUnit.SECONDS);
         }
+    }
+
+    /** The MiniCluster's task managers by index, dead ones included: the one that runs now. */
+    private static int liveTaskManager = 0;
+    private static int taskManagersStarted = 1;
+
+    private static void killTaskManager() throws Exception {
+        services.flink.terminateTaskManager(liveTaskManager).get(60, TimeUnit.SECONDS);
+    }
+
+    private static void startTaskManager() throws Exception {
+        services.flink.startTaskManager();
+        liveTaskManager = taskManagersStarted++;
     }
 
     /** The production defaults; only the checkpoint interval is shorter, so the test takes less time. */
@@ -281,6 +294,7 @@ class ProductionShapeIT {
                 expectedSegments.size(), o.segmentUpdates().size(), pendingSegments.size(),
                 IntegrationServices.maxAttempt(services.graph(job.getJobID())));
 
+        printDifferences(replay, o.kafkaAlerts(), expectedAlerts, run);
         assertThat(o.late()).as("events sent to behavior.late (none is late in the input)").isZero();
         assertThat(o.deadLetters()).as("dead letters (the input is valid)").isZero();
         assertThat(expectedAlerts).as("replay's alerts up to the cut").hasSizeGreaterThan(50);
@@ -292,6 +306,25 @@ class ProductionShapeIT {
         assertThat(replayAlerts.keySet()).as("every alert of the job is one of replay's").containsAll(o.kafkaAlerts());
         assertThat(replayAlerts.keySet()).as("every alert row is one of replay's").containsAll(o.postgresAlerts());
         assertThat(replaySegments.keySet()).as("every segment update of the job is one of replay's").containsAll(o.segmentUpdates());
+    }
+
+    /** The alerts replay has up to the cut that the job did not write, and those the job wrote that replay does not have. */
+    private static void printDifferences(ReplayRunner.Result replay, Set<String> written, Set<String> expected, IntegrationServices.Run run) throws Exception {
+        Map<String, JsonNode> byId = new HashMap<>();
+        for (JsonNode a : replay.alerts) byId.put(a.get("alert_id").asText(), a);
+        for (JsonNode a : replay.pendingAlerts) byId.put(a.get("alert_id").asText(), a);
+        for (String id : expected) {
+            if (!written.contains(id)) System.out.println("  missing from the job: " + brief(byId.get(id)));
+        }
+        for (ConsumerRecord<byte[], byte[]> r : read(run.config().alertsTopic())) {
+            JsonNode a = JSON.readTree(TopicReader.value(r));
+            if (!byId.containsKey(a.get("alert_id").asText())) System.out.println("  not in replay: " + brief(a));
+        }
+    }
+
+    private static String brief(JsonNode a) {
+        return a.get("pattern_id").asText() + " v" + a.get("pattern_version").asText() + " " + a.get("user_id").asText() + " at "
+                + a.get("detected_at").asText() + " matched " + a.get("matched");
     }
 
     /** The ids the job wrote whose replay time is at or before the cut; ids replay does not know are kept (and fail the check). */

@@ -68,14 +68,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * everyone else), so the PostgreSQL sink works only if the TaskManager has
  * {@code BEHAVIOR_CEP_JDBC_PASSWORD} in its environment, as the README says.
  *
- * <p>Event time: the shoppers' events are produced in event-time order, paced at 2 minutes of event
- * time per second, and the producer holds from the kill until every task runs again; so after the
- * restore the job re-reads only the second or two of input after the checkpoint, which spans far
- * less than the allowed 10 minutes of out-of-orderness. That matters as long as watermarks are made
- * per subtask rather than per partition: a subtask catching up on a backlog reads its 6 partitions
- * one batch after the other, and a backlog of more event time than the out-of-orderness sends
- * events of the partitions read last to the late topic (this test asserts it stays empty). The
- * cluster, logs and checkpoints stay in target/standalone-cluster.
+ * <p>Event time, as in production: the default out-of-orderness (30 s), idle timeout and idle-advance.
+ * The shoppers' events are produced in event-time order, paced at 2 minutes of event time per second,
+ * and production goes on while the TaskManager is dead: the restored job catches up on a backlog of
+ * many minutes of event time spread over 12 partitions, read by 2 subtasks, and no event may be late
+ * (event time is tracked per partition in the source; this test asserts the late topic stays empty).
+ * The * cluster, logs and checkpoints stay in target/standalone-cluster.
  */
 class StandaloneClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -86,7 +84,8 @@ class StandaloneClusterIT {
     private static final Duration SHOPPER_EVERY = Duration.ofSeconds(15);
     /** Event time per wall-clock second while producing. */
     private static final Duration EVENT_TIME_PER_SECOND = Duration.ofMinutes(2);
-    private static final Duration OUT_OF_ORDERNESS = Duration.ofMinutes(10);
+    /** The default events.max-out-of-orderness. */
+    private static final Duration OUT_OF_ORDERNESS = Duration.ofSeconds(30);
     private static final Duration ABSENCE = Duration.ofMinutes(15);
     /** A day in the past: the parser refuses events more than an hour ahead of the wall clock. */
     private static final Instant T0 = Instant.now().minus(Duration.ofDays(1)).truncatedTo(ChronoUnit.HOURS);
@@ -107,10 +106,6 @@ class StandaloneClusterIT {
         services.createTopic(eventsTopic, PARTITIONS);
         run = services.newRun("sc", eventsTopic, Map.of(
                 "checkpoint.interval", "1s",
-                "events.max-out-of-orderness", OUT_OF_ORDERNESS.toMinutes() + "m",
-                // event time moves with the data only, and no partition is ever declared idle
-                "events.idle-advance", "false",
-                "events.idle-timeout", "10m",
                 "parallelism", Integer.toString(PARALLELISM),
                 "jdbc.user", JDBC_USER));
         requirePasswordOfTheJobsUser(run.schema());
@@ -233,7 +228,6 @@ class StandaloneClusterIT {
             Await.until("one more checkpoint", WAIT, () -> completedCheckpoints(jobId) > before || traffic.done());
             String oldTaskManager = "taskmanager-1";
             cluster.kill(oldTaskManager);
-            traffic.hold();
             long killedAt = System.nanoTime();
             int committedBeforeKill = alerts.poll().size();
             int sentBeforeKill = traffic.sent.get();
@@ -254,7 +248,6 @@ class StandaloneClusterIT {
             assertThat(restored.path("is_savepoint").asBoolean()).isFalse();
             assertThat(restored.path("external_path").asText()).as("restored from a checkpoint on disk under target/")
                     .contains(cluster.home().resolve("checkpoints").toString());
-            traffic.resume();
 
             producing.join(TimeUnit.SECONDS.toMillis(120));
             assertThat(producing.isAlive()).as("producer still running").isFalse();
@@ -310,7 +303,6 @@ class StandaloneClusterIT {
             System.out.printf("%d alerts (%d committed before the kill) in Kafka and PostgreSQL, as expected; test took %d ms%n",
                     expected.size(), committedBeforeKill, ms(System.nanoTime() - t0));
         } finally {
-            traffic.resume();
             traffic.stop();
         }
     }
@@ -368,7 +360,7 @@ class StandaloneClusterIT {
      * The input: shopper i views a product at T0 + i * 15 s and adds it a minute later; every third
      * orders two minutes after the add. Then one "clock" page view per partition moves event time
      * past the last deadline plus the out-of-orderness, so every pending absence is decided.
-     * Produced in event-time order, paced against the wall clock; {@link #hold} stops it in between.
+     * Produced in event-time order, paced against the wall clock.
      */
     static final class Traffic {
         record Event(String key, Instant at, byte[] value) {}
@@ -378,10 +370,7 @@ class StandaloneClusterIT {
         final AtomicInteger sent = new AtomicInteger();
         volatile Throwable error;
         private final Object lock = new Object();
-        private boolean held;
         private boolean stopped;
-        /** Wall-clock time spent held, which the pacing leaves out. */
-        private long heldNanos;
 
         Traffic() {
             Instant last = T0;
@@ -425,9 +414,8 @@ class StandaloneClusterIT {
                     long due = start + (long) (Duration.between(T0, e.at()).toNanos() * nanosPerEventNano);
                     while (true) {
                         synchronized (lock) {
-                            while (held && !stopped) lock.wait();
                             if (stopped) return;
-                            long wait = due + heldNanos - System.nanoTime();
+                            long wait = due - System.nanoTime();
                             if (wait <= 0) break;
                             TimeUnit.NANOSECONDS.timedWait(lock, Math.min(wait, TimeUnit.MILLISECONDS.toNanos(20)));
                         }
@@ -444,23 +432,6 @@ class StandaloneClusterIT {
 
         boolean done() {
             return sent.get() == events.size();
-        }
-
-        private long heldSince;
-
-        void hold() {
-            synchronized (lock) {
-                if (!held) heldSince = System.nanoTime();
-                held = true;
-            }
-        }
-
-        void resume() {
-            synchronized (lock) {
-                if (held) heldNanos += System.nanoTime() - heldSince;
-                held = false;
-                lock.notifyAll();
-            }
         }
 
         void stop() {
