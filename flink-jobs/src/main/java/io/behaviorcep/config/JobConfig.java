@@ -74,7 +74,7 @@ public final class JobConfig implements Serializable {
         key("privacy.suppression-refresh", "1m", "how often the job reads changes of the PostgreSQL table suppressed_users");
         key("privacy.pseudonymize", "false", "true: outputs carry HMAC-SHA256 of the user id instead of the id");
         key("privacy.pseudonym-key-env", "BEHAVIOR_CEP_PSEUDONYM_KEY", "environment variable (on the task managers) holding the HMAC key for privacy.pseudonymize");
-        key("privacy.audit-key-env", JdbcSettings.DEFAULT_AUDIT_KEY_ENV, "environment variable (on the task managers) holding the HMAC key of the user hashes in PostgreSQL (erasures, sink_dead_letters); required with jdbc.url");
+        key("privacy.audit-key-env", JdbcSettings.DEFAULT_AUDIT_KEY_ENV, "environment variable (on the task managers) holding the HMAC key of the user hashes in PostgreSQL (erasures.user_hash); required with jdbc.url");
         key("parallelism", "", "job parallelism (default: the cluster's)");
     }
 
