@@ -13,7 +13,7 @@ import java.util.Properties;
  *
  * <p>{@code auditKeyEnv} names the environment variable (a JVM system property of that name is
  * accepted too, for local runs and tests) holding the key of the user hashes the sinks write
- * ({@code erasures.user_hash}, {@code sink_dead_letters}): HMAC-SHA256, so a copy of the table cannot
+ * ({@code erasures.user_hash} and the guard of every insert against it): HMAC-SHA256, so a copy of the table cannot
  * be matched against a list of user ids. Read on the task managers, like the password.
  */
 public record JdbcSettings(String url, String user, String passwordEnv, String literalPassword, String auditKeyEnv) implements Serializable {
