@@ -6,7 +6,10 @@ import io.behaviorcep.action.PatternActionsBroadcast;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.DeadLetterRouter;
+import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.IngestFilter;
 import io.behaviorcep.event.ParsedRecord;
@@ -42,7 +45,8 @@ import java.util.List;
  * <pre>
  * events ─ parse &amp; validate ─┬─ event time ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ patterns (engine) ─┬─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
  *                             └─ DLQ          │                    └─ late       │   (matches, exits)   │                                       └─ segment updates ─┐
- * suppression list (PostgreSQL) ──────────────┘                                  │   privacy signals ───┘                                                            │
+ * suppression list (PostgreSQL) ──────────────┤                                  │   privacy signals ───┘                                                            │
+ * privacy controls (Kafka) ─ per id ──────────┘                                  │                                                                                   │
  *                                                                                ├─ threshold segment updates ───────────────────────────────────────────────────────┴─ segment updates
  *                                                                                └─ profiles &amp; erasures (user_profiles)
  * </pre>
@@ -63,6 +67,9 @@ public final class BehaviorCepPipeline {
     public static final String UID_ACTIONS = "pattern-actions";
     public static final String UID_SUPPRESSION_LIST = "suppression-list-source";
     public static final String UID_PSEUDONYMIZE = "pseudonymize";
+    /** The privacy control topic's source, and the parsing of its records (stateless). */
+    public static final String UID_CONTROL_SOURCE = "privacy-control-source";
+    public static final String UID_CONTROL_PARSE = "privacy-control-parse";
 
     private BehaviorCepPipeline() {}
 
@@ -113,13 +120,25 @@ public final class BehaviorCepPipeline {
                 .process(new DeadLetterRouter())
                 .setParallelism(source.getParallelism())
                 .uid(UID_PARSE).name("Dead letters out");
-        io.deadLetters(parsed.getSideOutput(DeadLetterRouter.DEAD_LETTERS));
+        DataStream<DeadLetter> deadLetters = parsed.getSideOutput(DeadLetterRouter.DEAD_LETTERS);
         DataStream<BehaviorEvent> timed = io.afterParse(parsed);
 
-        // the suppression list joins the events before they are keyed: its rows reach the user's
-        // profile without another shuffle (the dedup operator passes them through)
+        // the suppression list and the operator's privacy controls join the events before they are
+        // keyed: their records reach each user's profile without another shuffle (the dedup operator
+        // passes them through, never as late), and carry no event time (their sources are idle for good)
+        DataStream<BehaviorEvent> toDedup = timed;
         DataStream<BehaviorEvent> list = io.suppressionList(env);
-        DataStream<BehaviorEvent> toDedup = list == null ? timed : timed.union(list);
+        if (list != null) toDedup = toDedup.union(list);
+        DataStream<RawRecord> controlRecords = io.controlRecords(env);
+        if (controlRecords != null) {
+            SingleOutputStreamOperator<BehaviorEvent> controls = controlRecords
+                    .process(new ControlRecords(), TypeInformation.of(BehaviorEvent.class))
+                    .setParallelism(controlRecords.getParallelism())
+                    .uid(UID_CONTROL_PARSE).name("Privacy controls per id");
+            toDedup = toDedup.union(controls);
+            deadLetters = deadLetters.union(controls.getSideOutput(DeadLetterRouter.DEAD_LETTERS));
+        }
+        io.deadLetters(deadLetters);
         SingleOutputStreamOperator<BehaviorEvent> fresh = toDedup
                 .keyBy(e -> e.userKey)
                 .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare()))

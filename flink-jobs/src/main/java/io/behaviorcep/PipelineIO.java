@@ -51,6 +51,16 @@ public interface PipelineIO {
         return null;
     }
 
+    /**
+     * The records of the privacy control topic ({@code topics.control}), as they came, parsed by
+     * {@link io.behaviorcep.privacy.ControlRecords} in the pipeline. Like the suppression list they carry
+     * no event time: the source uses {@link io.behaviorcep.privacy.ControlRecords#watermarks()} (idle for
+     * good). Null when there is none (the default).
+     */
+    default DataStream<io.behaviorcep.event.RawRecord> controlRecords(StreamExecutionEnvironment env) {
+        return null;
+    }
+
     /** A seam for tests (e.g. failure injection); production leaves the parsed stream as it is. */
     default DataStream<BehaviorEvent> afterParse(DataStream<BehaviorEvent> events) {
         return events;

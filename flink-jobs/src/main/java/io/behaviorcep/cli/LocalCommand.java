@@ -115,6 +115,11 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             settings.put("jdbc.url", pg.jdbcUrl());
             settings.put("jdbc.user", pg.user());
             settings.put("jdbc.password", pg.password());
+            // the embedded database lives as long as this run: a random audit key unless one is given
+            if (System.getenv(io.behaviorcep.sink.JdbcSettings.DEFAULT_AUDIT_KEY_ENV) == null
+                    && System.getProperty(io.behaviorcep.sink.JdbcSettings.DEFAULT_AUDIT_KEY_ENV) == null) {
+                System.setProperty(io.behaviorcep.sink.JdbcSettings.DEFAULT_AUDIT_KEY_ENV, java.util.UUID.randomUUID().toString());
+            }
             settings.put("patterns.dir", patternDir.toString());
             settings.put("checkpoint.interval", "5s");
             settings.put("kafka.starting-offsets", "earliest");
@@ -130,6 +135,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             kafka.createTopic(config.dlqTopic(), 1, false);
             kafka.createTopic(config.lateTopic(), 1, false);
             kafka.createTopic(config.patternEventsTopic(), 1, false);
+            kafka.createTopic(config.controlTopic(), 1, false);
             try (Connection c = pg.connect()) {
                 List<String> applied = SqlMigrations.apply(c, "public");
                 say("PostgreSQL migrations applied: " + applied);

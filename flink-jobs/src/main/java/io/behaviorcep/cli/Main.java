@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code java -jar behavior-cep-standalone.jar <command>}: the one entry point of the standalone jar. */
 @Command(name = "behavior-cep", mixinStandardHelpOptions = true, version = "behavior-cep 0.1.0 (Flink 2.2.1)",
         description = "Complex event processing on user-behaviour events with Apache Flink.",
-        subcommands = {LocalCommand.class, RunCommand.class, ValidateCommand.class, TestCommand.class, ReplayCommand.class, MigrateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {LocalCommand.class, RunCommand.class, ValidateCommand.class, TestCommand.class, ReplayCommand.class, MigrateCommand.class,
+                ControlCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -42,6 +42,7 @@ public final class JobConfig implements Serializable {
         key("topics.dlq", "behavior.dlq", "output: rejected input records, original bytes, reason in headers");
         key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
         key("topics.pattern-events", "behavior.pattern-events", "output: one JSON record per pattern change accepted or rejected by the running job (key = pattern id)");
+        key("topics.control", "behavior.control", "input: privacy controls (erase, opt_out, opt_in) written only by the operator; the job may only read it");
         key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
         key("jdbc.user", "behavior_cep", "PostgreSQL user");
         key("jdbc.password", "", "a literal password: for the local run only; use jdbc.password-env elsewhere");
@@ -66,13 +67,15 @@ public final class JobConfig implements Serializable {
         key("privacy.consent-field", "context.consent.analytics", "event field holding analytics consent; empty: not checked");
         key("privacy.consent-denied-values", "false,denied", "values of the consent field (case-insensitive) that deny analytics: such events are not profiled or matched");
         key("privacy.consent-required", "false", "true: events without the consent field are treated as denied too");
-        key("privacy.opt-out-event", "Opted Out", "track event that opts the user out (no alerts, no segments, segments left); empty: none");
-        key("privacy.opt-in-event", "Opted In", "track event that lifts the user's opt-out; empty: none");
-        key("privacy.opt-out-trait", "opt_out", "identify trait that opts out (true) or back in (false); empty: none");
-        key("privacy.erasure-event", "User Deleted", "track event that erases the user: state cleared, PostgreSQL rows deleted; empty: none");
+        key("privacy.controls-from-events", "false", "true: the four event forms below are applied too (anyone holding a write key can then erase or opt in any user); false: they are ordinary events and privacy controls come only from topics.control");
+        key("privacy.opt-out-event", "Opted Out", "with privacy.controls-from-events: track event that opts the user out (no alerts, no segments, segments left); empty: none");
+        key("privacy.opt-in-event", "Opted In", "with privacy.controls-from-events: track event that lifts the user's opt-out; empty: none");
+        key("privacy.opt-out-trait", "opt_out", "with privacy.controls-from-events: identify trait that opts out (true) or back in (false); empty: none");
+        key("privacy.erasure-event", "User Deleted", "with privacy.controls-from-events: track event that erases the user: state cleared, PostgreSQL rows deleted; empty: none");
         key("privacy.suppression-refresh", "1m", "how often the job reads changes of the PostgreSQL table suppressed_users");
         key("privacy.pseudonymize", "false", "true: outputs carry HMAC-SHA256 of the user id instead of the id");
         key("privacy.pseudonym-key-env", "BEHAVIOR_CEP_PSEUDONYM_KEY", "environment variable (on the task managers) holding the HMAC key for privacy.pseudonymize");
+        key("privacy.audit-key-env", JdbcSettings.DEFAULT_AUDIT_KEY_ENV, "environment variable (on the task managers) holding the HMAC key of the user hashes in PostgreSQL (erasures.user_hash); required with jdbc.url");
         key("parallelism", "", "job parallelism (default: the cluster's)");
     }
 
@@ -176,7 +179,7 @@ public final class JobConfig implements Serializable {
         if (!Set.of("committed-or-earliest", "earliest", "latest").contains(startingOffsets())) {
             errors.add("kafka.starting-offsets must be committed-or-earliest, earliest or latest");
         }
-        for (String k : List.of("events.idle-advance", "privacy.consent-required", "privacy.pseudonymize", "patterns.watch")) {
+        for (String k : List.of("events.idle-advance", "privacy.consent-required", "privacy.pseudonymize", "privacy.controls-from-events", "patterns.watch")) {
             if (!Set.of("true", "false").contains(values.get(k))) {
                 // Boolean.parseBoolean would quietly turn a typo into false
                 errors.add(k + " must be true or false, got '" + values.get(k) + "'");
@@ -282,7 +285,8 @@ public final class JobConfig implements Serializable {
         String url = values.get("jdbc.url");
         if (url == null || url.isBlank()) return null;
         String literal = values.get("jdbc.password");
-        return new JdbcSettings(url, values.get("jdbc.user"), values.get("jdbc.password-env"), literal == null || literal.isEmpty() ? null : literal);
+        return new JdbcSettings(url, values.get("jdbc.user"), values.get("jdbc.password-env"), literal == null || literal.isEmpty() ? null : literal,
+                values.get("privacy.audit-key-env"));
     }
 
     public Path patternsPath() {
@@ -339,12 +343,32 @@ public final class JobConfig implements Serializable {
         return duration("profile.write-interval");
     }
 
-    /** How events change the user's privacy settings (consent, opt-out, erasure). */
+    /**
+     * How events change the user's privacy settings. Consent always applies (it only ever restricts
+     * the event's own user); opt-out, opt-in and erasure by event only with
+     * {@code privacy.controls-from-events}, since anyone holding a site's public write key can send
+     * them for any user id. Without it they are ordinary events.
+     */
     public io.behaviorcep.privacy.PrivacyRules privacyRules() {
+        boolean fromEvents = controlsFromEvents();
         return new io.behaviorcep.privacy.PrivacyRules(values.get("privacy.consent-field"),
                 io.behaviorcep.privacy.PrivacyRules.values(values.get("privacy.consent-denied-values")),
-                Boolean.parseBoolean(values.get("privacy.consent-required")), values.get("privacy.opt-out-event"),
-                values.get("privacy.opt-in-event"), values.get("privacy.opt-out-trait"), values.get("privacy.erasure-event"));
+                Boolean.parseBoolean(values.get("privacy.consent-required")), fromEvents ? values.get("privacy.opt-out-event") : null,
+                fromEvents ? values.get("privacy.opt-in-event") : null, fromEvents ? values.get("privacy.opt-out-trait") : null,
+                fromEvents ? values.get("privacy.erasure-event") : null);
+    }
+
+    /** Whether erasure, opt-out and opt-in are also taken from the events (off: only from {@link #controlTopic()}). */
+    public boolean controlsFromEvents() {
+        return Boolean.parseBoolean(values.get("privacy.controls-from-events"));
+    }
+
+    public String controlTopic() {
+        return values.get("topics.control");
+    }
+
+    public String auditKeyEnv() {
+        return values.get("privacy.audit-key-env");
     }
 
     public Duration suppressionRefresh() {

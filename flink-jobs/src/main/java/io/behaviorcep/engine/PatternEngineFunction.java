@@ -99,7 +99,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     private transient Counter changesApplied;
     private transient Counter lateActivations;
 
-    /** The track event that erases a user ({@code privacy.erasure-event}), or null. */
+    /** The track event that erases a user ({@code privacy.erasure-event}, with privacy.controls-from-events), or null; control-topic erasures always erase. */
     private String erasureEvent;
 
     /** At most this many open partial matches per user and pattern version; the oldest go first. */
@@ -234,7 +234,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         }
         PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
         long ts = e.timestamp;
-        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) {
+        if (io.behaviorcep.privacy.PrivacyRules.erases(e, erasureEvent)) {
             erase();
             return;
         }

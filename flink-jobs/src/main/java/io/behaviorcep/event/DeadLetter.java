@@ -20,7 +20,9 @@ public class DeadLetter {
         FUTURE_TIMESTAMP,
         TOO_LARGE,
         TOO_DEEP,
-        UNSUPPORTED_TYPE
+        UNSUPPORTED_TYPE,
+        /** A record of the control topic that is no valid control ({@link io.behaviorcep.privacy.ControlRecords}). */
+        INVALID_CONTROL
     }
 
     public DeadLetter() {}

@@ -31,8 +31,9 @@ import java.util.Map;
  * moves on to the next oldest. A user who goes quiet leaves no ids and no timer once the last one
  * has expired.
  *
- * <p>Privacy: the user's seen ids are forgotten when their erasure event ({@code privacy.erasure-event})
- * passes; rows of the suppression list pass through untouched (they are not events).
+ * <p>Privacy: the user's seen ids are forgotten when an erasure from the control topic, or their
+ * erasure event (only set with {@code privacy.controls-from-events}), passes; rows of the suppression
+ * list and control records pass through untouched (they are not events, and are never late).
  */
 public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> {
     public static final OutputTag<BehaviorEvent> LATE = new OutputTag<>("late-events") {};
@@ -88,7 +89,9 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
 
     @Override
     public void processElement(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
-        if (io.behaviorcep.privacy.PrivacyRules.isSuppressionListRecord(e)) {
+        if (io.behaviorcep.privacy.PrivacyRules.isInternalRecord(e)) {
+            // applied when it arrives: never late, never a duplicate; a control erasure forgets the seen ids
+            if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e)) forgetSeenIds(ctx);
             out.collect(e);
             return;
         }
@@ -109,12 +112,15 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             ctx.output(LATE, e);
             return;
         }
-        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) {
-            seen.clear();
-            ctx.timerService().deleteProcessingTimeTimer(sweepAt.value());
-            sweepAt.clear();
-        }
+        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) forgetSeenIds(ctx);
         out.collect(e);
+    }
+
+    private void forgetSeenIds(Context ctx) throws Exception {
+        seen.clear();
+        Long at = sweepAt.value();
+        if (at != null) ctx.timerService().deleteProcessingTimeTimer(at);
+        sweepAt.clear();
     }
 
     @Override

@@ -26,6 +26,12 @@ import java.util.stream.Collectors;
  * </ul>
  *
  * Erasure is checked first, then opt-out/opt-in, then consent: a user can always opt out or be erased.
+ *
+ * <p>The event forms of erasure, opt-out and opt-in can be sent by anyone holding a site's public
+ * write key, for any user id: {@code JobConfig#privacyRules()} leaves them out (they classify as
+ * {@link Kind#NORMAL}) unless {@code privacy.controls-from-events} is on. The trusted way is the
+ * control topic ({@link ControlRecords}), whose keyed records ({@link #controlRecord}) reach each
+ * user's state like the rows of the suppression list.
  */
 public final class PrivacyRules implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -36,6 +42,16 @@ public final class PrivacyRules implements Serializable {
     public static final String SUPPRESSION_LIST_TYPE = "_suppression_list";
     /** Property of such a record: "true" (on the list) or "false" (lifted). */
     public static final String SUPPRESSED_PROPERTY = "suppressed";
+
+    /** Type of the internal records that carry an operator's privacy control (never produced by the parser). */
+    public static final String CONTROL_TYPE = "_privacy_control";
+    /** Property of such a record: {@link #CONTROL_ERASE}, {@link #CONTROL_OPT_OUT} or {@link #CONTROL_OPT_IN}. */
+    public static final String CONTROL_PROPERTY = "control";
+    /** Property of such a record: the request id of the control record, for logs. */
+    public static final String REQUEST_ID_PROPERTY = "request_id";
+    public static final String CONTROL_ERASE = "erase";
+    public static final String CONTROL_OPT_OUT = "opt_out";
+    public static final String CONTROL_OPT_IN = "opt_in";
 
     private final String consentField;
     private final Set<String> deniedValues;
@@ -117,6 +133,46 @@ public final class PrivacyRules implements Serializable {
         e.messageId = SUPPRESSION_LIST_TYPE + ":" + userId + ":" + updatedAt + ":" + suppressed;
         e.timestamp = updatedAt;
         e.properties.put(SUPPRESSED_PROPERTY, Boolean.toString(suppressed));
+        return e;
+    }
+
+    /** A keyed record of the control topic, not a user's event. */
+    public static boolean isControlRecord(BehaviorEvent e) {
+        return CONTROL_TYPE.equals(e.type);
+    }
+
+    /** Internal records that are applied when they arrive (never late, never deduplicated): suppression list and controls. */
+    public static boolean isInternalRecord(BehaviorEvent e) {
+        return isSuppressionListRecord(e) || isControlRecord(e);
+    }
+
+    /** An erasure from the control topic. */
+    public static boolean isControlErasure(BehaviorEvent e) {
+        return isControlRecord(e) && CONTROL_ERASE.equals(e.property(CONTROL_PROPERTY));
+    }
+
+    /**
+     * Whether the record erases its user further down (the pattern engine): an erasure from the control
+     * topic, or the erasure event when {@code erasureEvent} (only set with privacy.controls-from-events) is.
+     */
+    public static boolean erases(BehaviorEvent e, String erasureEvent) {
+        return isControlErasure(e) || erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event);
+    }
+
+    /**
+     * The record of one id of a control: keyed by that id, so it reaches that id's state.
+     *
+     * @param at the control's own time (epoch ms); informative only: a control is applied when it arrives
+     */
+    public static BehaviorEvent controlRecord(String userKey, String control, String requestId, long at) {
+        BehaviorEvent e = new BehaviorEvent();
+        e.type = CONTROL_TYPE;
+        e.userId = userKey;
+        e.userKey = userKey;
+        e.messageId = CONTROL_TYPE + ":" + control + ":" + requestId + ":" + userKey;
+        e.timestamp = at;
+        e.properties.put(CONTROL_PROPERTY, control);
+        if (requestId != null) e.properties.put(REQUEST_ID_PROPERTY, requestId);
         return e;
     }
 }

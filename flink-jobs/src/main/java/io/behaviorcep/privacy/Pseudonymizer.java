@@ -20,6 +20,9 @@ import java.util.HexFormat;
  * name is accepted too, for local runs and tests); it never travels in the job graph. Without a key
  * the operator fails to start rather than write raw ids.
  *
+ * <p>Ids derived from the user id are keyed too: an alert's {@code alert_id} ({@link #alertId(String)}),
+ * a segment update's {@code event_id} (made of the pseudonym).
+ *
  * <p>The same id always maps to the same pseudonym, so keys, deduplication, {@code user_segments}
  * upserts and erasures work unchanged on pseudonyms; whoever holds the key can compute a user's
  * pseudonym to look them up ({@link #pseudonym(byte[], String)}).
@@ -38,6 +41,7 @@ public abstract class Pseudonymizer<T> extends RichMapFunction<T, T> {
         return new Pseudonymizer<>(keyEnv) {
             @Override
             public Alert map(Alert a) {
+                a.alertId = alertId(a.alertId);
                 a.userId = pseudonym(a.userId);
                 return a;
             }
@@ -95,6 +99,22 @@ public abstract class Pseudonymizer<T> extends RichMapFunction<T, T> {
         if (userId == null) return null;
         if (mac == null) mac = mac(key(keyEnv));
         return HexFormat.of().formatHex(mac.doFinal(userId.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * The published alert id: the first 128 bits, in hex, of HMAC-SHA256(key, "alert_id\n" + the plain
+     * id). The plain id hashes the raw user id with message ids that consumers see, so without a key
+     * anyone could test guessed user ids against it; keyed, it is still the same for the same match.
+     */
+    String alertId(String plainAlertId) {
+        if (plainAlertId == null) return null;
+        if (mac == null) mac = mac(key(keyEnv));
+        return HexFormat.of().formatHex(mac.doFinal(("alert_id\n" + plainAlertId).getBytes(StandardCharsets.UTF_8)), 0, 16);
+    }
+
+    /** The alert id the job publishes with this key for the plain id of {@code PatternActionsFunction.alertId}. */
+    public static String alertId(byte[] key, String plainAlertId) {
+        return HexFormat.of().formatHex(mac(key).doFinal(("alert_id\n" + plainAlertId).getBytes(StandardCharsets.UTF_8)), 0, 16);
     }
 
     /** What the job writes for {@code userId} with this key: for looking a user up in the outputs. */

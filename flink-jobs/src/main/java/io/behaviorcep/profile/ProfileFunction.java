@@ -47,8 +47,9 @@ import java.util.TreeMap;
  *       event time, the last one delayed until the interval is over (side output {@link #PROFILE_RECORDS});</li>
  *   <li><b>privacy</b> ({@link PrivacyRules}): events without analytics consent are dropped before
  *       anything is stored; opted-out and suppression-listed users are not profiled or matched and
- *       leave their segments; an erasure event clears the user's state and asks for their rows to be
- *       deleted. The actions operator is told through {@link #ACTION_CONTROL}.</li>
+ *       leave their segments; an erasure clears the user's state and asks for their rows to be
+ *       deleted. Erasure, opt-out and opt-in come from the control topic ({@link #applyControl}, applied
+ *       on arrival), and from events only with {@code privacy.controls-from-events}. The actions operator is told through {@link #ACTION_CONTROL}.</li>
  * </ul>
  *
  * <p>Every user has at most one timer besides those of events waiting for the watermark: the next
@@ -133,6 +134,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     public void processElement(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         if (PrivacyRules.isSuppressionListRecord(event)) {
             applySuppressionList(event, ctx);
+            return;
+        }
+        if (PrivacyRules.isControlRecord(event)) {
+            applyControl(event, ctx, out);
             return;
         }
         if (options.privacy.classify(event) == PrivacyRules.Kind.CONSENT_DENIED) {
@@ -271,6 +276,53 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         s.suppressionListed = listed;
         if (!was && s.suppressed()) suppress(s, at, ctx);
         if (was && !s.suppressed()) unsuppress(at, ctx);
+        settle(s, at, false, ctx);
+    }
+
+    /**
+     * A record of the control topic for this id, applied when it arrives, whatever its own time: at the
+     * current watermark plus 1 ms (the wall clock while there is no watermark yet), like a row of the
+     * suppression list. So an erasure is never late, and covers everything of the id the job holds:
+     * the profile, threshold segments, events still waiting for the watermark (dropped), open matches
+     * (the record goes on to the pattern engine), pending alerts and segments (the actions operator),
+     * and the PostgreSQL rows up to that time (an erasure profile record). Opt-out and opt-in set or
+     * lift the user's opt-out as the event forms do.
+     */
+    private void applyControl(BehaviorEvent record, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        long wm = ctx.timerService().currentWatermark();
+        long at = wm == Long.MIN_VALUE ? ctx.timerService().currentProcessingTime() : wm + 1;
+        ProfileState s = profile.value();
+        String control = record.property(PrivacyRules.CONTROL_PROPERTY);
+        switch (control == null ? "" : control) {
+            case PrivacyRules.CONTROL_ERASE: {
+                Long wake = cleanupAt.value();
+                for (Long t : waiting.keys()) {
+                    if (wake == null || wake.longValue() != t) ctx.timerService().deleteEventTimeTimer(t);
+                }
+                waiting.clear();
+                s = erase(s, at, ctx);
+                // on to the pattern engine, which drops the user's open matches
+                out.collect(PrivacyRules.controlRecord(ctx.getCurrentKey(), PrivacyRules.CONTROL_ERASE,
+                        record.property(PrivacyRules.REQUEST_ID_PROPERTY), at));
+                break;
+            }
+            case PrivacyRules.CONTROL_OPT_OUT: {
+                optOuts.inc();
+                s = ensure(s);
+                boolean was = s.suppressed();
+                s.optedOut = true;
+                if (!was) suppress(s, at, ctx);
+                break;
+            }
+            case PrivacyRules.CONTROL_OPT_IN: {
+                if (s == null || !s.optedOut) return;
+                s.optedOut = false;
+                if (!s.suppressed()) unsuppress(at, ctx);
+                break;
+            }
+            default:
+                return;
+        }
         settle(s, at, false, ctx);
     }
 

@@ -10,6 +10,7 @@ import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.privacy.SuppressionListSource;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
@@ -40,7 +41,7 @@ import java.util.List;
  * a replay of old history would otherwise be deleted at once by the topic's retention, and a
  * segment expiry decided ahead of the wall clock refused by the broker.
  *
- * <p>The production connectors: events from Kafka; alerts, segment updates, dead letters and late
+ * <p>The production connectors: events and privacy controls from Kafka; alerts, segment updates, dead letters and late
  * events to Kafka with exactly-once transactions; alerts, segments, profiles and erasures to
  * PostgreSQL through {@link PostgresSink}, and the suppression list from PostgreSQL, when a JDBC URL
  * is configured.
@@ -117,6 +118,39 @@ public class KafkaIO implements PipelineIO {
                         SuppressionListSource.watermarks(), "Suppression list (PostgreSQL suppressed_users)")
                 .setParallelism(1)
                 .uid(BehaviorCepPipeline.UID_SUPPRESSION_LIST);
+    }
+
+    /**
+     * The privacy control topic, which only the operator writes (the job's ACL is read-only). Read from
+     * the committed offsets, else from the earliest: a control must not be skipped. One reader; its
+     * watermarks are neutral ({@link ControlRecords#watermarks()}), so it never moves event time.
+     */
+    @Override
+    public DataStream<RawRecord> controlRecords(StreamExecutionEnvironment env) {
+        KafkaSourceBuilder<RawRecord> b = KafkaSource.<RawRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(config.controlTopic())
+                .setGroupId(config.groupId())
+                .setProperties(config.kafkaProperties())
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new RawDeserializer());
+        if (bounded) b.setBounded(OffsetsInitializer.latest());
+        return env.fromSource(b.build(), ControlRecords.<RawRecord>watermarks(), "Privacy controls (Kafka " + config.controlTopic() + ")")
+                .setParallelism(1)
+                .uid(BehaviorCepPipeline.UID_CONTROL_SOURCE);
+    }
+
+    /** A record with its bytes and coordinates, so a refused control reaches the dead-letter topic as it was sent. */
+    static final class RawDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> r, Collector<RawRecord> out) {
+            out.collect(new RawRecord(r.key(), r.value(), r.topic(), r.partition(), r.offset()));
+        }
+
+        @Override
+        public TypeInformation<RawRecord> getProducedType() {
+            return TypeInformation.of(RawRecord.class);
+        }
     }
 
     @Override
@@ -273,6 +307,6 @@ public class KafkaIO implements PipelineIO {
 
     public List<String> topics() {
         return List.of(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(),
-                config.patternEventsTopic());
+                config.patternEventsTopic(), config.controlTopic());
     }
 }

@@ -153,6 +153,8 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     static final class PgCommitter implements Committer<Batch> {
         private final JdbcSettings jdbc;
         private final long maxOutageMillis;
+        /** Keyed with the audit key, read here: a committer without the key fails to start instead of writing unkeyed hashes. */
+        private final UserHash hash;
         private Connection connection;
 
         PgCommitter(JdbcSettings jdbc) {
@@ -162,6 +164,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         PgCommitter(JdbcSettings jdbc, java.time.Duration maxOutage) {
             this.jdbc = jdbc;
             this.maxOutageMillis = maxOutage.toMillis();
+            this.hash = new UserHash(jdbc.auditKey());
         }
 
         @Override
@@ -199,7 +202,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             }
             try {
                 lockAgainstErasures(connection, batch.kind);
-                applyDocuments(connection, batch.kind, batch.documents);
+                applyDocuments(connection, batch.kind, batch.documents, hash);
                 connection.commit();
                 return;
             } catch (SQLException | RuntimeException e) {
@@ -223,12 +226,12 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 for (String doc : batch.documents) {
                     java.sql.Savepoint row = connection.setSavepoint();
                     try {
-                        applyDocuments(connection, batch.kind, List.of(doc));
+                        applyDocuments(connection, batch.kind, List.of(doc), hash);
                         connection.releaseSavepoint(row);
                     } catch (SQLException | RuntimeException e) {
                         if (!isPermanent(e)) throw e;
                         connection.rollback(row);
-                        deadLetter(connection, batch.kind, doc, e);
+                        deadLetter(connection, batch.kind, doc, e, hash);
                         refused++;
                     }
                 }
@@ -264,11 +267,11 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         }
     }
 
-    static void applyDocuments(Connection c, Kind kind, List<String> documents) throws SQLException {
+    static void applyDocuments(Connection c, Kind kind, List<String> documents, UserHash hash) throws SQLException {
         switch (kind) {
-            case ALERTS -> applyAlerts(c, documents);
-            case SEGMENTS -> applySegments(c, documents);
-            case PROFILES -> applyProfiles(c, documents);
+            case ALERTS -> applyAlerts(c, documents, hash);
+            case SEGMENTS -> applySegments(c, documents, hash);
+            case PROFILES -> applyProfiles(c, documents, hash);
         }
     }
 
@@ -326,7 +329,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
      * text cleaned of NUL and lone surrogates, the event time only when it is in range, the user id
      * in no index; should it be refused all the same, a row without the document, user and time.
      */
-    static void deadLetter(Connection c, Kind kind, String doc, Throwable error) throws SQLException {
+    static void deadLetter(Connection c, Kind kind, String doc, Throwable error, UserHash userHash) throws SQLException {
         String rowKey = null;
         String user = null;
         Timestamp eventAt = null;
@@ -349,21 +352,21 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             // what could be read is kept; the document itself says the rest
         }
         String reason = OutputJson.clean(describe(error));
-        String hash = userHash(doc);
+        String hash = documentHash(doc);
         java.sql.Savepoint before = c.setSavepoint();
         try {
-            insertDeadLetter(c, kind, hash, rowKey, user, eventAt, sqlState(error), reason, OutputJson.clean(doc));
+            insertDeadLetter(c, kind, hash, rowKey, user, eventAt, sqlState(error), reason, OutputJson.clean(doc), userHash);
             c.releaseSavepoint(before);
         } catch (SQLException e) {
             if (!isPermanent(e)) throw e;
             c.rollback(before);
             insertDeadLetter(c, kind, hash, null, null, null, sqlState(error),
-                    reason + " (and the dead letter was refused: " + OutputJson.clean(describe(e)) + ")", null);
+                    reason + " (and the dead letter was refused: " + OutputJson.clean(describe(e)) + ")", null, userHash);
         }
     }
 
     private static void insertDeadLetter(Connection c, Kind kind, String hash, String rowKey, String user, Timestamp eventAt,
-                                         String sqlState, String reason, String doc) throws SQLException {
+                                         String sqlState, String reason, String doc, UserHash userHash) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO sink_dead_letters (sink, document_hash, row_key, user_id, event_at, sqlstate, reason, document) "
                         + "SELECT ?, ?, ?, ?, ?::timestamptz, ?, ?, ? WHERE " + NOT_ERASED + " ON CONFLICT (sink, document_hash) DO NOTHING")) {
@@ -376,7 +379,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             ps.setString(7, reason);
             ps.setString(8, doc);
             // an unknown user or time matches no erasure: the row is kept
-            ps.setString(9, user == null ? null : userHash(OutputJson.clean(user)));
+            ps.setString(9, user == null ? null : userHash.of(OutputJson.clean(user)));
             ps.setTimestamp(10, eventAt);
             ps.executeUpdate();
         }
@@ -404,7 +407,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         }
     }
 
-    static void applyAlerts(Connection c, List<String> documents) throws SQLException {
+    static void applyAlerts(Connection c, List<String> documents, UserHash userHash) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO alerts (alert_id, pattern_id, pattern_version, alert_type, severity, user_id, detected_at, document) "
                         + "SELECT ?, ?, ?::integer, ?, ?, ?, ?::timestamptz, ?::jsonb WHERE " + NOT_ERASED + " ON CONFLICT (alert_id) DO NOTHING")) {
@@ -418,7 +421,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 ps.setString(6, a.get("user_id").asText());
                 ps.setTimestamp(7, ts(a.get("detected_at")));
                 ps.setString(8, doc);
-                ps.setString(9, userHash(a.get("user_id").asText()));
+                ps.setString(9, userHash.of(a.get("user_id").asText()));
                 ps.setTimestamp(10, ts(a.get("detected_at")));
                 ps.addBatch();
             }
@@ -426,7 +429,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         }
     }
 
-    static void applySegments(Connection c, List<String> documents) throws SQLException {
+    static void applySegments(Connection c, List<String> documents, UserHash userHash) throws SQLException {
         try (PreparedStatement history = c.prepareStatement(
                 "INSERT INTO segment_events (event_id, user_id, segment, action, reason, at, version, expires_at) "
                         + "SELECT ?, ?, ?, ?, ?, ?::timestamptz, ?::bigint, ?::timestamptz WHERE " + NOT_ERASED + " ON CONFLICT (event_id) DO NOTHING");
@@ -452,7 +455,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 history.setTimestamp(6, at);
                 history.setLong(7, u.get("version").asLong());
                 history.setTimestamp(8, expires);
-                String hash = userHash(u.get("user_id").asText());
+                String hash = userHash.of(u.get("user_id").asText());
                 history.setString(9, hash);
                 history.setTimestamp(10, at);
                 history.addBatch();
@@ -480,17 +483,44 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
      */
     static final String NOT_ERASED = "NOT EXISTS (SELECT 1 FROM erasures e WHERE e.user_hash = ? AND e.erased_at >= ?::timestamptz)";
 
-    /** Hex SHA-256 of the user id as written: what {@code erasures} records instead of the id. */
-    public static String userHash(String userId) {
+    /**
+     * What {@code erasures} (and the {@link #NOT_ERASED} guard) record instead of the user id as
+     * written: hex HMAC-SHA256 under the audit key ({@code privacy.audit-key-env}). Keyed, so a copy of
+     * the table cannot be matched against a list of ids; whoever holds the key can look a user up.
+     */
+    public static String userHash(byte[] auditKey, String userId) {
+        return new UserHash(auditKey).of(userId);
+    }
+
+    /** Keyed hashes of user ids; one per committer (a Mac is not thread-safe). */
+    static final class UserHash {
+        private final javax.crypto.Mac mac;
+
+        UserHash(byte[] key) {
+            try {
+                mac = javax.crypto.Mac.getInstance("HmacSHA256");
+                mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        String of(String userId) {
+            return java.util.HexFormat.of().formatHex(mac.doFinal(userId.getBytes(StandardCharsets.UTF_8)));
+        }
+    }
+
+    /** Hex SHA-256 of a refused document: the key of its row in {@code sink_dead_letters}, not a user hash. */
+    static String documentHash(String doc) {
         try {
             return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(userId.getBytes(StandardCharsets.UTF_8)));
+                    .digest(doc.getBytes(StandardCharsets.UTF_8)));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    static void applyProfiles(Connection c, List<String> documents) throws SQLException {
+    static void applyProfiles(Connection c, List<String> documents, UserHash userHash) throws SQLException {
         try (PreparedStatement upsert = c.prepareStatement(
                 "INSERT INTO user_profiles AS p (user_id, version, as_of, first_seen, last_seen, sessions_7d, sessions_30d, "
                         + "sessions_lifetime, orders_lifetime, revenue_30d, revenue_lifetime, profile, updated_at) "
@@ -517,7 +547,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 String user = r.get("user_id").asText();
                 if (ProfileRecord.ERASURE.equals(r.get("kind").asText())) {
                     Timestamp at = ts(r.get("erased_at"));
-                    erasure.setString(1, userHash(user));
+                    erasure.setString(1, userHash.of(user));
                     erasure.setTimestamp(2, at);
                     erasure.executeUpdate();
                     for (PreparedStatement d : List.of(deleteAlerts, deleteHistory, deleteMembership, deleteProfile, deleteDeadLetters)) {
@@ -540,7 +570,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                     upsert.setDouble(10, p.get("revenue_30d").asDouble());
                     upsert.setDouble(11, p.get("revenue_lifetime").asDouble());
                     upsert.setString(12, p.toString());
-                    upsert.setString(13, userHash(user));
+                    upsert.setString(13, userHash.of(user));
                     upsert.setTimestamp(14, asOf);
                     upsert.executeUpdate();
                 }

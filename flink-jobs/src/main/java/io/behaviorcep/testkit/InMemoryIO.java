@@ -35,6 +35,7 @@ public class InMemoryIO implements PipelineIO {
 
     private final String id = UUID.randomUUID().toString();
     private final List<RawRecord> input;
+    private final List<RawRecord> control = new ArrayList<>();
 
     public InMemoryIO(List<byte[]> records) {
         this.input = new ArrayList<>();
@@ -46,6 +47,23 @@ public class InMemoryIO implements PipelineIO {
         DataStream<RawRecord> raw = env.fromData(input, TypeInformation.of(RawRecord.class))
                 .setParallelism(1).uid("in-memory-source").name("In-memory events");
         return ingest.afterSource(raw, "in-memory");
+    }
+
+    /**
+     * Records of the privacy control topic (JSON, see {@link io.behaviorcep.privacy.ControlRecords}), read
+     * alongside the events. Bounded and in no order relative to the events: use it for what does not
+     * depend on that order (parsing, dead letters), and Flink's test harnesses for the keyed application.
+     */
+    public InMemoryIO withControlRecords(List<byte[]> records) {
+        for (byte[] r : records) control.add(new RawRecord(null, r, "in-memory-control", 0, control.size()));
+        return this;
+    }
+
+    @Override
+    public DataStream<RawRecord> controlRecords(StreamExecutionEnvironment env) {
+        if (control.isEmpty()) return null;
+        return env.fromData(control, TypeInformation.of(RawRecord.class)).setParallelism(1)
+                .uid("in-memory-control-source").name("In-memory privacy controls");
     }
 
     @Override

@@ -1,7 +1,9 @@
 package io.behaviorcep.it;
 
 import io.behaviorcep.BehaviorCepJob;
+import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.privacy.Pseudonymizer;
+import io.behaviorcep.sink.JdbcSettings;
 import io.behaviorcep.sink.KafkaIO;
 import io.behaviorcep.sink.PostgresSink;
 import io.behaviorcep.testing.Await;
@@ -48,8 +50,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Privacy end to end, on the real broker and database, with the shipped patterns and threshold
- * segments: consent, opt-out by event and by the suppression list, erasure, the profile table and
- * its one-query overview, and (a second, bounded job) pseudonymised outputs.
+ * segments: consent, opt-out by the control topic and by the suppression list, erasure by the control
+ * topic (of a user id and an anonymous id, with an {@code at} far behind event time), that public
+ * erasure and opt-in events change nothing by default, the profile table and its one-query overview,
+ * and (a second, bounded job, with {@code privacy.controls-from-events} on) erasure by event and
+ * pseudonymised outputs.
  *
  * <p>The main job runs unbounded for the whole class, as in {@link EndToEndIT}: each test takes its
  * own window of event time and its own users, and moves event time with "clock" users on both
@@ -71,6 +76,7 @@ class PrivacyIT {
     private static TopicReader alerts;
     private static TopicReader segments;
     private static TopicReader late;
+    private static TopicReader dlq;
     private static Instant nextWindow = T0;
 
     @BeforeAll
@@ -94,6 +100,7 @@ class PrivacyIT {
         alerts = new TopicReader(services.kafka.bootstrapServers(), run.config().alertsTopic());
         segments = new TopicReader(services.kafka.bootstrapServers(), run.config().segmentsTopic());
         late = new TopicReader(services.kafka.bootstrapServers(), run.config().lateTopic());
+        dlq = new TopicReader(services.kafka.bootstrapServers(), run.config().dlqTopic());
         Await.until("all tasks of the job running", WAIT, () -> IntegrationServices.allRunning(services.graph(job.getJobID())));
     }
 
@@ -102,7 +109,7 @@ class PrivacyIT {
         try {
             if (job != null) job.cancel().get(30, TimeUnit.SECONDS);
         } finally {
-            for (AutoCloseable c : new AutoCloseable[] {alerts, segments, late, producer, services}) {
+            for (AutoCloseable c : new AutoCloseable[] {alerts, segments, late, dlq, producer, services}) {
                 if (c != null) c.close();
             }
         }
@@ -119,10 +126,26 @@ class PrivacyIT {
     }
 
     private static ObjectNode send(ObjectNode event) throws Exception {
-        String key = event.get("userId").asText();
+        String key = event.has("userId") ? event.get("userId").asText() : event.get("anonymousId").asText();
         producer.send(new ProducerRecord<>(eventsTopic, IntegrationServices.partitionOf(key, PARTITIONS),
                 key.getBytes(StandardCharsets.UTF_8), bytes(event))).get(10, TimeUnit.SECONDS);
         return event;
+    }
+
+    /** A record of the control topic, as the operator writes it. */
+    private static void control(byte[] record) throws Exception {
+        producer.send(new ProducerRecord<>(run.config().controlTopic(), null, record)).get(10, TimeUnit.SECONDS);
+    }
+
+    private static ObjectNode anonymous(ObjectNode event, String anonymousId) {
+        event.remove("userId");
+        event.put("anonymousId", anonymousId);
+        return event;
+    }
+
+    /** What {@code erasures} records for a user id: HMAC-SHA256 under the audit key the build sets. */
+    private static String auditHash(String userId) {
+        return PostgresSink.userHash(System.getProperty(JdbcSettings.DEFAULT_AUDIT_KEY_ENV).getBytes(StandardCharsets.UTF_8), userId);
     }
 
     private static void moveEventTimeTo(Instant at, String tag) throws Exception {
@@ -174,15 +197,19 @@ class PrivacyIT {
         send(withoutConsent(added(denied, base.plus(Duration.ofMinutes(1)))));
         send(viewed(optedOut, base));
         send(added(optedOut, base.plus(Duration.ofMinutes(1))));
-        send(track(optedOut, "Opted Out", base.plus(Duration.ofMinutes(5))));
         send(viewed(reference, base));
         send(added(reference, base.plus(Duration.ofMinutes(1))));
+        moveEventTimeTo(base.plus(Duration.ofMinutes(4)), "consent");
+        Await.until(optedOut + " is new", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT member FROM user_segments WHERE user_id = ? AND segment = 'new'", optedOut), r -> r.equals(List.of("t")));
+        // the opt-out comes from the operator, before the cart's deadline
+        control(ControlRecords.json("opt_out", optedOut, List.of(), "it-opt-out", null));
+        Await.until(optedOut + " left 'new' because of the opt-out", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT member, reason FROM user_segments WHERE user_id = ? AND segment = 'new'", optedOut), r -> r.equals(List.of("f | suppressed")));
         moveEventTimeTo(base.plus(Duration.ofMinutes(20)), "consent");
 
         // the reference user's cart alert is decided at the same deadline as the opted-out user's would be
         alerts.awaitOne("the alert of " + reference, r -> alertOf(reference, r), WAIT);
-        Await.until(optedOut + " left 'new' because of the opt-out", WAIT, () -> rows(run.jdbcUrl(),
-                "SELECT member, reason FROM user_segments WHERE user_id = ? AND segment = 'new'", optedOut), r -> r.equals(List.of("f | suppressed")));
         // a later checkpoint has committed since: an alert of theirs would be visible by now
         moveEventTimeTo(base.plus(Duration.ofMinutes(40)), "consent");
         awaitEventTimePast(base.plus(Duration.ofMinutes(30)));
@@ -231,9 +258,12 @@ class PrivacyIT {
     }
 
     @Test
-    void anErasureDeletesTheUsersRowsRecordsItWithoutTheIdAndTheOverviewShowsAUserInOneQuery() throws Exception {
+    void aControlTopicErasureOfAUserIdAndAnAnonymousIdDeletesBothUsersRowsAndStateThoughItsTimeIsFarBehind() throws Exception {
         Instant base = window(Duration.ofHours(2));
         String erased = user("erased");
+        String anon = user("erased-anon");
+        send(anonymous(page(anon, base), anon));
+        send(anonymous(page(anon, base.plus(Duration.ofMinutes(2))), anon));
         send(viewed(erased, base));
         send(added(erased, base.plus(Duration.ofMinutes(1))));
         ObjectNode order = ordered(erased, base.plus(Duration.ofMinutes(30)));
@@ -249,27 +279,90 @@ class PrivacyIT {
         assertThat(overview).hasSize(1);
         assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM segment_events WHERE user_id = ?", erased).get(0)).isNotEqualTo("0");
 
-        Instant erasedAt = base.plus(Duration.ofMinutes(45));
-        send(track(erased, "User Deleted", erasedAt));
-        moveEventTimeTo(base.plus(Duration.ofMinutes(50)), "erase");
-        String hash = PostgresSink.userHash(erased);
-        Await.until("the erasure recorded", WAIT, () -> rows(run.jdbcUrl(),
-                "SELECT erased_at = ?::timestamptz FROM erasures WHERE user_hash = ?", erasedAt.toString(), hash), r -> r.equals(List.of("t")));
-        for (String table : List.of("alerts", "segment_events", "user_segments", "user_profiles")) {
-            assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM " + table + " WHERE user_id = ?", erased)).as(table).containsExactly("0");
+        Await.until("the anonymous id's profile", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT profile->>'events_lifetime' FROM user_profiles WHERE user_id = ?", anon), r -> r.equals(List.of("2")));
+
+        // the operator's erasure names both ids; its time lies a month behind the job's event time
+        // (a request that waited in a queue): it is applied all the same, when it arrives, never late
+        Instant requested = base.minus(Duration.ofDays(30));
+        control(ControlRecords.json("erase", erased, List.of(anon), "it-erase", requested.toString()));
+        for (String id : List.of(erased, anon)) {
+            String hash = auditHash(id);
+            Await.until("the erasure of " + id + " recorded", WAIT, () -> rows(run.jdbcUrl(),
+                    "SELECT erased_at > ?::timestamptz FROM erasures WHERE user_hash = ?", base.plus(Duration.ofMinutes(30)).toString(), hash),
+                    r -> r.equals(List.of("t")));
+            for (String table : List.of("alerts", "segment_events", "user_segments", "user_profiles")) {
+                assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM " + table + " WHERE user_id = ?", id)).as(table + " " + id).containsExactly("0");
+            }
+            assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM erasures WHERE user_hash LIKE ?", "%" + id + "%")).containsExactly("0");
         }
-        assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM erasures WHERE user_hash LIKE ?", "%" + erased + "%")).containsExactly("0");
+        // keyed: not the unkeyed SHA-256 anyone could compute from a guessed id
+        assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM erasures WHERE user_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex')", erased))
+                .containsExactly("0");
         assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM user_overview WHERE user_id = ?", erased)).containsExactly("0");
         // consumers of the segments topic learn that the user left every segment
         segments.await("the erased exits", r -> key(r).startsWith(erased + "|") && value(r).contains("\"erased\""), 2, WAIT);
 
-        // the user comes back: new behaviour is kept, nothing from before the erasure returns
+        // both come back: new behaviour is kept, nothing from before the erasure returns (their state went too)
         send(page(erased, base.plus(Duration.ofMinutes(60))));
+        send(anonymous(page(anon, base.plus(Duration.ofMinutes(60))), anon));
         moveEventTimeTo(base.plus(Duration.ofMinutes(70)), "erase");
         Await.until("the returning user's new profile", WAIT, () -> rows(run.jdbcUrl(),
                 "SELECT events_lifetime, segments FROM (SELECT (profile->>'events_lifetime')::int AS events_lifetime, segments "
                         + "FROM user_overview WHERE user_id = ?) o", erased), r -> r.equals(List.of("1 | {new}")));
+        Await.until("the returning anonymous id's new profile", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT profile->>'events_lifetime' FROM user_profiles WHERE user_id = ?", anon), r -> r.equals(List.of("1")));
         assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM alerts WHERE user_id = ?", erased)).containsExactly("0");
+        assertThat(late.poll().stream().filter(r -> erased.equals(key(r)) || anon.equals(key(r)))).as("nothing of theirs late").isEmpty();
+        assertRunningWithoutRestart();
+    }
+
+    @Test
+    void byDefaultAPublicUserDeletedOrOptedInForAnotherUserChangesNothingAndABadControlRecordIsADeadLetter() throws Exception {
+        Instant base = window(Duration.ofHours(1));
+        String victim = user("victim");
+        String optedOut = user("victim-opted-out");
+        String reference = user("reference-3");
+        send(page(victim, base));
+        send(page(optedOut, base));
+        moveEventTimeTo(base.plus(Duration.ofMinutes(2)), "public");
+        Await.until(victim + " is new", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT member FROM user_segments WHERE user_id = ? AND segment = 'new'", victim), r -> r.equals(List.of("t")));
+        control(ControlRecords.json("opt_out", optedOut, List.of(), "it-victim-opt-out", null));
+        Await.until(optedOut + " left 'new' because of the opt-out", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT member, reason FROM user_segments WHERE user_id = ? AND segment = 'new'", optedOut), r -> r.equals(List.of("f | suppressed")));
+
+        // anyone with the site's write key: erase the victim, lift the other's opt-out (event and trait forms)
+        send(track(victim, "User Deleted", base.plus(Duration.ofMinutes(5))));
+        send(track(optedOut, "Opted In", base.plus(Duration.ofMinutes(5))));
+        ObjectNode trait = page(optedOut, base.plus(Duration.ofMinutes(5)));
+        trait.put("type", "identify").putObject("traits").put("opt_out", false);
+        send(trait);
+        // and the opted-out user shops: no alert may come of it
+        send(viewed(optedOut, base.plus(Duration.ofMinutes(6))));
+        send(added(optedOut, base.plus(Duration.ofMinutes(7))));
+        send(viewed(reference, base.plus(Duration.ofMinutes(6))));
+        send(added(reference, base.plus(Duration.ofMinutes(7))));
+        // and the operator's topic gets a record that is no control
+        control("{\"type\":\"erase\",\"userid\":\"typo\"}".getBytes(StandardCharsets.UTF_8));
+        moveEventTimeTo(base.plus(Duration.ofMinutes(30)), "public");
+        alerts.awaitOne("the alert of " + reference, r -> alertOf(reference, r), WAIT);
+        dlq.awaitOne("the bad control record", r -> "{\"type\":\"erase\",\"userid\":\"typo\"}".equals(value(r))
+                && "INVALID_CONTROL".equals(new String(r.headers().lastHeader("dlq.reason").value(), StandardCharsets.UTF_8)), WAIT);
+        moveEventTimeTo(base.plus(Duration.ofMinutes(50)), "public");
+        awaitEventTimePast(base.plus(Duration.ofMinutes(40)));
+        Await.until("a later checkpoint: the reference's profile in PostgreSQL", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT count(*) FROM user_profiles WHERE user_id = ?", reference), r -> r.equals(List.of("1")));
+
+        // the victim keeps everything; "User Deleted" was an ordinary event of theirs
+        assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM erasures WHERE user_hash = ?", auditHash(victim))).containsExactly("0");
+        assertThat(rows(run.jdbcUrl(), "SELECT member FROM user_segments WHERE user_id = ? AND segment = 'new'", victim)).containsExactly("t");
+        Await.until("the victim's profile counts both events", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT profile->>'events_lifetime' FROM user_profiles WHERE user_id = ?", victim), r -> r.equals(List.of("2")));
+        // the opt-out stands
+        assertThat(alerts.poll().stream().filter(r -> alertOf(optedOut, r))).isEmpty();
+        assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM segment_events WHERE user_id = ? AND action = 'enter'", optedOut)).containsExactly("1");
+        assertThat(rows(run.jdbcUrl(), "SELECT member FROM user_segments WHERE user_id = ? AND segment = 'new'", optedOut)).containsExactly("f");
         assertRunningWithoutRestart();
     }
 
@@ -282,7 +375,9 @@ class PrivacyIT {
         services.createTopic(topic, PARTITIONS);
         IntegrationServices.Run pseudo = services.newRun("pseudo", topic, Map.of(
                 "checkpoint.interval", "1s", "events.max-out-of-orderness", "1m", "events.idle-advance", "false", "parallelism", "2",
-                "privacy.pseudonymize", "true", "privacy.pseudonym-key-env", KEY_PROPERTY));
+                "privacy.pseudonymize", "true", "privacy.pseudonym-key-env", KEY_PROPERTY,
+                // this job erases by event: the event form, on by choice
+                "privacy.controls-from-events", "true"));
         String shopper = user("pseudo-shopper");
         String erased = user("pseudo-erased");
         Instant base = T0.minus(Duration.ofDays(3));
@@ -312,6 +407,14 @@ class PrivacyIT {
             JsonNode json = JSON.readTree(alert.value());
             assertThat(json.get("user_id").asText()).isEqualTo(shopperPseudonym);
             assertThat(json.get("pattern_id").asText()).isEqualTo("cart-abandonment");
+            // keyed: the unkeyed id (of the raw user id and the published message ids) is not what is published
+            List<String> ids = new java.util.ArrayList<>();
+            for (JsonNode events : json.get("matched")) for (JsonNode e : events) ids.add(e.get("message_id").asText());
+            java.util.Collections.sort(ids);
+            String plain = io.behaviorcep.action.PatternActionsFunction.alertId("cart-abandonment", json.get("pattern_version").asInt(), shopper,
+                    String.join(",", ids));
+            assertThat(json.get("alert_id").asText()).matches("[0-9a-f]{32}")
+                    .isEqualTo(Pseudonymizer.alertId(key.getBytes(StandardCharsets.UTF_8), plain)).isNotEqualTo(plain);
             assertThat(segmentRecords).filteredOn(r -> key(r).startsWith(shopperPseudonym + "|")).isNotEmpty()
                     .allSatisfy(r -> assertThat(JSON.readTree(r.value()).get("event_id").asText()).startsWith(shopperPseudonym + "|"));
             for (ConsumerRecord<byte[], byte[]> r : alertRecords) assertThat(key(r) + value(r)).doesNotContain(shopper).doesNotContain(erased);
@@ -328,6 +431,6 @@ class PrivacyIT {
         assertThat(rows(url, "SELECT count(*) FROM alerts WHERE document::text LIKE ?", "%" + shopper + "%")).containsExactly("0");
         // the erasure is recorded by the hash of the pseudonym
         assertThat(rows(url, "SELECT erased_at = ?::timestamptz FROM erasures WHERE user_hash = ?",
-                base.plus(Duration.ofMinutes(5)).toString(), PostgresSink.userHash(erasedPseudonym))).containsExactly("t");
+                base.plus(Duration.ofMinutes(5)).toString(), auditHash(erasedPseudonym))).containsExactly("t");
     }
 }

@@ -141,7 +141,7 @@ class StandaloneClusterIT {
 
     /** What a TaskManager needs in its environment: the PostgreSQL password, read where the sink connects. */
     private static Map<String, String> taskManagerEnvironment() {
-        return Map.of("BEHAVIOR_CEP_JDBC_PASSWORD", JDBC_PASSWORD);
+        return Map.of("BEHAVIOR_CEP_JDBC_PASSWORD", JDBC_PASSWORD, "BEHAVIOR_CEP_AUDIT_KEY", "audit-key-" + JDBC_PASSWORD);
     }
 
     @AfterAll

@@ -169,6 +169,9 @@ class ManifestTest {
         String passwordEnv = config.jdbc().passwordEnv();
         assertThat(env).containsKey(passwordEnv);
         assertThat(env.get(passwordEnv).at("/valueFrom/secretKeyRef/name").asText()).isNotEmpty();
+        // the key of the user hashes in PostgreSQL: the PostgreSQL sinks refuse to run without it
+        assertThat(env).containsKey(config.auditKeyEnv());
+        assertThat(env.get(config.auditKeyEnv()).at("/valueFrom/secretKeyRef/name").asText()).isNotEmpty();
         // every ${env:NAME} a Kafka property refers to is defined, from a Secret
         Set<String> referenced = new HashSet<>();
         settings.values().forEach(v -> {
@@ -334,7 +337,7 @@ class ManifestTest {
             assertThat(compacted).as(t + " compacted").isEqualTo(s.path("topicName").asText().equals(config.segmentsTopic()));
         }
         assertThat(names).containsExactlyInAnyOrder(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(),
-                config.patternEventsTopic());
+                config.patternEventsTopic(), config.controlTopic());
         assertThat(new TreeSet<>(new KafkaIO(config).topics())).isEqualTo(names);
         // the bootstrap address is the Strimzi cluster's
         assertThat(config.bootstrapServers()).startsWith("behavior-kafka-bootstrap.");
@@ -355,6 +358,8 @@ class ManifestTest {
             assertThat(acls.get("topic:" + out + ":literal")).as(out).contains("Write");
         }
         assertThat(acls.get("transactionalId:" + config.transactionalIdPrefix() + ":prefix")).contains("Write", "Describe");
+        // the privacy controls: only the operator writes them, the job only reads
+        assertThat(acls.get("topic:" + config.controlTopic() + ":literal")).containsExactlyInAnyOrder("Describe", "Read");
         // Strimzi's secret of the user holds sasl.jaas.config: the key the pods read
         assertThat(containerEnv(container).values()).anyMatch(e -> e.at("/valueFrom/secretKeyRef/key").asText().equals("sasl.jaas.config"));
     }

@@ -242,7 +242,9 @@ class ProfilePrivacyTest {
     void theRulesComeFromTheJobConfig() {
         var config = io.behaviorcep.config.JobConfig.of(Map.of("kafka.bootstrap-servers", "x:9092",
                 "privacy.consent-field", "properties.tracking", "privacy.consent-denied-values", "no, off",
-                "privacy.erasure-event", "Account Deleted", "privacy.opt-out-event", ""));
+                "privacy.erasure-event", "Account Deleted", "privacy.opt-out-event", "",
+                // the event forms of erasure and opt-out apply only when switched on
+                "privacy.controls-from-events", "true"));
         PrivacyRules rules = config.privacyRules();
         BehaviorEvent off = view("u1", D0);
         off.properties.put("tracking", "OFF");
@@ -253,6 +255,9 @@ class ProfilePrivacyTest {
         assertThat(rules.classify(ev("u1", D0, "track", "Account Deleted"))).isEqualTo(PrivacyRules.Kind.ERASURE);
         assertThat(rules.classify(ev("u1", D0, "track", "User Deleted"))).isEqualTo(PrivacyRules.Kind.NORMAL);
         assertThat(rules.classify(ev("u1", D0, "track", "Opted Out"))).as("switched off").isEqualTo(PrivacyRules.Kind.NORMAL);
+        assertThat(io.behaviorcep.config.JobConfig.of(Map.of("kafka.bootstrap-servers", "x:9092", "privacy.erasure-event", "Account Deleted"))
+                .privacyRules().classify(ev("u1", D0, "track", "Account Deleted"))).as("without privacy.controls-from-events")
+                .isEqualTo(PrivacyRules.Kind.NORMAL);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.behaviorcep.config.JobConfig.of(Map.of(
                         "kafka.bootstrap-servers", "x:9092", "privacy.pseudonymize", "yes", "privacy.consent-required", "1",
