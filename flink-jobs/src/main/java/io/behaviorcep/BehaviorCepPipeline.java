@@ -122,7 +122,8 @@ public final class BehaviorCepPipeline {
         DataStream<BehaviorEvent> toDedup = list == null ? timed : timed.union(list);
         SingleOutputStreamOperator<BehaviorEvent> fresh = toDedup
                 .keyBy(e -> e.userKey)
-                .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare()))
+                .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare(),
+                        config.dedupMaxIdsPerUser()))
                 .uid(UID_DEDUP).name("Dedup & late routing");
 
         List<DataStream<BehaviorEvent>> late = new ArrayList<>();
