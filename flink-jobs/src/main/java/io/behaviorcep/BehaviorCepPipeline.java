@@ -6,6 +6,7 @@ import io.behaviorcep.action.PatternActionsBroadcast;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.DeadLetterRouter;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.IngestFilter;
@@ -89,7 +90,7 @@ public final class BehaviorCepPipeline {
     /** What the profile operator does, from the config and the threshold segments. */
     public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments) {
         return new ProfileOptions(config.profileRetention(), segments.stream().filter(s -> s.enabled).toList(),
-                config.profileWriteInterval(), config.privacyRules());
+                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents());
     }
 
     /**
@@ -113,7 +114,7 @@ public final class BehaviorCepPipeline {
                 .process(new DeadLetterRouter())
                 .setParallelism(source.getParallelism())
                 .uid(UID_PARSE).name("Dead letters out");
-        io.deadLetters(parsed.getSideOutput(DeadLetterRouter.DEAD_LETTERS));
+        DataStream<DeadLetter> deadLetters = parsed.getSideOutput(DeadLetterRouter.DEAD_LETTERS);
         DataStream<BehaviorEvent> timed = io.afterParse(parsed);
 
         // the suppression list joins the events before they are keyed: its rows reach the user's
@@ -133,6 +134,8 @@ public final class BehaviorCepPipeline {
         SingleOutputStreamOperator<BehaviorEvent> profileOperator = DataStreamUtils.reinterpretAsKeyedStream(fresh, e -> e.userKey)
                 .process(new ProfileFunction(profileOptions(config, thresholdSegments)))
                 .uid(UID_PROFILE).name("User profile");
+        // valid events refused past a user's buffer bound join the parse step's dead letters
+        io.deadLetters(deadLetters.union(profileOperator.getSideOutput(ProfileFunction.BUFFER_FULL)));
         KeyedStream<BehaviorEvent, String> profiled = DataStreamUtils.reinterpretAsKeyedStream(profileOperator, e -> e.userKey);
         // outputs carry HMAC-SHA256(user id) instead of the id; the key is read on the task managers
         String pseudonymKey = config.pseudonymize() ? config.pseudonymKeyEnv() : null;

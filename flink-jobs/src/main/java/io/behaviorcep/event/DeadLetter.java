@@ -20,7 +20,13 @@ public class DeadLetter {
         FUTURE_TIMESTAMP,
         TOO_LARGE,
         TOO_DEEP,
-        UNSUPPORTED_TYPE
+        UNSUPPORTED_TYPE,
+        /**
+         * A valid event refused by the profile operator: its user already had
+         * {@code profile.max-buffered-events-per-user} events waiting for the watermark. The value is
+         * the event as Segment JSON (as on the late topic), not the original bytes; no source offset.
+         */
+        USER_BUFFER_FULL
     }
 
     public DeadLetter() {}
