@@ -29,6 +29,11 @@ public class DeadLetter {
         USER_BUFFER_FULL
     }
 
+    /** The reasons the parser gives: every one but those of operators after it. */
+    public static java.util.Set<Reason> parserReasons() {
+        return java.util.EnumSet.complementOf(java.util.EnumSet.of(Reason.USER_BUFFER_FULL));
+    }
+
     public DeadLetter() {}
 
     public DeadLetter(Reason reason, String message, RawRecord raw) {
