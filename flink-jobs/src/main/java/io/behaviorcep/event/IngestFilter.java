@@ -38,7 +38,9 @@ import java.util.Map;
  * would take a user past the bound first forgets the user's oldest ids, a sixteenth of the bound at
  * once (one scan of the user's ids per sixteenth of the bound, not per event). A repeat of a forgotten
  * id then passes as new: counter {@code dedupIdsForgotten} counts the unexpired ids forgotten so, the
- * most repeats that can pass because of the bound. Never fails, never touches other users.
+ * most repeats that can pass because of the bound. Never fails, never touches other users. An id
+ * longer than {@value #MAX_KEPT_ID_CHARS} characters (Segment's are 36; the parser allows 64 KiB) is
+ * remembered as {@code #} and its SHA-256, so each remembered id costs at most ~70 bytes of its own.
  *
  * <p>Privacy: the user's seen ids are forgotten when their erasure event ({@code privacy.erasure-event})
  * passes; rows of the suppression list pass through untouched (they are not events).
@@ -116,7 +118,8 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        Long firstSeen = seen.get(e.messageId);
+        String id = keptId(e.messageId);
+        Long firstSeen = seen.get(id);
         if (firstSeen != null && now - firstSeen < ttlMillis) {
             duplicates.inc();
             return;
@@ -127,7 +130,7 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             if (held >= maxIdsPerUser) held -= forgetOldest(held - maxIdsPerUser + Math.max(1, maxIdsPerUser / 16), now);
             idsHeld.update(held + 1);
         }
-        seen.put(e.messageId, now);
+        seen.put(id, now);
         if (sweep == null) scheduleSweep(now, ctx);
         long watermark = ctx.timerService().currentWatermark();
         boolean isLate = e.timestamp <= watermark;
@@ -168,6 +171,19 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
         } else {
             idsHeld.update(kept);
             scheduleSweep(oldest, ctx);
+        }
+    }
+
+    static final int MAX_KEPT_ID_CHARS = 64;
+
+    /** The id as remembered: itself, or when longer than {@value #MAX_KEPT_ID_CHARS} characters {@code #} and its SHA-256 (65 characters: never a kept id). */
+    static String keptId(String messageId) {
+        if (messageId.length() <= MAX_KEPT_ID_CHARS) return messageId;
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(messageId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "#" + java.util.HexFormat.of().formatHex(digest);
+        } catch (java.security.NoSuchAlgorithmException ex) {
+            throw new IllegalStateException("SHA-256 is part of every JVM", ex);
         }
     }
 

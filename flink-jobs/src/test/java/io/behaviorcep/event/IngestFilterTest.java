@@ -252,6 +252,18 @@ class IngestFilterTest {
         assertThat(passed()).containsExactly("u1/a", "u1/b", "u1/c", "u1/d", "u1/e", "u1/f", "u1/g");
     }
 
+    @Test
+    void aLongIdIsRememberedByItsDigestAndStillDeduplicated() throws Exception {
+        String longId = "m".repeat(64 * 1024);
+        send(event("u1", longId, T0));
+        send(event("u1", longId, T0 + 1));
+        send(event("u1", longId.substring(1) + "n", T0 + 2)); // as long, another id
+        send(event("u1", "x".repeat(64), T0 + 3));           // at the limit: kept as it is
+        assertThat(harness.extractOutputValues()).hasSize(3);
+        assertThat(counter("duplicatesDropped")).isEqualTo(1);
+        assertThat(seenIds("u1")).hasSize(3).allMatch(id -> id.length() <= 65).contains("x".repeat(64));
+    }
+
     /** The operator's own seen ids of one user, read through its state descriptor. */
     private List<String> seenIds(String user) throws Exception {
         KeyedStateBackend<String> backend = ((AbstractStreamOperator<BehaviorEvent>) harness.getOperator()).getKeyedStateBackend();
