@@ -96,7 +96,7 @@ public final class BehaviorCepPipeline {
     /** What the profile operator does, from the config and the threshold segments. */
     public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments) {
         return new ProfileOptions(config.profileRetention(), segments.stream().filter(s -> s.enabled).toList(),
-                config.profileWriteInterval(), config.privacyRules());
+                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents());
     }
 
     /**
@@ -141,7 +141,8 @@ public final class BehaviorCepPipeline {
         io.deadLetters(deadLetters);
         SingleOutputStreamOperator<BehaviorEvent> fresh = toDedup
                 .keyBy(e -> e.userKey)
-                .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare()))
+                .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare(),
+                        config.dedupMaxIdsPerUser()))
                 .uid(UID_DEDUP).name("Dedup & late routing");
 
         List<DataStream<BehaviorEvent>> late = new ArrayList<>();
@@ -151,6 +152,8 @@ public final class BehaviorCepPipeline {
         SingleOutputStreamOperator<BehaviorEvent> profileOperator = DataStreamUtils.reinterpretAsKeyedStream(fresh, e -> e.userKey)
                 .process(new ProfileFunction(profileOptions(config, thresholdSegments)))
                 .uid(UID_PROFILE).name("User profile");
+        // valid events refused past a user's buffer bound join the parse step's dead letters
+        io.deadLetters(deadLetters.union(profileOperator.getSideOutput(ProfileFunction.BUFFER_FULL)));
         KeyedStream<BehaviorEvent, String> profiled = DataStreamUtils.reinterpretAsKeyedStream(profileOperator, e -> e.userKey);
         // outputs carry HMAC-SHA256(user id) instead of the id; the key is read on the task managers
         String pseudonymKey = config.pseudonymize() ? config.pseudonymKeyEnv() : null;

@@ -59,10 +59,12 @@ public final class JobConfig implements Serializable {
         key("events.idle-advance", "true", "advance event time while a source is quiet (false: mark it idle instead)");
         key("events.late-warning-share", "0.01", "log a warning (at most once a minute per subtask) when late events reach this share of a minute's events; 0: any late event");
         key("events.dedup-ttl", "24h", "how long a messageId is remembered for deduplication");
+        key("events.dedup-max-ids-per-user", "10000", "most messageIds remembered per user; beyond it the user's oldest are forgotten first (counter dedupIdsForgotten)");
         key("events.max-future-skew", "1h", "events stamped further ahead of the wall clock go to the DLQ");
         key("events.max-bytes", "262144", "events larger than this go to the DLQ");
         key("events.max-depth", "16", "JSON nested deeper than this goes to the DLQ");
         key("profile.retention", "90d", "profile state of a user is dropped after this long without events");
+        key("profile.max-buffered-events-per-user", "1000", "most events of one user waiting for the watermark (event-time order); more go to the DLQ as USER_BUFFER_FULL");
         key("profile.write-interval", "15m", "user_profiles in PostgreSQL gets a user's latest profile at most once per this much event time");
         key("privacy.consent-field", "context.consent.analytics", "event field holding analytics consent; empty: not checked");
         key("privacy.consent-denied-values", "false,denied", "values of the consent field (case-insensitive) that deny analytics: such events are not profiled or matched");
@@ -169,7 +171,7 @@ public final class JobConfig implements Serializable {
         } catch (NumberFormatException e) {
             errors.add("events.late-warning-share must be a number, e.g. 0.01");
         }
-        for (String k : List.of("events.max-bytes", "events.max-depth", "engine.max-runs-per-user-pattern")) {
+        for (String k : List.of("events.max-bytes", "events.max-depth", "engine.max-runs-per-user-pattern", "events.dedup-max-ids-per-user", "profile.max-buffered-events-per-user")) {
             try {
                 if (Integer.parseInt(values.get(k)) <= 0) errors.add(k + " must be positive");
             } catch (NumberFormatException e) {
@@ -333,6 +335,14 @@ public final class JobConfig implements Serializable {
 
     public Duration dedupTtl() {
         return duration("events.dedup-ttl");
+    }
+
+    public int dedupMaxIdsPerUser() {
+        return Integer.parseInt(values.get("events.dedup-max-ids-per-user"));
+    }
+
+    public int profileMaxBufferedEvents() {
+        return Integer.parseInt(values.get("profile.max-buffered-events-per-user"));
     }
 
     public Duration profileRetention() {

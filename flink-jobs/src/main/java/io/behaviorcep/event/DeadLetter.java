@@ -22,7 +22,18 @@ public class DeadLetter {
         TOO_DEEP,
         UNSUPPORTED_TYPE,
         /** A record of the control topic that is no valid control ({@link io.behaviorcep.privacy.ControlRecords}). */
-        INVALID_CONTROL
+        INVALID_CONTROL,
+        /**
+         * A valid event refused by the profile operator: its user already had
+         * {@code profile.max-buffered-events-per-user} events waiting for the watermark. The value is
+         * the event as Segment JSON (as on the late topic), not the original bytes; no source offset.
+         */
+        USER_BUFFER_FULL
+    }
+
+    /** The reasons the parser gives: every one but those of operators after it. */
+    public static java.util.Set<Reason> parserReasons() {
+        return java.util.EnumSet.complementOf(java.util.EnumSet.of(Reason.USER_BUFFER_FULL, Reason.INVALID_CONTROL));
     }
 
     public DeadLetter() {}

@@ -138,6 +138,29 @@ public final class EventParser {
         this(limits, System::currentTimeMillis);
     }
 
+    /**
+     * {@code s} with each unpaired surrogate (a lone UTF-16 half, which a JSON escape may carry) replaced by
+     * U+FFFD, which UTF-8 encodes; {@code s} itself when there are none.
+     */
+    static String wellFormed(String s) {
+        if (s == null) return null;
+        StringBuilder b = null;
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                if (b != null) b.append(c).append(s.charAt(i + 1));
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                if (b == null) b = new StringBuilder(n).append(s, 0, i);
+                b.append('\uFFFD');
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? s : b.toString();
+    }
+
     public Result parse(RawRecord raw) {
         byte[] bytes = raw.value;
         if (bytes == null || bytes.length == 0) {
@@ -452,8 +475,10 @@ public final class EventParser {
         if (anonymousId != null && anonymousId != Kind.NULL && anonymousId != Kind.STRING) {
             return reject(DeadLetter.Reason.WRONG_TYPE, "anonymousId must be a string", raw);
         }
-        e.userId = blankToNull(doc.presentAndNotNull(USER_ID) ? doc.text[USER_ID] : null);
-        e.anonymousId = blankToNull(doc.string(ANONYMOUS_ID));
+        // the user key must be the same string after Flink serialises the event (UTF-8), or it hashes
+        // to another key group on the far side of keyBy and the job fails on every restart
+        e.userId = wellFormed(blankToNull(doc.presentAndNotNull(USER_ID) ? doc.text[USER_ID] : null));
+        e.anonymousId = wellFormed(blankToNull(doc.string(ANONYMOUS_ID)));
         e.userKey = e.userId != null ? e.userId : e.anonymousId;
         if (tooLongUserId(e.userId) || tooLongUserId(e.anonymousId)) {
             return reject(DeadLetter.Reason.TOO_LARGE, (tooLongUserId(e.userId) ? "userId" : "anonymousId")

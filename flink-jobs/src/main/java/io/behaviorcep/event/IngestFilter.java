@@ -12,7 +12,9 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,6 +33,15 @@ import java.util.Map;
  * moves on to the next oldest. A user who goes quiet leaves no ids and no timer once the last one
  * has expired.
  *
+ * <p>Bounded per user ({@code events.dedup-max-ids-per-user}): the TTL alone lets one user who sends
+ * a million ids in a day hold a million ids. Each user's id count is kept next to the ids; an id that
+ * would take a user past the bound first forgets the user's oldest ids, a sixteenth of the bound at
+ * once (one scan of the user's ids per sixteenth of the bound, not per event). A repeat of a forgotten
+ * id then passes as new: counter {@code dedupIdsForgotten} counts the unexpired ids forgotten so, the
+ * most repeats that can pass because of the bound. Never fails, never touches other users. An id
+ * longer than {@value #MAX_KEPT_ID_CHARS} characters (Segment's are 36; the parser allows 64 KiB) is
+ * remembered as {@code #} and its SHA-256, so each remembered id costs at most ~70 bytes of its own.
+ *
  * <p>Privacy: the user's seen ids are forgotten when an erasure from the control topic, or their
  * erasure event (only set with {@code privacy.controls-from-events}), passes; rows of the suppression
  * list and control records pass through untouched (they are not events, and are never late).
@@ -41,6 +52,7 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     public static final String SEEN_STATE = "seen-message-id-times";
 
     private final Duration dedupTtl;
+    private final int maxIdsPerUser;
     /** Track event name that erases the user; null for none. */
     private final String erasureEvent;
     private transient long ttlMillis;
@@ -48,6 +60,9 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private transient MapState<String, Long> seen;
     /** When the user's sweep timer fires; absent: no ids, no timer. */
     private transient ValueState<Long> sweepAt;
+    /** How many ids {@link #seen} holds; absent while sweepAt is (no ids), or for state written without it. */
+    private transient ValueState<Integer> idsHeld;
+    private transient Counter forgotten;
     private transient Counter duplicates;
     private transient Counter late;
     private transient LateEventWarnings lateWarnings;
@@ -62,13 +77,21 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
 
     /** @param lateWarningShare share of a minute's events that, when late, is logged as a warning */
     public IngestFilter(Duration dedupTtl, String erasureEvent, double lateWarningShare) {
+        this(dedupTtl, erasureEvent, lateWarningShare, DEFAULT_MAX_IDS_PER_USER);
+    }
+
+    /** @param maxIdsPerUser most message ids remembered per user ({@code events.dedup-max-ids-per-user}) */
+    public IngestFilter(Duration dedupTtl, String erasureEvent, double lateWarningShare, int maxIdsPerUser) {
         if (dedupTtl.isNegative() || dedupTtl.isZero()) throw new IllegalArgumentException("events.dedup-ttl must be positive, got " + dedupTtl);
+        if (maxIdsPerUser < 1) throw new IllegalArgumentException("events.dedup-max-ids-per-user must be positive, got " + maxIdsPerUser);
         this.dedupTtl = dedupTtl;
+        this.maxIdsPerUser = maxIdsPerUser;
         this.erasureEvent = erasureEvent == null || erasureEvent.isBlank() ? null : erasureEvent;
         this.lateWarningShare = lateWarningShare;
     }
 
     public static final double DEFAULT_LATE_WARNING_SHARE = 0.01;
+    public static final int DEFAULT_MAX_IDS_PER_USER = 10_000;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IngestFilter.class);
     private final double lateWarningShare;
 
@@ -82,6 +105,8 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
         sweepSlack = Math.max(1, ttlMillis / 16);
         seen = getRuntimeContext().getMapState(seenDescriptor());
         sweepAt = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-sweep-at", Types.LONG));
+        idsHeld = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-count", Types.INT));
+        forgotten = getRuntimeContext().getMetricGroup().counter("dedupIdsForgotten");
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicatesDropped");
         late = getRuntimeContext().getMetricGroup().counter("lateEvents");
         lateWarnings = new LateEventWarnings(60_000, lateWarningShare);
@@ -96,13 +121,20 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        Long firstSeen = seen.get(e.messageId);
+        String id = keptId(e.messageId);
+        Long firstSeen = seen.get(id);
         if (firstSeen != null && now - firstSeen < ttlMillis) {
             duplicates.inc();
             return;
         }
-        seen.put(e.messageId, now);
-        if (sweepAt.value() == null) scheduleSweep(now, ctx);
+        Long sweep = sweepAt.value();
+        if (firstSeen == null) {
+            int held = sweep == null ? 0 : held();
+            if (held >= maxIdsPerUser) held -= forgetOldest(held - maxIdsPerUser + Math.max(1, maxIdsPerUser / 16), now);
+            idsHeld.update(held + 1);
+        }
+        seen.put(id, now);
+        if (sweep == null) scheduleSweep(now, ctx);
         long watermark = ctx.timerService().currentWatermark();
         boolean isLate = e.timestamp <= watermark;
         String warning = lateWarnings.record(isLate, e.timestamp, watermark, now);
@@ -121,20 +153,70 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
         Long at = sweepAt.value();
         if (at != null) ctx.timerService().deleteProcessingTimeTimer(at);
         sweepAt.clear();
+        idsHeld.clear();
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
         long oldest = Long.MAX_VALUE;
+        int kept = 0;
         for (Iterator<Map.Entry<String, Long>> it = seen.iterator(); it.hasNext(); ) {
             long firstSeen = it.next().getValue();
-            if (timestamp - firstSeen >= ttlMillis) it.remove();
-            else oldest = Math.min(oldest, firstSeen);
+            if (timestamp - firstSeen >= ttlMillis) {
+                it.remove();
+            } else {
+                oldest = Math.min(oldest, firstSeen);
+                kept++;
+            }
         }
         sweepAt.clear();
-        // removing the last id through the iterator leaves an empty map behind in heap state
-        if (oldest == Long.MAX_VALUE) seen.clear();
-        else scheduleSweep(oldest, ctx);
+        if (oldest == Long.MAX_VALUE) {
+            // removing the last id through the iterator leaves an empty map behind in heap state
+            seen.clear();
+            idsHeld.clear();
+        } else {
+            idsHeld.update(kept);
+            scheduleSweep(oldest, ctx);
+        }
+    }
+
+    static final int MAX_KEPT_ID_CHARS = 64;
+
+    /** The id as remembered: itself, or when longer than {@value #MAX_KEPT_ID_CHARS} characters {@code #} and its SHA-256 (65 characters: never a kept id). */
+    static String keptId(String messageId) {
+        if (messageId.length() <= MAX_KEPT_ID_CHARS) return messageId;
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(messageId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "#" + java.util.HexFormat.of().formatHex(digest);
+        } catch (java.security.NoSuchAlgorithmException ex) {
+            throw new IllegalStateException("SHA-256 is part of every JVM", ex);
+        }
+    }
+
+    /** The user's id count; counted once from the ids for state written before the count was kept. */
+    private int held() throws Exception {
+        Integer n = idsHeld.value();
+        if (n != null) return n;
+        int count = 0;
+        for (String ignored : seen.keys()) count++;
+        return count;
+    }
+
+    /**
+     * Forgets the user's {@code n} oldest ids (by first sighting); returns how many went. Unexpired
+     * ones among them are counted in {@code dedupIdsForgotten}: a repeat of one of them would pass.
+     */
+    private int forgetOldest(int n, long now) throws Exception {
+        List<Map.Entry<String, Long>> all = new ArrayList<>();
+        for (Map.Entry<String, Long> id : seen.entries()) all.add(Map.entry(id.getKey(), id.getValue()));
+        all.sort(Map.Entry.comparingByValue());
+        int gone = Math.min(n, all.size());
+        for (int i = 0; i < gone; i++) {
+            Map.Entry<String, Long> id = all.get(i);
+            seen.remove(id.getKey());
+            if (now - id.getValue() < ttlMillis) forgotten.inc();
+        }
+        return gone;
     }
 
     private void scheduleSweep(long oldestFirstSeen, Context ctx) throws Exception {

@@ -45,7 +45,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>One reader polls every {@code refresh} for rows changed since the last poll (by
  * {@code updated_at}, re-reading the last {@link #OVERLAP_MILLIS} so rows of transactions committed
- * late are not missed; re-applying a row changes nothing). How far it has read is checkpointed; a job
+ * late are not missed; re-applying a row changes nothing). A poll reads {@link #PAGE_ROWS} rows at a
+ * time (keyset pages on (updated_at, user_id)) and the next page only once the last is emitted, so a
+ * first start on a list of millions, or a bulk update, holds one page in memory. How far it has read is checkpointed; a job
  * without state starts with the whole table. If PostgreSQL is unreachable it logs and tries again at the
  * next poll: the job is never failed by the list. Bounded (tests, backfills): one read, then done.
  *
@@ -55,6 +57,8 @@ public final class SuppressionListSource implements Source<BehaviorEvent, Suppre
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(SuppressionListSource.class);
     static final long OVERLAP_MILLIS = 5 * 60_000L;
+    /** Rows read per query: the reader holds at most this many rows, however many changed at once. */
+    static final int PAGE_ROWS = 1_000;
 
     private final JdbcSettings jdbc;
     private final long refreshMillis;
@@ -214,8 +218,16 @@ public final class SuppressionListSource implements Source<BehaviorEvent, Suppre
         private final JdbcSettings jdbc;
         private final long refreshMillis;
         private final boolean bounded;
+        private final int pageRows;
+        /** One page at most: the rows of the page being emitted. */
         private final ArrayDeque<BehaviorEvent> ready = new ArrayDeque<>();
         private long readUpTo = Long.MIN_VALUE;
+        /** A poll with pages still to read. */
+        private boolean polling;
+        /** The last row read, (updated_at, user_id); the poll's lower bound while cursorUser is null; null: from the start. */
+        private Timestamp cursorAt;
+        private String cursorUser;
+        long pages;
         private boolean hasSplit;
         private boolean noMoreSplits;
         private boolean readOnce;
@@ -223,6 +235,11 @@ public final class SuppressionListSource implements Source<BehaviorEvent, Suppre
         private CompletableFuture<Void> available = new CompletableFuture<>();
 
         Reader(JdbcSettings jdbc, long refreshMillis, boolean bounded) {
+            this(jdbc, refreshMillis, bounded, PAGE_ROWS);
+        }
+
+        Reader(JdbcSettings jdbc, long refreshMillis, boolean bounded, int pageRows) {
+            this.pageRows = pageRows;
             this.jdbc = jdbc;
             this.refreshMillis = refreshMillis;
             this.bounded = bounded;
@@ -243,6 +260,10 @@ public final class SuppressionListSource implements Source<BehaviorEvent, Suppre
                 if (available.isDone()) available = new CompletableFuture<>();
                 return InputStatus.NOTHING_AVAILABLE;
             }
+            if (polling) {
+                readPage();
+                return InputStatus.MORE_AVAILABLE;
+            }
             if (bounded && readOnce) return InputStatus.END_OF_INPUT;
             long now = System.currentTimeMillis();
             if (now < nextPollAt) {
@@ -251,41 +272,78 @@ public final class SuppressionListSource implements Source<BehaviorEvent, Suppre
                         CompletableFuture.delayedExecutor(nextPollAt - now, TimeUnit.MILLISECONDS));
                 return InputStatus.NOTHING_AVAILABLE;
             }
-            poll();
             nextPollAt = now + refreshMillis;
+            startPoll();
             return InputStatus.MORE_AVAILABLE;
         }
 
-        private void poll() {
-            long from = readUpTo == Long.MIN_VALUE ? Long.MIN_VALUE : readUpTo - OVERLAP_MILLIS;
-            try (Connection c = jdbc.connect();
-                 PreparedStatement ps = c.prepareStatement(from == Long.MIN_VALUE
-                         ? "SELECT user_id, suppressed, updated_at FROM suppressed_users ORDER BY updated_at"
-                         : "SELECT user_id, suppressed, updated_at FROM suppressed_users WHERE updated_at > ? ORDER BY updated_at")) {
-                if (from != Long.MIN_VALUE) ps.setTimestamp(1, new Timestamp(from));
-                ps.setFetchSize(1_000);
-                c.setAutoCommit(false); // so the fetch size applies
-                long newest = readUpTo;
+        /** Starts a poll: rows changed after {@code readUpTo} less the overlap (all rows the first time), read page by page. */
+        private void startPoll() {
+            cursorAt = readUpTo == Long.MIN_VALUE ? null : new Timestamp(readUpTo - OVERLAP_MILLIS);
+            cursorUser = null;
+            polling = true;
+            readPage();
+        }
+
+        /**
+         * The next page of the poll: at most {@code pageRows} rows after the cursor, in (updated_at,
+         * user_id) order, so rows sharing one updated_at (a bulk update) are split between pages
+         * without skipping or repeating any. A short page ends the poll.
+         */
+        private void readPage() {
+            String sql = "SELECT user_id, suppressed, updated_at FROM suppressed_users"
+                    + (cursorAt == null ? "" : cursorUser == null ? " WHERE updated_at > ?" : " WHERE (updated_at, user_id) > (?, ?)")
+                    + " ORDER BY updated_at, user_id LIMIT ?";
+            try (Connection c = jdbc.connect(); PreparedStatement ps = c.prepareStatement(sql)) {
+                int i = 1;
+                if (cursorAt != null) ps.setTimestamp(i++, cursorAt);
+                if (cursorAt != null && cursorUser != null) ps.setString(i++, cursorUser);
+                ps.setInt(i, pageRows);
+                int rows = 0;
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        long updated = rs.getTimestamp(3).getTime();
-                        ready.add(PrivacyRules.suppressionListRecord(rs.getString(1), rs.getBoolean(2), updated));
-                        newest = Math.max(newest, updated);
+                        Timestamp updatedAt = rs.getTimestamp(3);
+                        String user = rs.getString(1);
+                        long updated = updatedAt.getTime();
+                        ready.add(PrivacyRules.suppressionListRecord(user, rs.getBoolean(2), updated));
+                        readUpTo = Math.max(readUpTo, updated);
+                        // the cursor keeps PostgreSQL's microseconds: milliseconds would repeat or skip rows
+                        cursorAt = updatedAt;
+                        cursorUser = user;
+                        rows++;
                     }
                 }
-                readUpTo = newest;
-                readOnce = true;
+                pages++;
+                if (rows < pageRows) {
+                    polling = false;
+                    readOnce = true;
+                }
             } catch (SQLException e) {
                 LOG.warn("could not read suppressed_users (will try again in {} ms): {}", refreshMillis, e.getMessage());
+                polling = false;
                 if (bounded) readOnce = true;
             }
         }
 
         @Override
         public List<ListSplit> snapshotState(long checkpointId) {
-            // rows read but not yet emitted are read again after a restore: readUpTo moves only with emission
-            long upTo = ready.isEmpty() ? readUpTo : Math.min(readUpTo, ready.peek().timestamp - 1);
-            return hasSplit ? List.of(new ListSplit(upTo)) : List.of();
+            return hasSplit ? List.of(new ListSplit(position())) : List.of();
+        }
+
+        /**
+         * Every row with updated_at at or before this (epoch ms) has been emitted: rows read but not
+         * yet emitted, and those of the poll's next pages, are read again after a restore.
+         */
+        long position() {
+            long upTo = readUpTo;
+            if (!ready.isEmpty()) upTo = Math.min(upTo, ready.peek().timestamp - 1);
+            else if (polling && cursorAt != null) upTo = Math.min(upTo, cursorAt.getTime() - 1);
+            return upTo;
+        }
+
+        /** Rows read and not yet emitted: never more than a page. */
+        int held() {
+            return ready.size();
         }
 
         @Override

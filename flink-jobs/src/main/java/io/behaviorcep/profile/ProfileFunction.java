@@ -2,9 +2,11 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
+import io.behaviorcep.sink.OutputJson;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -13,6 +15,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
@@ -52,6 +55,14 @@ import java.util.TreeMap;
  *       on arrival), and from events only with {@code privacy.controls-from-events}. The actions operator is told through {@link #ACTION_CONTROL}.</li>
  * </ul>
  *
+ * <p>Waiting events are stored one state entry each, (timestamp, n) to event, with a count per
+ * timestamp, so buffering an event writes that event only (a list per timestamp was rewritten whole on
+ * every event, quadratic in a user's events at one timestamp on RocksDB). A user has at most
+ * {@code profile.max-buffered-events-per-user} events waiting: one more goes to the dead-letter side
+ * output {@link #BUFFER_FULL} (reason {@code USER_BUFFER_FULL}, counted) instead of being held, so a
+ * user who floods one instant, or stamps events far ahead, costs bounded state and the watermark,
+ * and everyone else, is unaffected.
+ *
  * <p>Every user has at most one timer besides those of events waiting for the watermark: the next
  * moment something is due (state {@code profile-cleanup-at}): the next threshold check, a delayed
  * profile record, dropping the rings of a user quiet for 30 days ({@link ProfileState#compact}), or
@@ -62,13 +73,17 @@ import java.util.TreeMap;
  * <p>Metric: the gauge {@value #PROFILES_HELD} (users with profile state on this subtask), counted
  * when a profile is created or cleared and kept across restarts in operator state. Counters:
  * {@code consentDenied}, {@code suppressedEventsDropped}, {@code optOuts}, {@code erasures},
- * {@code thresholdSegmentEnters}, {@code thresholdSegmentExits}, {@code profileRecords}.
+ * {@code thresholdSegmentEnters}, {@code thresholdSegmentExits}, {@code profileRecords}, and for
+ * events refused past the buffer bound {@code dlq.USER_BUFFER_FULL} and {@code reason.USER_BUFFER_FULL.deadLetters}
+ * (the names the parse step uses for its dead letters).
  */
 public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> implements CheckpointedFunction {
     public static final String PROFILES_HELD = "profilesHeld";
     public static final OutputTag<SegmentUpdate> THRESHOLD_UPDATES = new OutputTag<>("threshold-segment-updates") {};
     public static final OutputTag<ProfileRecord> PROFILE_RECORDS = new OutputTag<>("profile-records") {};
     public static final OutputTag<ActionInput> ACTION_CONTROL = new OutputTag<>("privacy-control") {};
+    /** Events refused because their user had too many waiting for the watermark. */
+    public static final OutputTag<DeadLetter> BUFFER_FULL = new OutputTag<>("profile-buffer-full") {};
 
     private final long retentionMillis;
     private final ProfileOptions options;
@@ -80,7 +95,16 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     private transient ProfileState lastSnapshotOf;
     /** The one housekeeping timer of the user (the name is from when it only cleaned up). */
     private transient ValueState<Long> cleanupAt;
+    /** Events waiting as a list per timestamp, as state written before {@link #waitingEvents}: drained, never written. */
     private transient MapState<Long, List<BehaviorEvent>> waiting;
+    /** Events waiting for the watermark: (timestamp, n) to event, n from 0 to the timestamp's count. */
+    private transient MapState<Tuple2<Long, Integer>, BehaviorEvent> waitingEvents;
+    /** Timestamp to how many of the user's events wait at it. */
+    private transient MapState<Long, Integer> waitingAt;
+    /** How many of the user's events wait in {@link #waitingEvents}; absent: none. */
+    private transient ValueState<Integer> waitingTotal;
+    private transient Counter bufferFull;
+    private transient Counter bufferFullByReason;
     /** Threshold segment id -> when the user entered it. */
     private transient MapState<String, Long> thresholdMembers;
     private transient Counter consentDenied;
@@ -108,6 +132,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         cleanupAt = getRuntimeContext().getState(new ValueStateDescriptor<>("profile-cleanup-at", Long.class));
         waiting = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting-for-watermark", Types.LONG,
                 Types.LIST(TypeInformation.of(BehaviorEvent.class))));
+        waitingEvents = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting", Types.TUPLE(Types.LONG, Types.INT),
+                TypeInformation.of(BehaviorEvent.class)));
+        waitingAt = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting-count", Types.LONG, Types.INT));
+        waitingTotal = getRuntimeContext().getState(new ValueStateDescriptor<>("events-waiting-total", Types.INT));
         thresholdMembers = getRuntimeContext().getMapState(new MapStateDescriptor<>("threshold-segments", Types.STRING, Types.LONG));
         held.register(getRuntimeContext().getMetricGroup(), PROFILES_HELD, PROFILES_HELD);
         var metrics = getRuntimeContext().getMetricGroup();
@@ -118,6 +146,9 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         segmentEnters = metrics.counter("thresholdSegmentEnters");
         segmentExits = metrics.counter("thresholdSegmentExits");
         profileRecords = metrics.counter("profileRecords");
+        String reason = DeadLetter.Reason.USER_BUFFER_FULL.name();
+        bufferFull = metrics.addGroup("dlq").counter(reason);
+        bufferFullByReason = metrics.addGroup("reason", reason).counter("deadLetters");
     }
 
     @Override
@@ -151,21 +182,60 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
             settle(s, event.timestamp, false, ctx);
             return;
         }
-        List<BehaviorEvent> same = waiting.get(event.timestamp);
-        if (same == null) {
-            same = new ArrayList<>(1);
-            ctx.timerService().registerEventTimeTimer(event.timestamp);
+        Integer total = waitingTotal.value();
+        int held = total == null ? 0 : total;
+        if (held >= options.maxBufferedEvents) {
+            refuse(event, held, ctx);
+            return;
         }
-        same.add(event);
-        waiting.put(event.timestamp, same);
+        Integer at = waitingAt.get(event.timestamp);
+        int n = at == null ? 0 : at;
+        if (n == 0) ctx.timerService().registerEventTimeTimer(event.timestamp);
+        waitingEvents.put(Tuple2.of(event.timestamp, n), event);
+        waitingAt.put(event.timestamp, n + 1);
+        waitingTotal.update(held + 1);
+    }
+
+    private void refuse(BehaviorEvent event, int held, Context ctx) {
+        bufferFull.inc();
+        bufferFullByReason.inc();
+        DeadLetter d = new DeadLetter();
+        d.reason = DeadLetter.Reason.USER_BUFFER_FULL;
+        d.message = "user already has " + held + " events waiting for the watermark (profile.max-buffered-events-per-user); event at "
+                + java.time.Instant.ofEpochMilli(event.timestamp) + ", messageId " + event.messageId;
+        d.key = OutputJson.key(event.userKey);
+        d.value = OutputJson.lateEventValue(event);
+        d.sourcePartition = -1;
+        d.sourceOffset = -1;
+        ctx.output(BUFFER_FULL, d);
+    }
+
+    /** The user's events waiting at {@code timestamp}, removed from state; null if none. */
+    private List<BehaviorEvent> takeWaiting(long timestamp) throws Exception {
+        List<BehaviorEvent> due = waiting.get(timestamp);
+        if (due != null) waiting.remove(timestamp);
+        Integer n = waitingAt.get(timestamp);
+        if (n == null) return due;
+        if (due == null) due = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Tuple2<Long, Integer> k = Tuple2.of(timestamp, i);
+            BehaviorEvent e = waitingEvents.get(k);
+            if (e != null) due.add(e);
+            waitingEvents.remove(k);
+        }
+        waitingAt.remove(timestamp);
+        Integer total = waitingTotal.value();
+        int left = (total == null ? 0 : total) - n;
+        if (left > 0) waitingTotal.update(left);
+        else waitingTotal.clear();
+        return due;
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
         ProfileState s = profile.value();
-        List<BehaviorEvent> due = waiting.get(timestamp);
+        List<BehaviorEvent> due = takeWaiting(timestamp);
         if (due != null) {
-            waiting.remove(timestamp);
             due.sort(Comparator.comparing(e -> e.messageId));
             for (BehaviorEvent e : due) s = handle(s, e, ctx, out);
         }
@@ -296,10 +366,16 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         switch (control == null ? "" : control) {
             case PrivacyRules.CONTROL_ERASE: {
                 Long wake = cleanupAt.value();
-                for (Long t : waiting.keys()) {
+                java.util.Set<Long> times = new java.util.HashSet<>();
+                for (Long t : waiting.keys()) times.add(t);
+                for (Long t : waitingAt.keys()) times.add(t);
+                for (Long t : times) {
                     if (wake == null || wake.longValue() != t) ctx.timerService().deleteEventTimeTimer(t);
                 }
                 waiting.clear();
+                waitingEvents.clear();
+                waitingAt.clear();
+                waitingTotal.clear();
                 s = erase(s, at, ctx);
                 // on to the pattern engine, which drops the user's open matches
                 out.collect(PrivacyRules.controlRecord(ctx.getCurrentKey(), PrivacyRules.CONTROL_ERASE,
@@ -450,7 +526,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         if (current != null && current == at) return;
         // the old instant may also be when events of this user wait for the watermark:
         // timers are per key and time, so deleting it would strand them
-        if (current != null && !waiting.contains(current)) ctx.timerService().deleteEventTimeTimer(current);
+        if (current != null && !waitingAt.contains(current) && !waiting.contains(current)) ctx.timerService().deleteEventTimeTimer(current);
         if (at == Long.MAX_VALUE) {
             cleanupAt.clear();
         } else {

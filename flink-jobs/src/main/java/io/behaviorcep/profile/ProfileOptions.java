@@ -17,12 +17,22 @@ public final class ProfileOptions implements Serializable {
     /** At most one {@code user_profiles} record per user per this much event time; 0: none. */
     public final long writeIntervalMillis;
     public final PrivacyRules privacy;
+    /** Most events of one user waiting for the watermark ({@code profile.max-buffered-events-per-user}). */
+    public final int maxBufferedEvents;
+
+    public static final int DEFAULT_MAX_BUFFERED_EVENTS = 1_000;
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy) {
+        this(retention, segments, writeInterval, privacy, DEFAULT_MAX_BUFFERED_EVENTS);
+    }
+
+    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents) {
+        if (maxBufferedEvents < 1) throw new IllegalArgumentException("profile.max-buffered-events-per-user must be positive, got " + maxBufferedEvents);
         this.retentionMillis = retention.toMillis();
         this.segments = List.copyOf(segments);
         this.writeIntervalMillis = writeInterval == null ? 0 : writeInterval.toMillis();
         this.privacy = privacy == null ? PrivacyRules.none() : privacy;
+        this.maxBufferedEvents = maxBufferedEvents;
     }
 
     /** Counting and retention only: no segments, no profile records, no privacy events. */
@@ -31,14 +41,18 @@ public final class ProfileOptions implements Serializable {
     }
 
     public ProfileOptions withSegments(List<ThresholdSegment> s) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents);
     }
 
     public ProfileOptions withWriteInterval(Duration d) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents);
     }
 
     public ProfileOptions withPrivacy(PrivacyRules p) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents);
+    }
+
+    public ProfileOptions withMaxBufferedEvents(int n) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n);
     }
 }

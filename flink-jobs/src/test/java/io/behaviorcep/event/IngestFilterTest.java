@@ -45,6 +45,10 @@ class IngestFilterTest {
 
     @BeforeEach
     void open() throws Exception {
+        open(new IngestFilter(TTL));
+    }
+
+    void open(IngestFilter filter) throws Exception {
         metrics = new InterceptingOperatorMetricGroup();
         InterceptingTaskMetricGroup task = new InterceptingTaskMetricGroup() {
             @Override
@@ -54,7 +58,7 @@ class IngestFilterTest {
         };
         env = new MockEnvironmentBuilder().setMetricGroup(task).build();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new IngestFilter(TTL)), e -> e.userKey, Types.STRING, env);
+                new KeyedProcessOperator<>(filter), e -> e.userKey, Types.STRING, env);
         harness.open();
     }
 
@@ -188,6 +192,76 @@ class IngestFilterTest {
         harness.setProcessingTime(30 * step + 2 * TTL.toMillis());
         assertThat(harness.numKeyedStateEntries()).isZero();
         assertThat(harness.numProcessingTimeTimers()).isZero();
+    }
+
+    @Test
+    void pastTheBoundAUserForgetsTheirOldestIdsFirstAndOthersKeepTheirs() throws Exception {
+        close();
+        open(new IngestFilter(TTL, null, IngestFilter.DEFAULT_LATE_WARNING_SHARE, 32)); // forgets 2 at a time
+        send(event("u2", "x", T0));
+        for (int i = 0; i < 32; i++) {
+            harness.setProcessingTime(i);
+            send(event("u1", "m" + i, T0 + i));
+        }
+        assertThat(seenIds("u1")).hasSize(32);
+        assertThat(counter("dedupIdsForgotten")).isZero();
+
+        harness.setProcessingTime(32);
+        send(event("u1", "m32", T0 + 32)); // the 33rd: m0 and m1, the oldest, are forgotten
+        assertThat(seenIds("u1")).hasSize(31).contains("m2", "m32").doesNotContain("m0", "m1");
+        assertThat(counter("dedupIdsForgotten")).isEqualTo(2);
+
+        send(event("u1", "m2", T0 + 40));  // still remembered: dropped
+        send(event("u1", "m0", T0 + 41));  // forgotten: passes again, and is remembered anew
+        send(event("u2", "x", T0 + 42));   // the other user's id is untouched
+        assertThat(passed()).endsWith("u1/m32", "u1/m0");
+        assertThat(counter("duplicatesDropped")).isEqualTo(2);
+        assertThat(seenIds("u2")).containsExactly("x");
+
+        // a flood never takes the user past the bound, and costs nothing to anyone else
+        for (int i = 100; i < 1_100; i++) {
+            harness.setProcessingTime(i);
+            send(event("u1", "f" + i, T0 + i));
+            if (i % 97 == 0) assertThat(seenIds("u1")).hasSizeBetween(31, 32);
+        }
+        assertThat(seenIds("u1")).contains("f1099").doesNotContain("f100", "m32");
+        assertThat(seenIds("u2")).containsExactly("x");
+        assertThat(harness.numProcessingTimeTimers()).isEqualTo(2); // still one sweep timer per user
+    }
+
+    @Test
+    void idsTheSweepRemovedNoLongerCountTowardsTheBound() throws Exception {
+        close();
+        open(new IngestFilter(TTL, null, IngestFilter.DEFAULT_LATE_WARNING_SHARE, 4));
+        harness.setProcessingTime(0);
+        send(event("u1", "a", T0));
+        send(event("u1", "b", T0 + 1));
+        harness.setProcessingTime(TTL.toMillis() / 2);
+        send(event("u1", "c", T0 + 2));
+        send(event("u1", "d", T0 + 3));
+        // a and b expire and are swept: two ids left
+        harness.setProcessingTime(TTL.toMillis() + TTL.toMillis() / 16);
+        assertThat(seenIds("u1")).containsExactlyInAnyOrder("c", "d");
+
+        send(event("u1", "e", T0 + 4));
+        send(event("u1", "f", T0 + 5));
+        assertThat(counter("dedupIdsForgotten")).isZero();
+        send(event("u1", "g", T0 + 6)); // the fifth: c, the oldest, is forgotten
+        assertThat(seenIds("u1")).containsExactlyInAnyOrder("d", "e", "f", "g");
+        assertThat(counter("dedupIdsForgotten")).isEqualTo(1);
+        assertThat(passed()).containsExactly("u1/a", "u1/b", "u1/c", "u1/d", "u1/e", "u1/f", "u1/g");
+    }
+
+    @Test
+    void aLongIdIsRememberedByItsDigestAndStillDeduplicated() throws Exception {
+        String longId = "m".repeat(64 * 1024);
+        send(event("u1", longId, T0));
+        send(event("u1", longId, T0 + 1));
+        send(event("u1", longId.substring(1) + "n", T0 + 2)); // as long, another id
+        send(event("u1", "x".repeat(64), T0 + 3));           // at the limit: kept as it is
+        assertThat(harness.extractOutputValues()).hasSize(3);
+        assertThat(counter("duplicatesDropped")).isEqualTo(1);
+        assertThat(seenIds("u1")).hasSize(3).allMatch(id -> id.length() <= 65).contains("x".repeat(64));
     }
 
     /** The operator's own seen ids of one user, read through its state descriptor. */
