@@ -196,8 +196,14 @@ class ProductionShapeIT {
         return env.executeAsync("behavior-cep production shape " + run.name());
     }
 
-    private static void awaitRunning(JobClient job) {
-        Await.until("the job and all its tasks running", WAIT, () -> IntegrationServices.allRunning(services.graph(job.getJobID())));
+    private static void awaitRunning(JobClient job) throws Exception {
+        try {
+            Await.until("the job and all its tasks running", WAIT, () -> IntegrationServices.allRunning(services.graph(job.getJobID())));
+        } catch (AssertionError e) {
+            var failure = services.graph(job.getJobID()).getFailureInfo();
+            if (failure != null) System.out.println("the job failed: " + failure.getExceptionAsString());
+            throw e;
+        }
     }
 
     private static void quietFor(Duration d) throws InterruptedException {
@@ -295,6 +301,12 @@ class ProductionShapeIT {
                 IntegrationServices.maxAttempt(services.graph(job.getJobID())));
 
         printDifferences(replay, o.kafkaAlerts(), expectedAlerts, run);
+        Set<String> segmentsMissing = new TreeSet<>(expectedSegments);
+        segmentsMissing.removeAll(o.segmentUpdates());
+        Set<String> segmentsUnknown = new TreeSet<>(o.segmentUpdates());
+        segmentsUnknown.removeAll(replaySegments.keySet());
+        segmentsMissing.stream().limit(20).forEach(k -> System.out.println("  segment update missing from the job: " + k));
+        segmentsUnknown.stream().limit(20).forEach(k -> System.out.println("  segment update not in replay: " + k));
         assertThat(o.late()).as("events sent to behavior.late (none is late in the input)").isZero();
         assertThat(o.deadLetters()).as("dead letters (the input is valid)").isZero();
         assertThat(expectedAlerts).as("replay's alerts up to the cut").hasSizeGreaterThan(50);
