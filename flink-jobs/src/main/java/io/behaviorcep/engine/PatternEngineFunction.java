@@ -237,7 +237,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
      * Called before a pattern version evaluates an event, or decides its deadlines ({@code e} null):
      * a seam for tests to make one fail.
      */
-    protected void inspect(PatternDefinition def, BehaviorEvent e) {
+    protected void inspect(String user, PatternDefinition def, BehaviorEvent e) {
     }
 
     @Override
@@ -286,7 +286,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             PatternRuns runs = s.patterns.get(cur.key);
             int before = inFlight(runs);
             try {
-                inspect(cur.def, e);
+                inspect(ctx.getCurrentKey(), cur.def, e);
                 if (runs == null) {
                     runs = PatternEngine.initial(p);
                 } else {
@@ -460,7 +460,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             CompiledPattern p = compiled(entry);
             int before = inFlight(runs);
             try {
-                inspect(entry.def, null);
+                inspect(ctx.getCurrentKey(), entry.def, null);
                 PatternEngine.advanceTime(p, runs, watermark, found);
                 emit(s, p, metricsOf(entry), out);
                 store(s, key, runs, p, before);
@@ -559,6 +559,11 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     /** Partial matches in flight for a pattern version on this subtask (for tests and the metric). */
     long partialMatches(String patternId, int version) {
         return inFlight.get(runsName(PatternTimeline.runsKey(patternId, version)));
+    }
+
+    /** Records and deadlines contained as PROCESSING_FAILED on this subtask (for tests; the metric is {@value StepFailure#METRIC}). */
+    long processingFailures() {
+        return failures.count();
     }
 
     long usersWithPartialMatches() {
