@@ -138,7 +138,6 @@ public final class BehaviorCepPipeline {
             toDedup = toDedup.union(controls);
             deadLetters = deadLetters.union(controls.getSideOutput(DeadLetterRouter.DEAD_LETTERS));
         }
-        io.deadLetters(deadLetters);
         SingleOutputStreamOperator<BehaviorEvent> fresh = toDedup
                 .keyBy(e -> e.userKey)
                 .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare(),
@@ -152,8 +151,10 @@ public final class BehaviorCepPipeline {
         SingleOutputStreamOperator<BehaviorEvent> profileOperator = DataStreamUtils.reinterpretAsKeyedStream(fresh, e -> e.userKey)
                 .process(new ProfileFunction(profileOptions(config, thresholdSegments)))
                 .uid(UID_PROFILE).name("User profile");
-        // valid events refused past a user's buffer bound join the parse step's dead letters
-        io.deadLetters(deadLetters.union(profileOperator.getSideOutput(ProfileFunction.BUFFER_FULL)));
+        // valid events refused past a user's buffer bound, and those that made a keyed step throw
+        // (PROCESSING_FAILED), join the parse step's dead letters: one DLQ sink, written once at the end
+        deadLetters = deadLetters.union(profileOperator.getSideOutput(ProfileFunction.BUFFER_FULL),
+                fresh.getSideOutput(IngestFilter.FAILED), profileOperator.getSideOutput(ProfileFunction.FAILED));
         KeyedStream<BehaviorEvent, String> profiled = DataStreamUtils.reinterpretAsKeyedStream(profileOperator, e -> e.userKey);
         // outputs carry HMAC-SHA256(user id) instead of the id; the key is read on the task managers
         String pseudonymKey = config.pseudonymize() ? config.pseudonymKeyEnv() : null;
@@ -188,6 +189,7 @@ public final class BehaviorCepPipeline {
                             TypeInformation.of(ActionInput.class))
                     .uid(UID_PATTERN_ENGINE).name(ENGINE_NAME).setDescription(engineDescription(patterns));
             late.add(engine.getSideOutput(PatternEngineFunction.LATE));
+            deadLetters = deadLetters.union(engine.getSideOutput(PatternEngineFunction.FAILED));
             actionInputs.add(engine);
         }
 
@@ -198,6 +200,7 @@ public final class BehaviorCepPipeline {
         if (actionInputs.isEmpty()) {
             // no patterns: threshold segments only
             if (!thresholdSegments.isEmpty()) io.segmentUpdates(pseudonymized(thresholdUpdates, pseudonymKey));
+            io.deadLetters(deadLetters);
             return;
         }
         // opt-outs, suppressions and erasures reach the actions operator in the same event-time order
@@ -214,6 +217,7 @@ public final class BehaviorCepPipeline {
         DataStream<SegmentUpdate> segments = alerts.getSideOutput(PatternActionsFunction.SEGMENT_UPDATES);
         if (!thresholdSegments.isEmpty()) segments = segments.union(thresholdUpdates);
         io.segmentUpdates(pseudonymized(segments, pseudonymKey));
+        io.deadLetters(deadLetters.union(alerts.getSideOutput(PatternActionsFunction.FAILED)));
     }
 
     private static DataStream<SegmentUpdate> pseudonymized(DataStream<SegmentUpdate> updates, String keyEnv) {

@@ -1,6 +1,8 @@
 package io.behaviorcep.action;
 
 import io.behaviorcep.engine.PatternTimeline;
+import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.engine.SubmittedPatterns;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.MatchFunction;
@@ -69,6 +71,11 @@ import java.util.Set;
  */
 public class PatternActionsFunction extends KeyedProcessFunction<String, ActionInput, Alert> implements CheckpointedFunction {
     public static final OutputTag<SegmentUpdate> SEGMENT_UPDATES = new OutputTag<>("segment-updates") {};
+    /** Inputs (and timers) that made this step throw, as PROCESSING_FAILED dead letters ({@link StepFailure}). */
+    public static final OutputTag<DeadLetter> FAILED = new OutputTag<>("actions-processing-failed") {};
+    /** The step's name in the dead letters: the operator's. */
+    public static final String STEP = "Alerts, caps & segments";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PatternActionsFunction.class);
     public static final String MATCHES_COLLAPSED = "matchesCollapsed";
     public static final String SEGMENT_MEMBERS = "members";
 
@@ -92,6 +99,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private transient ValueState<Long> erasedAt;
     private transient Counter alertsSuppressed;
     private transient Counter matchesErased;
+    private transient StepFailure.Tally failures;
     private transient Counter alertsEmitted;
     private transient Counter alertsCapped;
     private transient Counter segmentEnters;
@@ -140,6 +148,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         segmentExits = metrics.counter("segmentExits");
         alertsSuppressed = metrics.counter("alertsSuppressed");
         matchesErased = metrics.counter("matchesErased");
+        failures = new StepFailure.Tally(metrics, LOG);
         patternCounters = new HashMap<>();
         metricGroup = metrics;
         registeredSegments = new HashSet<>();
@@ -223,14 +232,64 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         if (def != null && patternCounters != null) counters(def)[which].inc();
     }
 
+    /** Called before each input is applied, in event-time order: a seam for tests to make one fail. */
+    protected void inspect(ActionInput in) {
+    }
+
+    /** Contains {@code ex} when it is the input's fault (a dead letter, counted), else rethrows it. */
+    private void contain(RuntimeException ex, ActionInput in, Context ctx) {
+        if (!StepFailure.isRecordFault(ex)) throw ex;
+        PatternMatch m = in.match;
+        DeadLetter d = StepFailure.ofDocument(STEP, m == null ? null : m.patternId, m == null ? 0 : m.patternVersion,
+                in.userKey != null ? in.userKey : ctx.getCurrentKey(), inputDocument(in), ex);
+        ctx.output(FAILED, failures.count(d, ex));
+    }
+
+    /** What a dead letter of this step carries of an input: its kind, user, time and ids (a match's events are in its alert's form). */
+    static com.fasterxml.jackson.databind.node.ObjectNode inputDocument(ActionInput in) {
+        var n = io.behaviorcep.sink.OutputJson.MAPPER.createObjectNode();
+        n.put("input", in.isControl() ? "control" : in.isExit() ? "exit" : "match");
+        n.put("userKey", in.userKey);
+        n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp));
+        if (in.control != null) n.put("control", in.control);
+        if (in.exitSegment != null) {
+            n.put("segment", in.exitSegment);
+            n.put("exitPatternId", in.exitPatternId);
+            n.put("exitEventId", in.exitEventId);
+        }
+        PatternMatch m = in.match;
+        if (m != null) {
+            n.put("patternId", m.patternId);
+            n.put("patternVersion", m.patternVersion);
+            n.put("anchorId", m.anchorId);
+            n.put("eventIds", m.eventIds);
+            n.put("detectedAt", io.behaviorcep.sink.OutputJson.iso(m.detectedAt));
+        }
+        return n;
+    }
+
     @Override
     public void processElement(ActionInput in, Context ctx, Collector<Alert> out) throws Exception {
-        pending.add(in);
-        ctx.timerService().registerEventTimeTimer(in.timestamp);
+        try {
+            pending.add(in);
+            ctx.timerService().registerEventTimeTimer(in.timestamp);
+        } catch (RuntimeException ex) {
+            contain(ex, in, ctx);
+        }
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
+        try {
+            decide(timestamp, ctx, out);
+        } catch (RuntimeException ex) {
+            // outside any one input (reading or writing the pending inputs, pruning caps)
+            if (!StepFailure.isRecordFault(ex)) throw ex;
+            ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, null, 0, ctx.getCurrentKey(), timestamp, ex), ex));
+        }
+    }
+
+    private void decide(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
         long watermark = Math.max(timestamp, ctx.timerService().currentWatermark());
         String user = ctx.getCurrentKey();
 
@@ -253,21 +312,27 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         Set<String> anchorsDone = new HashSet<>();
         while (!queue.isEmpty()) {
             ActionInput in = queue.poll();
-            if (in.isControl()) {
-                control(in, ctx);
-            } else if (in.isExit()) {
-                exit(in, ctx, out);
-            } else {
-                PatternMatch m = in.match;
-                if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
-                    Membership entered = apply(m, ctx, out);
-                    if (entered != null && entered.expiresAt <= watermark) {
-                        queue.add(ActionInput.exit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
-                                entered.expiresAt));
-                    }
+            // one input that fails is a dead letter; the others of the batch are still applied
+            try {
+                inspect(in);
+                if (in.isControl()) {
+                    control(in, ctx);
+                } else if (in.isExit()) {
+                    exit(in, ctx, out);
                 } else {
-                    countFor(def(m.patternId, m.patternVersion), 2);
+                    PatternMatch m = in.match;
+                    if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
+                        Membership entered = apply(m, ctx, out);
+                        if (entered != null && entered.expiresAt <= watermark) {
+                            queue.add(ActionInput.exit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
+                                    entered.expiresAt));
+                        }
+                    } else {
+                        countFor(def(m.patternId, m.patternVersion), 2);
+                    }
                 }
+            } catch (RuntimeException ex) {
+                contain(ex, in, ctx);
             }
         }
         if (later.isEmpty()) pending.clear();

@@ -2,6 +2,8 @@ package io.behaviorcep.engine;
 
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.EventMatcher;
 import io.behaviorcep.pattern.MatchFunction;
@@ -68,6 +70,10 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     private static final Logger LOG = LoggerFactory.getLogger(PatternEngineFunction.class);
 
     public static final OutputTag<BehaviorEvent> LATE = new OutputTag<>("late-patterns", TypeInformation.of(BehaviorEvent.class));
+    /** Events (and deadlines) that made this step throw, as PROCESSING_FAILED dead letters ({@link StepFailure}). */
+    public static final OutputTag<DeadLetter> FAILED = new OutputTag<>("engine-processing-failed", TypeInformation.of(DeadLetter.class));
+    /** The step's name in the dead letters: the operator's. */
+    public static final String STEP = "Pattern engine";
     static final String STATE_NAME = "pattern-runs";
     /** Gauge per pattern version: partial matches in flight on this subtask (finished ones held by a skip strategy included). */
     public static final String PARTIAL_MATCHES = "partialMatches";
@@ -98,6 +104,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     private transient MetricGroup group;
     private transient Counter changesApplied;
     private transient Counter lateActivations;
+    private transient StepFailure.Tally failures;
 
     /** The track event that erases a user ({@code privacy.erasure-event}, with privacy.controls-from-events), or null; control-topic erasures always erase. */
     private String erasureEvent;
@@ -156,6 +163,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         group = getRuntimeContext().getMetricGroup();
         changesApplied = group.counter(PATTERN_CHANGES_APPLIED);
         lateActivations = group.counter(LATE_ACTIVATIONS);
+        failures = new StepFailure.Tally(group, LOG);
         inFlight.register(group, USERS_WITH_PARTIAL_MATCHES, USERS);
         found = new ArrayList<>();
         // the submitted patterns' metrics exist from the start (at 0), as operators expect to find them
@@ -225,8 +233,27 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         }
     }
 
+    /**
+     * Called before a pattern version evaluates an event, or decides its deadlines ({@code e} null):
+     * a seam for tests to make one fail.
+     */
+    protected void inspect(String user, PatternDefinition def, BehaviorEvent e) {
+    }
+
     @Override
     public void processElement(BehaviorEvent e, ReadOnlyContext ctx, Collector<ActionInput> out) throws Exception {
+        try {
+            evaluate(e, ctx, out);
+        } catch (RuntimeException ex) {
+            // a failure outside one pattern's evaluation (reconciling versions, exits, storing): the
+            // event is a dead letter; an infrastructure failure still restarts the task
+            if (!StepFailure.isRecordFault(ex)) throw ex;
+            found.clear();
+            ctx.output(FAILED, failures.count(StepFailure.ofEvent(STEP, null, 0, e, ex), ex));
+        }
+    }
+
+    private void evaluate(BehaviorEvent e, ReadOnlyContext ctx, Collector<ActionInput> out) throws Exception {
         long watermark = ctx.timerService().currentWatermark();
         if (e.timestamp <= watermark) {
             ctx.output(LATE, e);
@@ -258,15 +285,26 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             m.evaluated.inc();
             PatternRuns runs = s.patterns.get(cur.key);
             int before = inFlight(runs);
-            if (runs == null) {
-                runs = PatternEngine.initial(p);
-            } else {
-                PatternEngine.advanceTime(p, runs, ts, found);
+            try {
+                inspect(ctx.getCurrentKey(), cur.def, e);
+                if (runs == null) {
+                    runs = PatternEngine.initial(p);
+                } else {
+                    PatternEngine.advanceTime(p, runs, ts, found);
+                    emit(s, p, m, out);
+                }
+                m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern));
                 emit(s, p, m, out);
+                changed |= store(s, cur.key, runs, p, before);
+            } catch (RuntimeException ex) {
+                if (!StepFailure.isRecordFault(ex)) throw ex;
+                // this pattern's outcome of the event is lost, its runs stay as far as they got; the
+                // other patterns still see the event
+                found.clear();
+                track(cur.key, before, inFlight(s.patterns.get(cur.key)));
+                changed = true;
+                ctx.output(FAILED, failures.count(StepFailure.ofEvent(STEP, cur.id, cur.version, e, ex), ex));
             }
-            m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern));
-            emit(s, p, m, out);
-            changed |= store(s, cur.key, runs, p, before);
         }
         // after the patterns: a match this event completed (or whose deadline it passed) comes first
         if (s.maybeMember != null) emitExits(t, s, e, out);
@@ -396,6 +434,17 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ActionInput> out) throws Exception {
         EngineState s = state.value();
         if (s == null) return;
+        try {
+            decide(timestamp, s, ctx, out);
+        } catch (RuntimeException ex) {
+            // no new timer is set: the user's next event tries again
+            if (!StepFailure.isRecordFault(ex)) throw ex;
+            found.clear();
+            ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, null, 0, ctx.getCurrentKey(), timestamp, ex), ex));
+        }
+    }
+
+    private void decide(long timestamp, EngineState s, OnTimerContext ctx, Collector<ActionInput> out) throws Exception {
         if (s.timerAt == timestamp) s.timerAt = Long.MAX_VALUE;
         PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
         long watermark = ctx.timerService().currentWatermark();
@@ -410,9 +459,21 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
             if (runs == null || entry == null) continue;
             CompiledPattern p = compiled(entry);
             int before = inFlight(runs);
-            PatternEngine.advanceTime(p, runs, watermark, found);
-            emit(s, p, metricsOf(entry), out);
-            store(s, key, runs, p, before);
+            try {
+                inspect(ctx.getCurrentKey(), entry.def, null);
+                PatternEngine.advanceTime(p, runs, watermark, found);
+                emit(s, p, metricsOf(entry), out);
+                store(s, key, runs, p, before);
+            } catch (RuntimeException ex) {
+                if (!StepFailure.isRecordFault(ex)) throw ex;
+                // the user's runs of this version go (counted as dropped): kept, their deadline would
+                // stay behind the watermark and fire again at once, for ever
+                found.clear();
+                s.patterns.remove(key);
+                track(key, before, 0);
+                metricsOf(entry).dropped.inc(before);
+                ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, entry.id, entry.version, ctx.getCurrentKey(), timestamp, ex), ex));
+            }
         }
         settle(s, true, true, ctx.timerService());
     }
@@ -498,6 +559,11 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     /** Partial matches in flight for a pattern version on this subtask (for tests and the metric). */
     long partialMatches(String patternId, int version) {
         return inFlight.get(runsName(PatternTimeline.runsKey(patternId, version)));
+    }
+
+    /** Records and deadlines contained as PROCESSING_FAILED on this subtask (for tests; the metric is {@value StepFailure#METRIC}). */
+    long processingFailures() {
+        return failures.count();
     }
 
     long usersWithPartialMatches() {

@@ -28,12 +28,18 @@ public class DeadLetter {
          * {@code profile.max-buffered-events-per-user} events waiting for the watermark. The value is
          * the event as Segment JSON (as on the late topic), not the original bytes; no source offset.
          */
-        USER_BUFFER_FULL
+        USER_BUFFER_FULL,
+        /**
+         * A valid event (or a timer) that made a step after parsing throw ({@link StepFailure}): the
+         * message names the step and, where one was at work, the pattern and version. The value is the
+         * event as Segment JSON (a timer's: its user key and time); no source offset.
+         */
+        PROCESSING_FAILED
     }
 
     /** The reasons the parser gives: every one but those of operators after it. */
     public static java.util.Set<Reason> parserReasons() {
-        return java.util.EnumSet.complementOf(java.util.EnumSet.of(Reason.USER_BUFFER_FULL, Reason.INVALID_CONTROL));
+        return java.util.EnumSet.complementOf(java.util.EnumSet.of(Reason.USER_BUFFER_FULL, Reason.INVALID_CONTROL, Reason.PROCESSING_FAILED));
     }
 
     public DeadLetter() {}

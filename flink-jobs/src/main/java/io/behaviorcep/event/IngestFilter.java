@@ -48,6 +48,10 @@ import java.util.Map;
  */
 public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> {
     public static final OutputTag<BehaviorEvent> LATE = new OutputTag<>("late-events") {};
+    /** Events (and timers) that made this step throw, as PROCESSING_FAILED dead letters ({@link StepFailure}). */
+    public static final OutputTag<DeadLetter> FAILED = new OutputTag<>("dedup-processing-failed") {};
+    /** The step's name in the dead letters: the operator's. */
+    public static final String STEP = "Dedup & late routing";
     /** The state of the seen ids: message id to the processing time it was first seen. */
     public static final String SEEN_STATE = "seen-message-id-times";
 
@@ -66,6 +70,7 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private transient Counter duplicates;
     private transient Counter late;
     private transient LateEventWarnings lateWarnings;
+    private transient StepFailure.Tally failures;
 
     public IngestFilter(Duration dedupTtl) {
         this(dedupTtl, null);
@@ -110,10 +115,26 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicatesDropped");
         late = getRuntimeContext().getMetricGroup().counter("lateEvents");
         lateWarnings = new LateEventWarnings(60_000, lateWarningShare);
+        failures = new StepFailure.Tally(getRuntimeContext().getMetricGroup(), LOG);
+    }
+
+    /** Called with every record before it is handled: a seam for tests to make one record fail. */
+    protected void inspect(BehaviorEvent e) {
     }
 
     @Override
     public void processElement(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        try {
+            inspect(e);
+            filter(e, ctx, out);
+        } catch (RuntimeException ex) {
+            // one record's failure is contained; an infrastructure failure still restarts the task
+            if (!StepFailure.isRecordFault(ex)) throw ex;
+            ctx.output(FAILED, failures.count(StepFailure.ofEvent(STEP, null, 0, e, ex), ex));
+        }
+    }
+
+    private void filter(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         if (io.behaviorcep.privacy.PrivacyRules.isInternalRecord(e)) {
             // applied when it arrives: never late, never a duplicate; a control erasure forgets the seen ids
             if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e)) forgetSeenIds(ctx);
@@ -158,6 +179,15 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
+        try {
+            sweep(timestamp, ctx);
+        } catch (RuntimeException ex) {
+            if (!StepFailure.isRecordFault(ex)) throw ex;
+            ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, null, 0, ctx.getCurrentKey(), timestamp, ex), ex));
+        }
+    }
+
+    private void sweep(long timestamp, Context ctx) throws Exception {
         long oldest = Long.MAX_VALUE;
         int kept = 0;
         for (Iterator<Map.Entry<String, Long>> it = seen.iterator(); it.hasNext(); ) {

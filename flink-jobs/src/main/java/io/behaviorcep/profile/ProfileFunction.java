@@ -3,6 +3,7 @@ package io.behaviorcep.profile;
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
@@ -84,6 +85,11 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     public static final OutputTag<ActionInput> ACTION_CONTROL = new OutputTag<>("privacy-control") {};
     /** Events refused because their user had too many waiting for the watermark. */
     public static final OutputTag<DeadLetter> BUFFER_FULL = new OutputTag<>("profile-buffer-full") {};
+    /** Events (and timers) that made this step throw, as PROCESSING_FAILED dead letters ({@link StepFailure}). */
+    public static final OutputTag<DeadLetter> FAILED = new OutputTag<>("profile-processing-failed") {};
+    /** The step's name in the dead letters: the operator's. */
+    public static final String STEP = "User profile";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProfileFunction.class);
 
     private final long retentionMillis;
     private final ProfileOptions options;
@@ -105,6 +111,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     private transient ValueState<Integer> waitingTotal;
     private transient Counter bufferFull;
     private transient Counter bufferFullByReason;
+    private transient StepFailure.Tally failures;
     /** Threshold segment id -> when the user entered it. */
     private transient MapState<String, Long> thresholdMembers;
     private transient Counter consentDenied;
@@ -149,6 +156,17 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         String reason = DeadLetter.Reason.USER_BUFFER_FULL.name();
         bufferFull = metrics.addGroup("dlq").counter(reason);
         bufferFullByReason = metrics.addGroup("reason", reason).counter("deadLetters");
+        failures = new StepFailure.Tally(metrics, LOG);
+    }
+
+    /** Called with every event as it is counted, in event-time order: a seam for tests to make one fail. */
+    protected void inspect(BehaviorEvent e) {
+    }
+
+    /** Contains {@code ex} when it is the record's fault (a dead letter, counted), else rethrows it. */
+    private void contain(RuntimeException ex, BehaviorEvent e, Context ctx) {
+        if (!StepFailure.isRecordFault(ex)) throw ex;
+        ctx.output(FAILED, failures.count(StepFailure.ofEvent(STEP, null, 0, e, ex), ex));
     }
 
     @Override
@@ -163,6 +181,14 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     @Override
     public void processElement(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        try {
+            receive(event, ctx, out);
+        } catch (RuntimeException ex) {
+            contain(ex, event, ctx);
+        }
+    }
+
+    private void receive(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         if (PrivacyRules.isSuppressionListRecord(event)) {
             applySuppressionList(event, ctx);
             return;
@@ -237,18 +263,31 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         List<BehaviorEvent> due = takeWaiting(timestamp);
         if (due != null) {
             due.sort(Comparator.comparing(e -> e.messageId));
-            for (BehaviorEvent e : due) s = handle(s, e, ctx, out);
+            for (BehaviorEvent e : due) {
+                // one event that fails goes to the DLQ; the others of its timestamp are still counted
+                try {
+                    s = handle(s, e, ctx, out);
+                } catch (RuntimeException ex) {
+                    contain(ex, e, ctx);
+                }
+            }
         }
-        Long wake = cleanupAt.value();
-        boolean woken = wake != null && wake == timestamp;
-        if (woken) cleanupAt.clear();
-        if (due != null || woken) settle(s, timestamp, woken, ctx);
+        try {
+            Long wake = cleanupAt.value();
+            boolean woken = wake != null && wake == timestamp;
+            if (woken) cleanupAt.clear();
+            if (due != null || woken) settle(s, timestamp, woken, ctx);
+        } catch (RuntimeException ex) {
+            if (!StepFailure.isRecordFault(ex)) throw ex;
+            ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, null, 0, ctx.getCurrentKey(), timestamp, ex), ex));
+        }
     }
 
     // --- one event ----------------------------------------------------------------------------------
 
     /** Applies one event in event-time order; returns the user's state afterwards (null: none). */
     private ProfileState handle(ProfileState s, BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        inspect(e);
         switch (options.privacy.classify(e)) {
             case ERASURE: {
                 ProfileState after = erase(s, e.timestamp, ctx);
