@@ -96,7 +96,7 @@ public final class BehaviorCepPipeline {
     /** What the profile operator does, from the config and the threshold segments. */
     public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments) {
         return new ProfileOptions(config.profileRetention(), segments.stream().filter(s -> s.enabled).toList(),
-                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents());
+                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents(), config.profileMaxBufferedAtOneInstant());
     }
 
     /**

@@ -64,7 +64,8 @@ public final class JobConfig implements Serializable {
         key("events.max-bytes", "262144", "events larger than this go to the DLQ");
         key("events.max-depth", "16", "JSON nested deeper than this goes to the DLQ");
         key("profile.retention", "90d", "profile state of a user is dropped after this long without events");
-        key("profile.max-buffered-events-per-user", "1000", "most events of one user waiting for the watermark (event-time order); more go to the DLQ as USER_BUFFER_FULL");
+        key("profile.max-buffered-events-per-user", "100000", "most events of one user waiting for the watermark (event-time order), in all; more go to the DLQ as USER_BUFFER_FULL. Reached only by a user with that many events ahead of the job's event time");
+        key("profile.max-buffered-events-per-instant", "1000", "most events of one user waiting for the watermark at one instant (a flood at one timestamp); more go to the DLQ as USER_BUFFER_FULL");
         key("profile.write-interval", "15m", "user_profiles in PostgreSQL gets a user's latest profile at most once per this much event time");
         key("privacy.consent-field", "context.consent.analytics", "event field holding analytics consent; empty: not checked");
         key("privacy.consent-denied-values", "false,denied", "values of the consent field (case-insensitive) that deny analytics: such events are not profiled or matched");
@@ -171,7 +172,8 @@ public final class JobConfig implements Serializable {
         } catch (NumberFormatException e) {
             errors.add("events.late-warning-share must be a number, e.g. 0.01");
         }
-        for (String k : List.of("events.max-bytes", "events.max-depth", "engine.max-runs-per-user-pattern", "events.dedup-max-ids-per-user", "profile.max-buffered-events-per-user")) {
+        for (String k : List.of("events.max-bytes", "events.max-depth", "engine.max-runs-per-user-pattern", "events.dedup-max-ids-per-user", "profile.max-buffered-events-per-user",
+                "profile.max-buffered-events-per-instant")) {
             try {
                 if (Integer.parseInt(values.get(k)) <= 0) errors.add(k + " must be positive");
             } catch (NumberFormatException e) {
@@ -343,6 +345,10 @@ public final class JobConfig implements Serializable {
 
     public int profileMaxBufferedEvents() {
         return Integer.parseInt(values.get("profile.max-buffered-events-per-user"));
+    }
+
+    public int profileMaxBufferedAtOneInstant() {
+        return Integer.parseInt(values.get("profile.max-buffered-events-per-instant"));
     }
 
     public Duration profileRetention() {

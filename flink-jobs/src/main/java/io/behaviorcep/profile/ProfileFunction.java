@@ -210,25 +210,28 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         }
         Integer total = waitingTotal.value();
         int held = total == null ? 0 : total;
-        if (held >= options.maxBufferedEvents) {
-            refuse(event, held, ctx);
-            return;
-        }
         Integer at = waitingAt.get(event.timestamp);
         int n = at == null ? 0 : at;
+        if (held >= options.maxBufferedEvents || n >= options.maxBufferedAtOneInstant) {
+            refuse(event, held, n, ctx);
+            return;
+        }
         if (n == 0) ctx.timerService().registerEventTimeTimer(event.timestamp);
         waitingEvents.put(Tuple2.of(event.timestamp, n), event);
         waitingAt.put(event.timestamp, n + 1);
         waitingTotal.update(held + 1);
     }
 
-    private void refuse(BehaviorEvent event, int held, Context ctx) {
+    private void refuse(BehaviorEvent event, int held, int atThisInstant, Context ctx) {
         bufferFull.inc();
         bufferFullByReason.inc();
         DeadLetter d = new DeadLetter();
         d.reason = DeadLetter.Reason.USER_BUFFER_FULL;
-        d.message = "user already has " + held + " events waiting for the watermark (profile.max-buffered-events-per-user); event at "
-                + java.time.Instant.ofEpochMilli(event.timestamp) + ", messageId " + event.messageId;
+        d.message = atThisInstant >= options.maxBufferedAtOneInstant
+                ? "user already has " + atThisInstant + " events waiting for the watermark at this instant (profile.max-buffered-events-per-instant); event at "
+                        + java.time.Instant.ofEpochMilli(event.timestamp) + ", messageId " + event.messageId
+                : "user already has " + held + " events waiting for the watermark (profile.max-buffered-events-per-user); event at "
+                        + java.time.Instant.ofEpochMilli(event.timestamp) + ", messageId " + event.messageId;
         d.key = OutputJson.key(event.userKey);
         d.value = OutputJson.lateEventValue(event);
         d.sourcePartition = -1;

@@ -19,15 +19,32 @@ public final class ProfileOptions implements Serializable {
     public final PrivacyRules privacy;
     /** Most events of one user waiting for the watermark ({@code profile.max-buffered-events-per-user}). */
     public final int maxBufferedEvents;
+    /**
+     * Most events of one user waiting at one instant ({@code profile.max-buffered-events-per-instant}):
+     * the bound a flood meets. It does not depend on how fast the input is read, unlike the total,
+     * which a backlog read far ahead of event time may fill with ordinary events.
+     */
+    public final int maxBufferedAtOneInstant;
 
-    public static final int DEFAULT_MAX_BUFFERED_EVENTS = 1_000;
+    public static final int DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
+    public static final int DEFAULT_MAX_BUFFERED_AT_ONE_INSTANT = 1_000;
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy) {
-        this(retention, segments, writeInterval, privacy, DEFAULT_MAX_BUFFERED_EVENTS);
+        this(retention, segments, writeInterval, privacy, DEFAULT_MAX_BUFFERED_EVENTS, DEFAULT_MAX_BUFFERED_AT_ONE_INSTANT);
     }
 
+    /** Both bounds the same: tests that exercise one of them. */
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents) {
+        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedEvents);
+    }
+
+    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
+                          int maxBufferedAtOneInstant) {
         if (maxBufferedEvents < 1) throw new IllegalArgumentException("profile.max-buffered-events-per-user must be positive, got " + maxBufferedEvents);
+        if (maxBufferedAtOneInstant < 1) {
+            throw new IllegalArgumentException("profile.max-buffered-events-per-instant must be positive, got " + maxBufferedAtOneInstant);
+        }
+        this.maxBufferedAtOneInstant = maxBufferedAtOneInstant;
         this.retentionMillis = retention.toMillis();
         this.segments = List.copyOf(segments);
         this.writeIntervalMillis = writeInterval == null ? 0 : writeInterval.toMillis();
@@ -41,18 +58,18 @@ public final class ProfileOptions implements Serializable {
     }
 
     public ProfileOptions withSegments(List<ThresholdSegment> s) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant);
     }
 
     public ProfileOptions withWriteInterval(Duration d) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant);
     }
 
     public ProfileOptions withPrivacy(PrivacyRules p) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant);
     }
 
     public ProfileOptions withMaxBufferedEvents(int n) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n);
     }
 }

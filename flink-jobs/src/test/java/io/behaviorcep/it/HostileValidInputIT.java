@@ -81,7 +81,7 @@ class HostileValidInputIT {
      */
     private static final int HOT = Integer.getInteger("hostile.hot", 1_500);
     private static final int FRESH_USERS = 1_000;
-    /** Events of the flooding user, at one instant: more than profile.max-buffered-events-per-user (1,000). */
+    /** Events of the flooding user, at one instant: more than profile.max-buffered-events-per-instant (1,000). */
     private static final int FLOOD = 1_200;
     private static final int REPEATS = 100;
     private static final Duration WAIT = Duration.ofSeconds(120);

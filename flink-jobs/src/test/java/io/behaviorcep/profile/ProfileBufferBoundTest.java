@@ -37,7 +37,12 @@ class ProfileBufferBoundTest {
     private KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, BehaviorEvent> harness;
 
     void open(int maxBuffered) throws Exception {
-        ProfileOptions options = ProfileOptions.countingOnly(Duration.ofDays(2)).withMaxBufferedEvents(maxBuffered);
+        open(maxBuffered, maxBuffered);
+    }
+
+    void open(int maxBuffered, int maxAtOneInstant) throws Exception {
+        ProfileOptions o = ProfileOptions.countingOnly(Duration.ofDays(2));
+        ProfileOptions options = new ProfileOptions(Duration.ofDays(2), o.segments, null, o.privacy, maxBuffered, maxAtOneInstant);
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new ProfileFunction(options)), e -> e.userKey, Types.STRING);
         harness.open();
@@ -87,7 +92,8 @@ class ProfileBufferBoundTest {
         assertThat(refused()).extracting(d -> new String(d.value, StandardCharsets.UTF_8))
                 .satisfiesExactly(v -> assertThat(v).contains("\"messageId\":\"m1\""), v -> assertThat(v).contains("\"messageId\":\"m0\""),
                         v -> assertThat(v).contains("\"messageId\":\"later\"").contains("2026-03-02T10:00:01"));
-        assertThat(refused().get(0).message).contains("5 events waiting", "profile.max-buffered-events-per-user");
+        assertThat(refused().get(0).message).contains("5 events waiting", "at this instant", "profile.max-buffered-events-per-instant");
+        assertThat(refused().get(2).message).contains("5 events waiting", "profile.max-buffered-events-per-user");
         assertThat(out()).isEmpty();
 
         harness.processWatermark(T0 + 10_000);
@@ -135,5 +141,17 @@ class ProfileBufferBoundTest {
         int n = 0;
         for (Long ignored : at.keys()) n++;
         return n;
+    }
+
+    @Test
+    void aFloodAtOneInstantMeetsItsOwnBoundWhateverTheTotalAndEventsSpreadOverTimeDoNot() throws Exception {
+        open(100, 3);
+        for (int i = 0; i < 5; i++) send(ev("u1", "same-" + i, T0));
+        // a backlog of one user read far ahead of event time: many instants, a few events each
+        for (int i = 0; i < 60; i++) send(ev("u1", "spread-" + i, T0 + 1 + i / 2));
+        assertThat(refused()).extracting(d -> d.message).hasSize(2)
+                .allMatch(m -> m.contains("profile.max-buffered-events-per-instant"));
+        harness.processWatermark(T0 + 10_000);
+        assertThat(out()).hasSize(3 + 60);
     }
 }
