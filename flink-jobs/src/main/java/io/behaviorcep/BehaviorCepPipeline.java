@@ -43,12 +43,12 @@ import java.util.List;
  * Builds the job graph from a typed config and a pattern set; connectors come from {@link PipelineIO}.
  *
  * <pre>
- * events ─ parse &amp; validate ─┬─ event time ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ patterns (engine) ─┬─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
- *                             └─ DLQ          │                    └─ late       │   (matches, exits)   │                                       └─ segment updates ─┐
- * suppression list (PostgreSQL) ──────────────┤                                  │   privacy signals ───┘                                                            │
- * privacy controls (Kafka) ─ per id ──────────┘                                  │                                                                                   │
- *                                                                                ├─ threshold segment updates ───────────────────────────────────────────────────────┴─ segment updates
- *                                                                                └─ profiles &amp; erasures (user_profiles)
+ * Kafka source: parse &amp; event time per partition ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ patterns (engine) ─┬─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
+ *                     └─ DLQ (also: failed steps,   │                    └─ late       │   (matches, exits)   │                                       └─ segment updates ─┐
+ *                         full buffers, controls)   │                                  │   privacy signals ───┘                                                            │
+ * suppression list (PostgreSQL, no event time) ─────┤                                  │                                                                                   │
+ * privacy controls (Kafka, no event time) ─ per id ─┘                                  ├─ threshold segment updates ───────────────────────────────────────────────────────┴─ segment updates
+ *                                                                                      └─ profiles &amp; erasures (user_profiles)
  * </pre>
  *
  * <p>With {@code privacy.pseudonymize}, alerts, segment updates and profile records pass a

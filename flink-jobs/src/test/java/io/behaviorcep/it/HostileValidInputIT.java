@@ -5,13 +5,11 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.local.TrafficGenerator;
-import io.behaviorcep.pattern.PatternLoader;
-import io.behaviorcep.replay.EventFiles;
-import io.behaviorcep.replay.EventLogFormat;
 import io.behaviorcep.replay.ReplayRunner;
 import io.behaviorcep.sink.KafkaIO;
 import io.behaviorcep.testing.Await;
 import io.behaviorcep.testing.IntegrationServices;
+import io.behaviorcep.testing.ReplayOracle;
 import io.behaviorcep.testing.TopicReader;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -344,16 +342,16 @@ class HostileValidInputIT {
 
     /** The shoppers' alerts and segment updates equal replay's of the shoppers alone, up to the job's event time at the end. */
     private static void compareOrdinaryWithReplay(IntegrationServices.Run run) throws Exception {
-        ReplayRunner.Result replay = replay(run.config());
+        ReplayRunner.Result replay = ReplayOracle.replay(run.config(), shoppersFile, work, PARALLELISM);
         long cut = lastShopperTime - OUT_OF_ORDERNESS - 1;
         Map<String, Long> replayAlerts = new TreeMap<>();
         for (JsonNode a : concat(replay.alerts, replay.pendingAlerts)) {
             replayAlerts.put(a.get("alert_id").asText(), Instant.parse(a.get("detected_at").asText()).toEpochMilli());
         }
         Map<String, Long> replaySegments = new TreeMap<>();
-        for (JsonNode u : concat(replay.segments, replay.pendingSegments)) replaySegments.put(segmentKey(u), Instant.parse(u.get("at").asText()).toEpochMilli());
-        Set<String> expectedAlerts = upTo(replayAlerts.keySet(), replayAlerts, cut);
-        Set<String> expectedSegments = upTo(replaySegments.keySet(), replaySegments, cut);
+        for (JsonNode u : concat(replay.segments, replay.pendingSegments)) replaySegments.put(ReplayOracle.segmentKey(u), Instant.parse(u.get("at").asText()).toEpochMilli());
+        Set<String> expectedAlerts = ReplayOracle.upTo(replayAlerts.keySet(), replayAlerts, cut);
+        Set<String> expectedSegments = ReplayOracle.upTo(replaySegments.keySet(), replaySegments, cut);
 
         // output up to the cut is committed within a few checkpoints of the catch-up: wait for it (the
         // assertions below say what is missing if it does not come)
@@ -373,7 +371,7 @@ class HostileValidInputIT {
             }
             for (ConsumerRecord<byte[], byte[]> r : read(run.config().segmentsTopic())) {
                 JsonNode u = JSON.readTree(TopicReader.value(r));
-                if (ordinaryUsers.contains(u.get("user_id").asText())) segments.add(segmentKey(u));
+                if (ordinaryUsers.contains(u.get("user_id").asText())) segments.add(ReplayOracle.segmentKey(u));
             }
             for (String row : IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id, user_id FROM alerts")) {
                 String[] f = row.split(" \\| ", 2);
@@ -386,27 +384,14 @@ class HostileValidInputIT {
                         + "Kafka %d; hostile users' alerts %d%n", replayAlerts.size(), expectedAlerts.size(), Instant.ofEpochMilli(cut), kafkaAlerts.size(),
                 pgAlerts.size(), replaySegments.size(), expectedSegments.size(), segments.size(), hostileAlerts.size());
         assertThat(expectedAlerts).as("replay's alerts up to the cut").hasSizeGreaterThan(50);
-        assertThat(upTo(kafkaAlerts, replayAlerts, cut)).as("shoppers' alerts in Kafka up to the job's event time").isEqualTo(expectedAlerts);
-        assertThat(upTo(pgAlerts, replayAlerts, cut)).as("shoppers' alerts in PostgreSQL up to the job's event time").isEqualTo(expectedAlerts);
-        assertThat(upTo(segments, replaySegments, cut)).as("shoppers' segment updates up to the job's event time").isEqualTo(expectedSegments);
+        assertThat(ReplayOracle.upTo(kafkaAlerts, replayAlerts, cut)).as("shoppers' alerts in Kafka up to the job's event time").isEqualTo(expectedAlerts);
+        assertThat(ReplayOracle.upTo(pgAlerts, replayAlerts, cut)).as("shoppers' alerts in PostgreSQL up to the job's event time").isEqualTo(expectedAlerts);
+        assertThat(ReplayOracle.upTo(segments, replaySegments, cut)).as("shoppers' segment updates up to the job's event time").isEqualTo(expectedSegments);
         assertThat(replayAlerts.keySet()).as("every shopper alert of the job is one of replay's").containsAll(kafkaAlerts).containsAll(pgAlerts);
         assertThat(replaySegments.keySet()).as("every shopper segment update of the job is one of replay's").containsAll(segments);
     }
 
-    /** The ids whose replay time is at or before the cut; ids replay does not know are kept (and fail the check). */
-    private static Set<String> upTo(Set<String> ids, Map<String, Long> replayTimes, long cut) {
-        Set<String> out = new TreeSet<>();
-        for (String id : ids) {
-            Long at = replayTimes.get(id);
-            if (at == null || at <= cut) out.add(id);
-        }
-        return out;
-    }
 
-    private static String segmentKey(JsonNode u) {
-        return u.get("user_id").asText() + " " + u.get("segment").asText() + " " + u.get("action").asText() + " " + u.get("reason").asText()
-                + " " + u.get("at").asText();
-    }
 
     private static List<ConsumerRecord<byte[], byte[]>> read(String topic) {
         try (TopicReader reader = new TopicReader(services.kafka.bootstrapServers(), topic)) {
@@ -414,15 +399,4 @@ class HostileValidInputIT {
         }
     }
 
-    private static ReplayRunner.Result replay(JobConfig config) throws Exception {
-        PatternLoader.Result loaded = PatternLoader.load(config.patternsPath());
-        ReplayRunner.Options o = new ReplayRunner.Options();
-        o.input = ReplayRunner.Input.of(EventFiles.of(shoppersFile, EventLogFormat.SEGMENT));
-        o.patterns = loaded.patterns();
-        o.segments = loaded.segments();
-        o.out = Files.createTempDirectory(work, "replay");
-        o.config = config;
-        o.parallelism = PARALLELISM;
-        return ReplayRunner.run(o);
-    }
 }
