@@ -162,13 +162,20 @@ abstract class ProductionShape {
         Thread.sleep(d.toMillis()); // the point of the test: nothing arrives for this long
     }
 
-    static void produce(String topic, int from, int to) {
+    /** Records written to each events topic: the job must find exactly these. */
+    static final Map<String, Integer> PRODUCED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Writes input[from, to) and checks every send: a record the broker did not take would look like one the job lost. */
+    static void produce(String topic, int from, int to) throws Exception {
+        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
         try (KafkaProducer<byte[], byte[]> producer = services.producer()) {
             for (TrafficGenerator.GeneratedRecord r : input.subList(from, to)) {
-                producer.send(new ProducerRecord<>(topic, r.key(), r.value()));
+                sent.add(producer.send(new ProducerRecord<>(topic, r.key(), r.value())));
             }
             producer.flush();
         }
+        for (java.util.concurrent.Future<?> f : sent) f.get(30, TimeUnit.SECONDS);
+        PRODUCED.merge(topic, to - from, Integer::sum);
     }
 
     /** Every partition read to its end and the offsets committed by a completed checkpoint. */
@@ -178,6 +185,8 @@ abstract class ProductionShape {
             for (int p = 0; p < PARTITIONS; p++) latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
             Map<TopicPartition, Long> end = new HashMap<>();
             admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).forEach((tp, info) -> end.put(tp, info.offset()));
+            assertThat(end.values().stream().mapToLong(Long::longValue).sum()).as("records in " + topic)
+                    .isEqualTo((long) PRODUCED.getOrDefault(topic, 0));
             Await.until("the job read every partition to its end and checkpointed it", WAIT, () -> {
                 assertThat(services.graph(job.getJobID()).getState()).isNotIn(JobStatus.FAILED, JobStatus.CANCELED);
                 Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(run.config().groupId())
