@@ -3,7 +3,6 @@ package io.behaviorcep.event;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -86,7 +85,7 @@ public final class EventIngest implements Serializable {
                 .uid(uid + "-event-time").name("Event time");
     }
 
-    static final class Parse extends RichMapFunction<RawRecord, ParsedRecord> implements MapFunction<RawRecord, ParsedRecord> {
+    static final class Parse extends RichMapFunction<RawRecord, ParsedRecord> {
         private final EventIngest ingest;
         private transient EventParser parser;
 

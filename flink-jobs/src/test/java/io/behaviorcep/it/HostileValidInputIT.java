@@ -1,12 +1,9 @@
 package io.behaviorcep.it;
 
-import io.behaviorcep.BehaviorCepJob;
-import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.local.TrafficGenerator;
 import io.behaviorcep.replay.ReplayRunner;
-import io.behaviorcep.sink.KafkaIO;
 import io.behaviorcep.testing.Await;
 import io.behaviorcep.testing.IntegrationServices;
 import io.behaviorcep.testing.ReplayOracle;
@@ -16,18 +13,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,7 +29,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -300,36 +288,13 @@ class HostileValidInputIT {
     }
 
     private static JobClient submit(IntegrationServices.Run run) throws Exception {
-        Configuration conf = new Configuration();
-        conf.setString("state.backend.type", "rocksdb");
-        conf.setString("execution.checkpointing.dir", work.resolve("checkpoints-" + run.name()).toUri().toString());
-        conf.setString("execution.checkpointing.incremental", "true");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
-        StreamExecutionEnvironment env = services.env(PARALLELISM, conf);
-        BehaviorCepJob.prepare(env, run.config(), new KafkaIO(run.config()));
-        return env.executeAsync("behavior-cep hostile valid input " + run.name());
+        return services.submitProductionShaped(run, work.resolve("checkpoints-" + run.name()), PARALLELISM,
+                "behavior-cep hostile valid input " + run.name());
     }
 
     /** Every partition read to its end and the offsets committed by a completed checkpoint. */
     private static void awaitCaughtUp(IntegrationServices.Run run, String topic, JobClient job) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, services.kafka.bootstrapServers()))) {
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            for (int p = 0; p < PARTITIONS; p++) latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-            Map<TopicPartition, Long> end = new HashMap<>();
-            admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).forEach((tp, info) -> end.put(tp, info.offset()));
-            Await.until("the job read every partition to its end and checkpointed it", WAIT, () -> {
-                assertThat(services.graph(job.getJobID()).getState()).isNotIn(JobStatus.FAILED, JobStatus.CANCELED);
-                Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(run.config().groupId())
-                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-                for (var e : end.entrySet()) {
-                    OffsetAndMetadata c = committed.get(e.getKey());
-                    if (e.getValue() > 0 && (c == null || c.offset() < e.getValue())) return false;
-                }
-                return true;
-            });
-        }
+        services.awaitCaughtUp(run, services.endOffsets(topic, PARTITIONS), job.getJobID(), WAIT);
     }
 
     private static JsonNode lastCheckpoint(JobClient job) throws Exception {
@@ -390,8 +355,6 @@ class HostileValidInputIT {
         assertThat(replayAlerts.keySet()).as("every shopper alert of the job is one of replay's").containsAll(kafkaAlerts).containsAll(pgAlerts);
         assertThat(replaySegments.keySet()).as("every shopper segment update of the job is one of replay's").containsAll(segments);
     }
-
-
 
     private static List<ConsumerRecord<byte[], byte[]>> read(String topic) {
         try (TopicReader reader = new TopicReader(services.kafka.bootstrapServers(), topic)) {

@@ -1,10 +1,8 @@
 package io.behaviorcep.it;
 
-import io.behaviorcep.BehaviorCepJob;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.local.TrafficGenerator;
 import io.behaviorcep.replay.ReplayRunner;
-import io.behaviorcep.sink.KafkaIO;
 import io.behaviorcep.testing.Await;
 import io.behaviorcep.testing.IntegrationServices;
 import io.behaviorcep.testing.ReplayOracle;
@@ -12,16 +10,8 @@ import io.behaviorcep.testing.TopicReader;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -136,16 +126,8 @@ abstract class ProductionShape {
     }
 
     static JobClient submit(IntegrationServices.Run run) throws Exception {
-        Configuration conf = new Configuration();
-        conf.setString("state.backend.type", "rocksdb");
-        conf.setString("execution.checkpointing.dir", work.resolve("checkpoints-" + run.name()).toUri().toString());
-        conf.setString("execution.checkpointing.incremental", "true");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
-        StreamExecutionEnvironment env = services.env(PARALLELISM, conf);
-        BehaviorCepJob.prepare(env, run.config(), new KafkaIO(run.config()));
-        return env.executeAsync("behavior-cep production shape " + run.name());
+        return services.submitProductionShaped(run, work.resolve("checkpoints-" + run.name()), PARALLELISM,
+                "behavior-cep production shape " + run.name());
     }
 
     static void awaitRunning(JobClient job) throws Exception {
@@ -180,24 +162,10 @@ abstract class ProductionShape {
 
     /** Every partition read to its end and the offsets committed by a completed checkpoint. */
     static void awaitCaughtUp(IntegrationServices.Run run, String topic, JobClient job) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, services.kafka.bootstrapServers()))) {
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            for (int p = 0; p < PARTITIONS; p++) latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-            Map<TopicPartition, Long> end = new HashMap<>();
-            admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).forEach((tp, info) -> end.put(tp, info.offset()));
-            assertThat(end.values().stream().mapToLong(Long::longValue).sum()).as("records in " + topic)
-                    .isEqualTo((long) PRODUCED.getOrDefault(topic, 0));
-            Await.until("the job read every partition to its end and checkpointed it", WAIT, () -> {
-                assertThat(services.graph(job.getJobID()).getState()).isNotIn(JobStatus.FAILED, JobStatus.CANCELED);
-                Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(run.config().groupId())
-                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-                for (var e : end.entrySet()) {
-                    OffsetAndMetadata c = committed.get(e.getKey());
-                    if (e.getValue() > 0 && (c == null || c.offset() < e.getValue())) return false;
-                }
-                return true;
-            });
-        }
+        Map<TopicPartition, Long> end = services.endOffsets(topic, PARTITIONS);
+        assertThat(end.values().stream().mapToLong(Long::longValue).sum()).as("records in " + topic)
+                .isEqualTo((long) PRODUCED.getOrDefault(topic, 0));
+        services.awaitCaughtUp(run, end, job.getJobID(), WAIT);
     }
 
     static void awaitAlertsInPostgres(IntegrationServices.Run run, JobClient job, int atLeast) throws Exception {

@@ -175,6 +175,52 @@ public final class IntegrationServices implements AutoCloseable {
         return new TestStreamEnvironment(flink, conf, parallelism, List.of(), List.of());
     }
 
+    /**
+     * Submits the job as production runs it: RocksDB with incremental checkpoints on disk under
+     * {@code checkpoints}, and restarts allowed (fixed delay, 1 s).
+     */
+    public org.apache.flink.core.execution.JobClient submitProductionShaped(Run run, java.nio.file.Path checkpoints, int parallelism,
+                                                                             String jobName) throws Exception {
+        Configuration conf = new Configuration();
+        conf.setString("state.backend.type", "rocksdb");
+        conf.setString("execution.checkpointing.dir", checkpoints.toUri().toString());
+        conf.setString("execution.checkpointing.incremental", "true");
+        conf.set(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        conf.set(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
+        conf.set(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
+        StreamExecutionEnvironment env = env(parallelism, conf);
+        io.behaviorcep.BehaviorCepJob.prepare(env, run.config(), new io.behaviorcep.sink.KafkaIO(run.config()));
+        return env.executeAsync(jobName);
+    }
+
+    /** The end offset of every partition of {@code topic}. */
+    public Map<TopicPartition, Long> endOffsets(String topic, int partitions) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            for (int p = 0; p < partitions; p++) latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            Map<TopicPartition, Long> end = new HashMap<>();
+            admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).forEach((tp, info) -> end.put(tp, info.offset()));
+            return end;
+        }
+    }
+
+    /** Waits until the job has read every partition up to {@code end} and a completed checkpoint committed those offsets. */
+    public void awaitCaughtUp(Run run, Map<TopicPartition, Long> end, JobID job, Duration wait) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            Await.until("the job read every partition to its end and checkpointed it", wait, () -> {
+                JobStatus state = graph(job).getState();
+                if (state == JobStatus.FAILED || state == JobStatus.CANCELED) throw new AssertionError("the job is " + state);
+                Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(run.config().groupId())
+                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                for (var e : end.entrySet()) {
+                    var c = committed.get(e.getKey());
+                    if (e.getValue() > 0 && (c == null || c.offset() < e.getValue())) return false;
+                }
+                return true;
+            });
+        }
+    }
+
     public KafkaProducer<byte[], byte[]> producer() {
         return new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
