@@ -73,6 +73,15 @@ class HostileValidInputIT {
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final long OUT_OF_ORDERNESS = Duration.ofSeconds(30).toMillis();
     private static final Instant START = Instant.parse("2025-01-06T08:00:00Z");
+    /**
+     * Simulated pause between the two phases. The test waits up to {@link #WAIT} of wall time for the
+     * job to catch up after phase 1; past events.idle-timeout, idle-advance moves every partition's event
+     * time on with the wall clock from its newest event. Phase 2 starts later in event time than that can
+     * reach, after {@link #QUIET} or the longest wait, as live traffic resuming after a quiet spell would, so only the records meant to be late are.
+     */
+    /** Longer than the default events.idle-timeout (30 s). */
+    private static final Duration QUIET = Duration.ofSeconds(40);
+    private static final Duration PHASE_GAP = WAIT.multipliedBy(5);
 
     private static IntegrationServices services;
     private static Path shoppersFile;
@@ -87,8 +96,9 @@ class HostileValidInputIT {
     static void start() throws Exception {
         services = IntegrationServices.start(PARALLELISM);
         TrafficGenerator generator = new TrafficGenerator(new TrafficGenerator.Config(20261205L, 300, 100, START, 100, 0, 0, 0));
-        shoppers = generator.nextBatch(SHOPPER_RECORDS);
-        lastShopperTime = generator.simulatedNow().toEpochMilli();
+        shoppers = new ArrayList<>(generator.nextBatch(SHOPPER_RECORDS));
+        for (int i = SHOPPER_RECORDS / 2; i < SHOPPER_RECORDS; i++) shoppers.set(i, later(shoppers.get(i), PHASE_GAP));
+        lastShopperTime = generator.simulatedNow().plus(PHASE_GAP).toEpochMilli();
         shoppersFile = work.resolve("shoppers.jsonl");
         List<String> lines = new ArrayList<>();
         for (TrafficGenerator.GeneratedRecord r : shoppers) {
@@ -97,6 +107,12 @@ class HostileValidInputIT {
             ordinaryUsers.add(n.hasNonNull("userId") ? n.get("userId").asText() : n.get("anonymousId").asText());
         }
         Files.write(shoppersFile, lines, StandardCharsets.UTF_8);
+    }
+
+    private static TrafficGenerator.GeneratedRecord later(TrafficGenerator.GeneratedRecord r, Duration by) throws Exception {
+        ObjectNode n = (ObjectNode) JSON.readTree(r.value());
+        n.put("timestamp", Instant.parse(n.get("timestamp").asText()).plus(by).toString());
+        return new TrafficGenerator.GeneratedRecord(r.key(), JSON.writeValueAsBytes(n), r.kind());
     }
 
     @AfterAll
@@ -171,7 +187,7 @@ class HostileValidInputIT {
                     "edge-2000", START.toEpochMilli() + 1, "at 2000-01-01, late", true));
         }
         // many fresh users, one event each, spread over the phase's half of the shoppers' time
-        long from = t + (phase - 1) * 50 * min;
+        long from = phase == 1 ? t : t + 50 * min + PHASE_GAP.toMillis();
         for (int i = 0; i < FRESH_USERS / 2; i++) {
             String user = "fresh-" + phase + "-" + i;
             l.add(rec(event(user, "f" + i, "Product Viewed", from + i * (50 * min / (FRESH_USERS / 2))), "fresh user"));
@@ -194,6 +210,8 @@ class HostileValidInputIT {
             int half = SHOPPER_RECORDS / 2;
             int sent = produce(topic, interleave(shoppers.subList(0, half), phase1));
             awaitCaughtUp(run, topic, job);
+            // quiet for longer than events.idle-timeout, so idle-advance moves event time on between the phases
+            Thread.sleep(QUIET.toMillis());
             sent += produce(topic, interleave(shoppers.subList(half, SHOPPER_RECORDS), phase2));
             awaitCaughtUp(run, topic, job);
 
@@ -279,11 +297,14 @@ class HostileValidInputIT {
         return out;
     }
 
-    private static int produce(String topic, List<Rec> records) {
+    private static int produce(String topic, List<Rec> records) throws Exception {
+        List<java.util.concurrent.Future<?>> sends = new ArrayList<>();
         try (KafkaProducer<byte[], byte[]> producer = services.producer()) {
-            for (Rec r : records) producer.send(new ProducerRecord<>(topic, r.key(), r.value()));
+            for (Rec r : records) sends.add(producer.send(new ProducerRecord<>(topic, r.key(), r.value())));
             producer.flush();
         }
+        // a record the broker did not take would look like one the job lost
+        for (java.util.concurrent.Future<?> f : sends) f.get(30, TimeUnit.SECONDS);
         return records.size();
     }
 
