@@ -4,23 +4,20 @@ import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.CepPatternCompiler;
 import io.behaviorcep.pattern.PatternDefinition;
 
-import org.apache.flink.cep.nfa.NFA;
-import org.apache.flink.cep.nfa.State;
-import org.apache.flink.cep.nfa.StateTransition;
-import org.apache.flink.cep.nfa.compiler.NFACompiler;
-import org.apache.flink.cep.nfa.compiler.NFAStateNameHandler;
+import org.apache.flink.cep.pattern.conditions.IterativeCondition;
 
-import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One pattern ready to run in the {@link PatternEngine}: the very state graph Flink CEP's compiler
  * builds from it (so quantifiers, contiguity, {@code until}, optional and greedy steps and absences
- * mean exactly what they mean in Flink CEP), with its windows and after-match strategy.
+ * mean exactly what they mean in Flink CEP), with its windows, taken from the definition as
+ * {@link CepPatternCompiler} sets them, and its after-match strategy.
  */
 public final class CompiledPattern {
     public final PatternDefinition def;
@@ -30,56 +27,36 @@ public final class CompiledPattern {
     final SkipStrategy skip;
     /** Events no step can take can be skipped without changing a match (no strict contiguity). */
     final boolean preFilter;
-    /** Per state, what the engine asks of it for every run: one lookup instead of several. */
-    final Map<String, StateInfo> info;
+    /** Per state, its edges and window: one lookup per run. */
+    final Map<String, StateGraph.Node> info;
     /** Every condition object of the graph, to open and close with the operator. */
-    final List<org.apache.flink.cep.pattern.conditions.IterativeCondition<BehaviorEvent>> conditions;
+    final List<IterativeCondition<BehaviorEvent>> conditions;
 
     public CompiledPattern(PatternDefinition def) {
         this.def = def;
-        NFA<BehaviorEvent> nfa = NFACompiler.compileFactory(CepPatternCompiler.compile(def), false).createNFA();
-        Map<String, Long> windows = windowTimes(nfa);
-        Map<String, StateInfo> infos = new HashMap<>();
+        Map<String, Long> windows = CepPatternCompiler.previousEventWindows(def);
+        List<StateGraph.Node> states = FlinkCepInternals.compile(CepPatternCompiler.compile(def), name -> windows.getOrDefault(name, 0L));
+        Map<String, StateGraph.Node> infos = new HashMap<>();
         List<Run> starts = new ArrayList<>();
-        List<org.apache.flink.cep.pattern.conditions.IterativeCondition<BehaviorEvent>> conds = new ArrayList<>();
+        List<IterativeCondition<BehaviorEvent>> conds = new ArrayList<>();
         // the same iteration order as Flink's NFA.createInitialNFAState, which orders the first runs
-        for (State<BehaviorEvent> s : nfa.getStates()) {
-            Long w = windows.get(s.getName());
-            infos.put(s.getName(), new StateInfo(s, w == null ? 0 : w));
-            if (s.isStart()) starts.add(Run.start(s.getName()));
-            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
-                if (t.getCondition() != null && !conds.contains(t.getCondition())) conds.add(t.getCondition());
+        for (StateGraph.Node s : states) {
+            infos.put(s.name, s);
+            if (s.start) starts.add(Run.start(s.name));
+            for (StateGraph.Edge t : s.edges()) {
+                if (t.condition() != null && !conds.contains(t.condition())) conds.add(t.condition());
             }
         }
         this.info = Collections.unmodifiableMap(infos);
         this.startRuns = List.copyOf(starts);
-        this.windowTime = nfa.getWindowTime();
+        this.windowTime = CepPatternCompiler.firstEventWindow(def);
         this.skip = SkipStrategy.of(def);
         this.preFilter = CepPatternCompiler.canPreFilter(def);
         this.conditions = List.copyOf(conds);
     }
 
-    /** A state and its window, as the engine uses them. */
-    static final class StateInfo {
-        final State<BehaviorEvent> state;
-        /** The step name an event bound in this state is reported under (Flink names repeated states {@code step:0}, ...). */
-        final String step;
-        final boolean start;
-        final boolean pending;
-        /** The window from the previous event ({@code within} of a step, {@code for} of an absence), or 0. */
-        final long window;
-
-        StateInfo(State<BehaviorEvent> state, long window) {
-            this.state = state;
-            this.step = NFAStateNameHandler.getOriginalNameFromInternal(state.getName());
-            this.start = state.isStart();
-            this.pending = state.isPending();
-            this.window = window;
-        }
-    }
-
-    StateInfo info(Run r) {
-        StateInfo i = info.get(r.state);
+    StateGraph.Node info(Run r) {
+        StateGraph.Node i = info.get(r.state);
         if (i == null) throw new IllegalStateException("pattern " + def.label() + " has no state " + r.state);
         return i;
     }
@@ -90,13 +67,12 @@ public final class CompiledPattern {
 
     /** The state graph without conditions and windows: two versions with the same shape can hand runs over. */
     String shape() {
-        java.util.TreeMap<String, java.util.List<String>> out = new java.util.TreeMap<>();
-        for (StateInfo i : info.values()) {
-            State<BehaviorEvent> s = i.state;
-            java.util.List<String> edges = new java.util.ArrayList<>();
-            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) edges.add(t.getAction() + ">" + t.getTargetState().getName());
-            edges.add(s.getStateType().toString());
-            out.put(s.getName(), edges);
+        TreeMap<String, List<String>> out = new TreeMap<>();
+        for (StateGraph.Node s : info.values()) {
+            List<String> edges = new ArrayList<>();
+            for (StateGraph.Edge t : s.edges()) edges.add(t.action() + ">" + t.target().name);
+            edges.add(s.kind.toString());
+            out.put(s.name, edges);
         }
         return out.toString();
     }
@@ -104,21 +80,6 @@ public final class CompiledPattern {
     /** Whether the engine has to show this event to the pattern at all. */
     boolean wants(BehaviorEvent e) {
         return !preFilter || CepPatternCompiler.isRelevant(def, e);
-    }
-
-    /**
-     * Flink's NFA keeps the per-state windows private; they are read once here. A Flink upgrade
-     * that renames the field fails every engine test at once, not silently.
-     */
-    @SuppressWarnings("unchecked")
-    private static Map<String, Long> windowTimes(NFA<BehaviorEvent> nfa) {
-        try {
-            Field f = NFA.class.getDeclaredField("windowTimes");
-            f.setAccessible(true);
-            return (Map<String, Long>) f.get(nfa);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot read the per-state windows of Flink's NFA", e);
-        }
     }
 
     /** Flink CEP's after-match skip strategies, on the engine's event ids. */

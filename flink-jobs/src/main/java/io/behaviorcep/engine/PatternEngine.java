@@ -2,9 +2,6 @@ package io.behaviorcep.engine;
 
 import io.behaviorcep.event.BehaviorEvent;
 
-import org.apache.flink.cep.nfa.State;
-import org.apache.flink.cep.nfa.StateTransition;
-import org.apache.flink.cep.nfa.StateTransitionAction;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
 
 import java.util.ArrayDeque;
@@ -62,7 +59,7 @@ public final class PatternEngine {
         long lastExpiry = Long.MIN_VALUE;
         boolean allExact = p.skip.isSkip() || !runs.completed.isEmpty();
         for (Run r : runs.partial) {
-            CompiledPattern.StateInfo i = p.info(r);
+            StateGraph.Node i = p.info(r);
             if (i.start) continue; // as in Flink, a run in a start state never times out
             long expiry = Long.MAX_VALUE;
             if (i.window > 0) expiry = r.prevTs + i.window;
@@ -79,7 +76,7 @@ public final class PatternEngine {
         PriorityQueue<Run> next = null;
         PriorityQueue<Run> potential = null;
         for (Run r : runs.partial) {
-            CompiledPattern.StateInfo i = p.info(r);
+            StateGraph.Node i = p.info(r);
             boolean timedOut = !i.start && ((i.window > 0 && timestamp - r.prevTs >= i.window)
                     || (p.windowTime > 0 && timestamp - r.startTs >= p.windowTime));
             if (timedOut) {
@@ -134,11 +131,11 @@ public final class PatternEngine {
             boolean discard = false;
             List<Run> retain = null;
             for (Run n : produced) {
-                State<BehaviorEvent> s = p.info(n).state;
-                if (s.isFinal()) {
+                StateGraph.Node s = p.info(n);
+                if (s.isFinal) {
                     if (potential == null) potential = new PriorityQueue<>(Run.ORDER);
                     potential.add(n);
-                } else if (s.isStop()) {
+                } else if (s.stop) {
                     discard = true;
                 } else {
                     if (retain == null) retain = new ArrayList<>(2);
@@ -254,41 +251,40 @@ public final class PatternEngine {
     /** {@code NFA.computeNextStates}, without Dewey versions. */
     private static void computeNextStates(CompiledPattern p, Run r, BehaviorEvent event, long ts, int seq, ErrorSink errors,
                                           List<Run> produced) {
-        CompiledPattern.StateInfo info = p.info(r);
-        State<BehaviorEvent> current = info.state;
-        boolean isStart = info.start;
+        StateGraph.Node current = p.info(r);
+        boolean isStart = current.start;
         Ctx ctx = new Ctx(r, ts);
-        List<StateTransition<BehaviorEvent>> edges = decisionGraph(p, current, ctx, event, errors);
-        for (StateTransition<BehaviorEvent> edge : edges) {
-            if (edge.getAction() == StateTransitionAction.IGNORE) {
+        List<StateGraph.Edge> edges = decisionGraph(p, current, ctx, event, errors);
+        for (StateGraph.Edge edge : edges) {
+            if (edge.action() == StateGraph.Action.IGNORE) {
                 if (!isStart) {
-                    produced.add(new Run(edge.getTargetState().getName(), r.path, r.startTs, r.prevTs, r.startIdTs, r.startSeq));
+                    produced.add(new Run(edge.target().name, r.path, r.startTs, r.prevTs, r.startIdTs, r.startSeq));
                 }
             } else { // TAKE
-                State<BehaviorEvent> target = edge.getTargetState();
-                PathNode node = new PathNode(p.info.get(edge.getSourceState().getName()).step, event, ts, seq, r.path);
+                StateGraph.Node target = edge.target();
+                PathNode node = new PathNode(edge.source().step, event, ts, seq, r.path);
                 long startTs = isStart ? ts : r.startTs;
                 long startIdTs = isStart ? ts : r.startIdTs;
                 int startSeq = isStart ? seq : r.startSeq;
-                produced.add(new Run(target.getName(), node, startTs, ts, startIdTs, startSeq));
-                State<BehaviorEvent> fin = finalStateAfterProceed(p, ctx, target, event, errors);
-                if (fin != null) produced.add(new Run(fin.getName(), node, startTs, ts, startIdTs, startSeq));
+                produced.add(new Run(target.name, node, startTs, ts, startIdTs, startSeq));
+                StateGraph.Node fin = finalStateAfterProceed(p, ctx, target, event, errors);
+                if (fin != null) produced.add(new Run(fin.name, node, startTs, ts, startIdTs, startSeq));
             }
         }
         // the start state always stays, as a fresh run that has bound nothing
         if (isStart) produced.add(r.path == null ? r : Run.start(r.state));
     }
 
-    private static State<BehaviorEvent> finalStateAfterProceed(CompiledPattern p, Ctx ctx, State<BehaviorEvent> state,
-                                                               BehaviorEvent event, ErrorSink errors) {
-        ArrayDeque<State<BehaviorEvent>> toCheck = new ArrayDeque<>();
+    private static StateGraph.Node finalStateAfterProceed(CompiledPattern p, Ctx ctx, StateGraph.Node state,
+                                                          BehaviorEvent event, ErrorSink errors) {
+        ArrayDeque<StateGraph.Node> toCheck = new ArrayDeque<>();
         toCheck.push(state);
         while (!toCheck.isEmpty()) {
-            State<BehaviorEvent> s = toCheck.pop();
-            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
-                if (t.getAction() == StateTransitionAction.PROCEED && check(p, ctx, t.getCondition(), event, errors)) {
-                    if (t.getTargetState().isFinal()) return t.getTargetState();
-                    toCheck.push(t.getTargetState());
+            StateGraph.Node s = toCheck.pop();
+            for (StateGraph.Edge t : s.edges()) {
+                if (t.action() == StateGraph.Action.PROCEED && check(p, ctx, t.condition(), event, errors)) {
+                    if (t.target().isFinal) return t.target();
+                    toCheck.push(t.target());
                 }
             }
         }
@@ -296,16 +292,16 @@ public final class PatternEngine {
     }
 
     /** {@code NFA.createDecisionGraph}: the TAKE and IGNORE edges reachable through PROCEED edges whose conditions hold. */
-    private static List<StateTransition<BehaviorEvent>> decisionGraph(CompiledPattern p, State<BehaviorEvent> state, Ctx ctx,
-                                                                     BehaviorEvent event, ErrorSink errors) {
-        List<StateTransition<BehaviorEvent>> edges = new ArrayList<>(4);
-        ArrayDeque<State<BehaviorEvent>> states = new ArrayDeque<>();
+    private static List<StateGraph.Edge> decisionGraph(CompiledPattern p, StateGraph.Node state, Ctx ctx,
+                                                       BehaviorEvent event, ErrorSink errors) {
+        List<StateGraph.Edge> edges = new ArrayList<>(4);
+        ArrayDeque<StateGraph.Node> states = new ArrayDeque<>();
         states.push(state);
         while (!states.isEmpty()) {
-            State<BehaviorEvent> s = states.pop();
-            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
-                if (check(p, ctx, t.getCondition(), event, errors)) {
-                    if (t.getAction() == StateTransitionAction.PROCEED) states.push(t.getTargetState());
+            StateGraph.Node s = states.pop();
+            for (StateGraph.Edge t : s.edges()) {
+                if (check(p, ctx, t.condition(), event, errors)) {
+                    if (t.action() == StateGraph.Action.PROCEED) states.push(t.target());
                     else edges.add(t);
                 }
             }

@@ -15,7 +15,9 @@ import org.apache.flink.metrics.Counter;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Compiles a {@link PatternDefinition} to a Flink CEP {@link Pattern}.
@@ -55,6 +57,30 @@ public final class CepPatternCompiler {
         }
         if (def.within != null) p = p.within(def.within.plus(INCLUSIVE), WithinType.FIRST_AND_LAST);
         return p;
+    }
+
+    /**
+     * The windows {@link #compile} sets from the previous event, as the compiled state graph applies
+     * them: by the name of the state that waits for the step (the step's own name), in milliseconds,
+     * inclusive end included. Flink CEP applies a {@link WithinType#PREVIOUS_AND_CURRENT} window only
+     * to a step taken once (optional or not); on a repeated step ({@code times}, {@code one_or_more})
+     * it reads the window of the repetition instead, which no pattern file sets, so a repeated
+     * step's {@code within} has no effect there, and none here.
+     */
+    public static Map<String, Long> previousEventWindows(PatternDefinition def) {
+        Map<String, Long> windows = new HashMap<>();
+        for (int i = 1; i < def.steps.size(); i++) {
+            StepDefinition s = def.steps.get(i);
+            Duration window = s.absent ? s.absentFor : s.within;
+            boolean once = s.quantifier.min == 1 && s.quantifier.max == 1;
+            if (window != null && once) windows.put(s.name, window.plus(INCLUSIVE).toMillis());
+        }
+        return windows;
+    }
+
+    /** The pattern-wide window {@link #compile} sets from the first event, in milliseconds, or 0. */
+    public static long firstEventWindow(PatternDefinition def) {
+        return def.within == null ? 0 : def.within.plus(INCLUSIVE).toMillis();
     }
 
     private static Pattern<BehaviorEvent, BehaviorEvent> quantify(Pattern<BehaviorEvent, BehaviorEvent> p, PatternDefinition def, StepDefinition s) {
