@@ -3,9 +3,9 @@ package io.behaviorcep.bench;
 import io.behaviorcep.BehaviorCepPipeline;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.engine.EventTimeOrder;
+import io.behaviorcep.testing.cep.EventTimeOrder;
 import io.behaviorcep.engine.PatternEngineFunction;
-import io.behaviorcep.pattern.AbsenceDeadlineCepOperator;
+import io.behaviorcep.testing.cep.AbsenceDeadlineCepOperator;
 import io.behaviorcep.pattern.PatternDefinition;
 
 import org.apache.flink.api.common.JobExecutionResult;

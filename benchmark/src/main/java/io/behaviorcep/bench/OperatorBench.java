@@ -4,7 +4,7 @@ import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.pattern.AbsenceDeadlineCepOperator;
+import io.behaviorcep.testing.cep.AbsenceDeadlineCepOperator;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
 

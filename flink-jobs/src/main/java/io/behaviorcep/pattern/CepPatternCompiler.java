@@ -30,7 +30,7 @@ import java.util.Map;
  */
 public final class CepPatternCompiler {
     /** Added to every window so that its end is inclusive; see the class comment. */
-    static final Duration INCLUSIVE = Duration.ofMillis(1);
+    public static final Duration INCLUSIVE = Duration.ofMillis(1);
 
     private CepPatternCompiler() {}
 
@@ -122,7 +122,7 @@ public final class CepPatternCompiler {
     }
 
     /**
-     * True when events that no step's name/type accepts can be dropped before the CEP operator
+     * True when events that no step's name/type accepts can be skipped before the pattern engine
      * without changing any match: only strict contiguity ({@code next}, between steps or {@code loop: next}
      * inside a repeated step) notices unrelated events.
      */

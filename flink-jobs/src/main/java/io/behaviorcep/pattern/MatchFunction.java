@@ -3,11 +3,8 @@ package io.behaviorcep.pattern;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.sink.OutputJson;
 
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.cep.functions.PatternProcessFunction;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
-import org.apache.flink.util.Collector;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -16,15 +13,15 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * Turns one Flink CEP match into a {@link PatternMatch}: when it was decided, which events it bound,
- * and the alert payload with its templates filled from those events.
+ * Turns one match (the events each step bound) into a {@link PatternMatch}: when it was decided,
+ * which events it bound, and the alert payload with its templates filled from those events.
  *
  * <p>Also home of the per-pattern metrics: every operator that counts something for a pattern does it
  * in {@link #patternMetrics} ({@code pattern=<id>, version=<v>}): events evaluated (the pattern's
- * input), matches and timeouts fired (here and in the engine), condition errors (the
- * conditions), alerts emitted, capped and collapsed (the actions operator).
+ * input), matches and timeouts fired (the engine), condition errors (the conditions), alerts
+ * emitted, capped and collapsed (the actions operator).
  */
-public class MatchFunction extends PatternProcessFunction<BehaviorEvent, PatternMatch> {
+public final class MatchFunction {
     public static final String EVENTS_EVALUATED = "eventsEvaluated";
     public static final String MATCHES = "matches";
     public static final String TIMEOUTS_FIRED = "timeoutsFired";
@@ -33,13 +30,7 @@ public class MatchFunction extends PatternProcessFunction<BehaviorEvent, Pattern
     /** One condition-error counter per pattern group and subtask, shared by all conditions of the pattern. */
     private static final Map<MetricGroup, Counter> CONDITION_ERROR_COUNTERS = Collections.synchronizedMap(new WeakHashMap<>());
 
-    private final PatternDefinition def;
-    private transient Counter matches;
-    private transient Counter timeoutsFired;
-
-    public MatchFunction(PatternDefinition def) {
-        this.def = def;
-    }
+    private MatchFunction() {}
 
     /**
      * The metric group of one pattern: key/value groups, so the web UI shows
@@ -57,26 +48,6 @@ public class MatchFunction extends PatternProcessFunction<BehaviorEvent, Pattern
      */
     public static Counter conditionErrors(MetricGroup operator, String patternId, int version) {
         return CONDITION_ERROR_COUNTERS.computeIfAbsent(patternMetrics(operator, patternId, version), g -> g.counter(CONDITION_ERRORS));
-    }
-
-    @Override
-    public void open(OpenContext ctx) throws Exception {
-        super.open(ctx);
-        MetricGroup operator = getRuntimeContext().getMetricGroup();
-        MetricGroup g = patternMetrics(operator, def.id, def.version);
-        matches = g.counter(MATCHES);
-        timeoutsFired = g.counter(TIMEOUTS_FIRED);
-        conditionErrors(operator, def.id, def.version); // registered (at 0) even if no condition ever fails
-    }
-
-    @Override
-    public void processMatch(Map<String, List<BehaviorEvent>> match, Context ctx, Collector<PatternMatch> out) {
-        out.collect(toMatch(def, match));
-        if (matches != null) {
-            matches.inc();
-            // a pattern ending in an absence is decided only when its deadline passes
-            if (def.trailingAbsence() != null) timeoutsFired.inc();
-        }
     }
 
     public static PatternMatch toMatch(PatternDefinition def, Map<String, List<BehaviorEvent>> match) {

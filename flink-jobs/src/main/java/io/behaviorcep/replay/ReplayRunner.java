@@ -41,7 +41,7 @@ import java.util.stream.Stream;
  *
  * <p><b>Order does not matter.</b> In batch execution Flink sorts each keyed input by user and
  * time and emits only the final watermark, at the end of each user's input, so no event is late
- * and the profile and CEP operators see each user's events in event-time order (ties by
+ * and the profile and the pattern engine see each user's events in event-time order (ties by
  * messageId, in the profile operator). In streaming execution the same holds because the
  * out-of-orderness is set to a century: the watermark stays behind every event until the input
  * ends. Either way the outcome is a function of the set of events, not of their order, and

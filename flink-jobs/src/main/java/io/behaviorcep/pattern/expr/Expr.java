@@ -9,7 +9,7 @@ import java.util.Set;
 
 /**
  * A parsed condition (see {@link ConditionParser} for the language). Immutable, thread-safe and
- * {@link Serializable}: Flink ships conditions to the task managers inside the CEP operator.
+ * {@link Serializable}: Flink ships conditions to the task managers inside the pattern engine operator.
  *
  * <p>{@link #test} never throws: data that does not fit (a missing field, text where a number is
  * expected) makes a comparison false, and an unexpected failure makes the whole condition false and

@@ -3,7 +3,7 @@ package io.behaviorcep.pattern.differential;
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.pattern.AbsenceDeadlineCepOperator;
+import io.behaviorcep.testing.cep.AbsenceDeadlineCepOperator;
 import io.behaviorcep.pattern.CepPatternCompiler;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;

@@ -1,8 +1,11 @@
-package io.behaviorcep.pattern;
+package io.behaviorcep.testing.cep;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.pattern.CepPatternCompiler;
+import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.testing.Events;
 import io.behaviorcep.testing.Repo;
 
@@ -60,14 +63,14 @@ class AbsenceDeadlineCepOperatorTest {
 
     private static AbsenceDeadlineCepOperator<String, PatternMatch> withDeadlines() {
         Pattern<BehaviorEvent, BehaviorEvent> p = CepPatternCompiler.compile(CART);
-        return new AbsenceDeadlineCepOperator<>(serializer(), NFACompiler.compileFactory(p, false), p, new MatchFunction(CART), null,
+        return new AbsenceDeadlineCepOperator<>(serializer(), NFACompiler.compileFactory(p, false), p, new CepMatchFunction(CART), null,
                 AbsenceDeadlineCepOperator.deadlineAfter(CART));
     }
 
     private static CepOperator<BehaviorEvent, String, PatternMatch> flinks() {
         Pattern<BehaviorEvent, BehaviorEvent> p = CepPatternCompiler.compile(CART);
         return new CepOperator<>(serializer(), false, NFACompiler.compileFactory(p, false), null, p.getAfterMatchSkipStrategy(),
-                new MatchFunction(CART), null);
+                new CepMatchFunction(CART), null);
     }
 
     private static long at(Instant t) {

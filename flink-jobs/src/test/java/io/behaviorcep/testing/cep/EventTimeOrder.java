@@ -1,4 +1,4 @@
-package io.behaviorcep.engine;
+package io.behaviorcep.testing.cep;
 
 import io.behaviorcep.event.BehaviorEvent;
 

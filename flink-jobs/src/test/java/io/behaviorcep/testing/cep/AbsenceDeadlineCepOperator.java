@@ -1,6 +1,8 @@
-package io.behaviorcep.pattern;
+package io.behaviorcep.testing.cep;
 
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.pattern.CepPatternCompiler;
+import io.behaviorcep.pattern.PatternDefinition;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
