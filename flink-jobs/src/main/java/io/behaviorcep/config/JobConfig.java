@@ -3,6 +3,7 @@ package io.behaviorcep.config;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.util.EditDistance;
 
 import java.io.IOException;
 import java.io.Reader;

@@ -1,7 +1,7 @@
 package io.behaviorcep.pattern;
 
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.util.JsonText;
 
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -71,14 +71,14 @@ public final class MatchFunction {
             List<BehaviorEvent> events = match.get(s.name);
             if (events == null || s.absent) continue;
             if (matched.length() > 1) matched.append(',');
-            OutputJson.appendQuoted(matched, s.name).append(":[");
+            JsonText.appendQuoted(matched, s.name).append(":[");
             for (int i = 0; i < events.size(); i++) {
                 BehaviorEvent e = events.get(i);
                 if (i > 0) matched.append(',');
                 matched.append("{\"message_id\":");
                 if (e.messageId == null) matched.append("null");
-                else OutputJson.appendQuoted(matched, e.messageId);
-                matched.append(",\"timestamp\":\"").append(OutputJson.iso(e.timestamp)).append("\"}");
+                else JsonText.appendQuoted(matched, e.messageId);
+                matched.append(",\"timestamp\":\"").append(JsonText.iso(e.timestamp)).append("\"}");
                 ids.add(e.messageId);
             }
             matched.append(']');

@@ -1,6 +1,6 @@
 package io.behaviorcep.pattern;
 
-import io.behaviorcep.config.EditDistance;
+import io.behaviorcep.util.EditDistance;
 
 import io.behaviorcep.pattern.PatternDefinition.AlertAction;
 import io.behaviorcep.pattern.PatternDefinition.CapAction;

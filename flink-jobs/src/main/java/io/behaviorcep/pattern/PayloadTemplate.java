@@ -1,7 +1,7 @@
 package io.behaviorcep.pattern;
 
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.util.JsonText;
 
 
 import java.io.Serializable;
@@ -78,19 +78,19 @@ public final class PayloadTemplate implements Serializable {
         StringBuilder sb = new StringBuilder(64 * fields.size() + 2).append('{');
         for (Field f : fields) {
             if (sb.length() > 1) sb.append(',');
-            OutputJson.appendQuoted(sb, f.name).append(':');
+            JsonText.appendQuoted(sb, f.name).append(':');
             if (f.whole != null) {
                 String v = lookup(f.whole, match);
                 String number = v == null ? null : jsonNumber(v);
                 if (v == null) sb.append("null");
                 else if (number != null) sb.append(number);
-                else OutputJson.appendQuoted(sb, v);
+                else JsonText.appendQuoted(sb, v);
                 continue;
             }
             sb.append('"');
             for (Object part : f.parts) {
                 String v = part instanceof String literal ? literal : lookup((Ref) part, match);
-                if (v != null) OutputJson.appendEscaped(sb, v);
+                if (v != null) JsonText.appendEscaped(sb, v);
             }
             sb.append('"');
         }

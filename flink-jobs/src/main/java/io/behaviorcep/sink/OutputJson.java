@@ -5,16 +5,15 @@ import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.profile.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
+import io.behaviorcep.util.JsonText;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -26,20 +25,18 @@ public final class OutputJson {
 
     private OutputJson() {}
 
-    /** A JSON string literal, escaped as Jackson's generator escapes it (for JSON written as text on hot paths). */
+    /** A JSON string literal; see {@link JsonText#appendQuoted}. */
     public static StringBuilder appendQuoted(StringBuilder sb, String s) {
-        sb.append('"');
-        return appendEscaped(sb, s).append('"');
+        return JsonText.appendQuoted(sb, s);
     }
 
-    /** The inside of a JSON string literal. */
+    /** The inside of a JSON string literal; see {@link JsonText#appendEscaped}. */
     public static StringBuilder appendEscaped(StringBuilder sb, String s) {
-        JsonStringEncoder.getInstance().quoteAsString(s, sb);
-        return sb;
+        return JsonText.appendEscaped(sb, s);
     }
 
     public static String iso(long epochMillis) {
-        return Instant.ofEpochMilli(epochMillis).toString();
+        return JsonText.iso(epochMillis);
     }
 
     public static ObjectNode alert(Alert a) {

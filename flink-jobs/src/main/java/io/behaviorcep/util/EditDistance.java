@@ -1,4 +1,4 @@
-package io.behaviorcep.config;
+package io.behaviorcep.util;
 
 /** Levenshtein distance, for the "did you mean" of config keys, pattern keys and condition words. */
 public final class EditDistance {

@@ -1,6 +1,6 @@
 package io.behaviorcep.pattern.expr;
 
-import io.behaviorcep.config.EditDistance;
+import io.behaviorcep.util.EditDistance;
 
 import io.behaviorcep.pattern.expr.Nodes.And;
 import io.behaviorcep.pattern.expr.Nodes.Compare;
