@@ -12,6 +12,7 @@ import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.IngestFilter;
 import io.behaviorcep.event.KeyedPathHead;
+import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.pattern.PatternChange;
@@ -25,6 +26,7 @@ import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
@@ -40,13 +42,19 @@ import java.util.List;
  * Builds the job graph from a typed config and a pattern set; connectors come from {@link PipelineIO}.
  *
  * <pre>
- * Kafka source: parse &amp; event time per partition ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ patterns (engine) ─┬─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
- *                     └─ DLQ (also: failed steps,   │                    └─ late       │   (matches, exits)   │                                       └─ segment updates ─┐
- *                         full buffers, controls)   │                                  │   privacy signals ───┘                                                            │
- * suppression list (PostgreSQL, no event time) ─────┤                                  │                                                                                   │
- * privacy controls (Kafka, no event time) ─ per id ─┘                                  ├─ threshold segment updates ───────────────────────────────────────────────────────┴─ segment updates
- *                                                                                      └─ profiles &amp; erasures (user_profiles)
+ *                                                        ┌─ one chain after one keyBy ───────────────────────────────────────────────────────────┐
+ * Kafka source: parse &amp; event time per partition ─┬─ keyBy(user) ─ head ─ dedup &amp; late ─ profile ─ patterns (engine) ─ alerts, caps &amp; segments ─┬─ alerts
+ *                     └─ DLQ (also: failed steps,   │                 ↑            └─ late    │          (matches, exits,   (applies changes,         └─ segment updates ─┐
+ *                         full buffers, controls)   │                 │                       │           privacy signals,   keeps them in op. state)                   │
+ * suppression list (PostgreSQL, no event time) ─────┤                 │                       │           pattern changes)                                              │
+ * privacy controls (Kafka, no event time) ─ per id ─┘                 │                       ├─ threshold segment updates ─────────────────────────────────────────────┴─ segment updates
+ * pattern changes (watcher, or none: event time only) ─ in-band ─ broadcast                  └─ profiles &amp; erasures (user_profiles)
  * </pre>
+ *
+ * <p>Pattern changes enter the keyed path at its head, on a broadcast input, and travel from there
+ * in-band ({@link KeyedPathRecords}); the profile's privacy signals reach the actions operator through
+ * the engine. So every keyed operator has one input, and Flink chains them: no record is serialised
+ * between them, and each user's records keep one order.
  *
  * <p>With {@code privacy.pseudonymize}, alerts, segment updates and profile records pass a
  * stateless map that replaces the user id by its HMAC before their sinks.
@@ -192,7 +200,7 @@ public final class BehaviorCepPipeline {
         io.lateEvents(late.get(0).union(late.get(1)));
 
         // matches, segment exits, the profile's privacy signals and the pattern changes, in-band
-        SingleOutputStreamOperator<Alert> alerts = DataStreamUtils.reinterpretAsKeyedStream(engine, in -> in.userKey)
+        SingleOutputStreamOperator<Alert> alerts = DataStreamUtils.reinterpretAsKeyedStream(engine, ActionInput::userKey, Types.STRING)
                 .process(new PatternActionsFunction(allPatterns), TypeInformation.of(Alert.class))
                 .uid(UID_ACTIONS).name("Alerts, caps & segments");
         io.alerts(pseudonymKey == null ? alerts

@@ -204,7 +204,7 @@ public final class Contenders {
                     e -> e.userKey);
             DataStream<String> matches = PatternEngineFunction.fixed(ordered, List.of(def)).name("Pattern engine")
                     .flatMap((io.behaviorcep.action.ActionInput in, Collector<String> out) -> {
-                        if (in.match != null) out.collect(CART + " " + in.match.userKey + " " + in.match.anchorId);
+                        if (in instanceof io.behaviorcep.action.ActionInput.Matched m) out.collect(CART + " " + m.match().userKey + " " + m.match().anchorId);
                     }).returns(Types.STRING);
             matches.sinkTo(new PeerSink(runId, record)).name("Count matches");
             JobExecutionResult r = env.execute("bench: pattern engine");

@@ -72,6 +72,7 @@ final class OperatorBench {
         Set<String> anchors = new HashSet<>();
         long matches = 0;
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(op, (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0)) {
+            h.setup(io.behaviorcep.action.ActionInputTypeInfo.INSTANCE.createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl()));
             h.open();
             long start = System.nanoTime();
             int i = 0;
@@ -83,9 +84,9 @@ final class OperatorBench {
             h.processWatermark(Long.MAX_VALUE);
             long nanos = System.nanoTime() - start;
             for (ActionInput in : h.extractOutputValues()) {
-                if (in.match == null) continue;
+                if (!(in instanceof ActionInput.Matched m)) continue;
                 matches++;
-                anchors.add(in.match.userKey + " " + in.match.anchorId);
+                anchors.add(m.match().userKey + " " + m.match().anchorId);
             }
             return new Result(nanos, anchors, matches);
         }

@@ -233,26 +233,27 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     /** Contains {@code ex} when it is the input's fault (a dead letter, counted), else rethrows it. */
     private void contain(RuntimeException ex, ActionInput in, Context ctx) {
         if (!StepFailure.isRecordFault(ex)) throw ex;
-        PatternMatch m = in.match;
+        PatternMatch m = in instanceof ActionInput.Matched matched ? matched.match() : null;
         DeadLetter d = StepFailure.ofDocument(STEP, m == null ? null : m.patternId, m == null ? 0 : m.patternVersion,
-                in.userKey != null ? in.userKey : ctx.getCurrentKey(), inputDocument(in), ex);
+                in.userKey() != null ? in.userKey() : ctx.getCurrentKey(), inputDocument(in), ex);
         ctx.output(FAILED, failures.count(d, ex));
     }
 
     /** What a dead letter of this step carries of an input: its kind, user, time and ids (a match's events are in its alert's form). */
     static com.fasterxml.jackson.databind.node.ObjectNode inputDocument(ActionInput in) {
         var n = io.behaviorcep.sink.OutputJson.MAPPER.createObjectNode();
-        n.put("input", in.isControl() ? "control" : in.isExit() ? "exit" : "match");
-        n.put("userKey", in.userKey);
-        n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp));
-        if (in.control != null) n.put("control", in.control);
-        if (in.exitSegment != null) {
-            n.put("segment", in.exitSegment);
-            n.put("exitPatternId", in.exitPatternId);
-            n.put("exitEventId", in.exitEventId);
+        n.put("input", in instanceof ActionInput.PrivacySignal ? "control" : in instanceof ActionInput.SegmentExit ? "exit"
+                : in instanceof ActionInput.Matched ? "match" : "pattern change");
+        n.put("userKey", in.userKey());
+        n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp()));
+        if (in instanceof ActionInput.PrivacySignal s) n.put("control", s.signal().word);
+        if (in instanceof ActionInput.SegmentExit x) {
+            n.put("segment", x.segment());
+            n.put("exitPatternId", x.patternId());
+            n.put("exitEventId", x.eventId());
         }
-        PatternMatch m = in.match;
-        if (m != null) {
+        if (in instanceof ActionInput.Matched matched) {
+            PatternMatch m = matched.match();
             n.put("patternId", m.patternId);
             n.put("patternVersion", m.patternVersion);
             n.put("anchorId", m.anchorId);
@@ -264,13 +265,13 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     @Override
     public void processElement(ActionInput in, Context ctx, Collector<Alert> out) throws Exception {
-        if (in.isPatternChange()) {
-            applyChange(in.change); // belongs to no user: no keyed state, no timer
+        if (in instanceof ActionInput.PatternChanged c) {
+            applyChange(c.change()); // belongs to no user: no keyed state, no timer
             return;
         }
         try {
             pending.add(in);
-            ctx.timerService().registerEventTimeTimer(in.timestamp);
+            ctx.timerService().registerEventTimeTimer(in.timestamp());
         } catch (RuntimeException ex) {
             contain(ex, in, ctx);
         }
@@ -293,18 +294,18 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
         List<ActionInput> due = new ArrayList<>();
         List<ActionInput> later = new ArrayList<>();
-        for (ActionInput in : pending.get()) (in.timestamp <= watermark ? due : later).add(in);
+        for (ActionInput in : pending.get()) (in.timestamp() <= watermark ? due : later).add(in);
         // TTL expiries are exits too, ordered with everything else by time
         for (Map.Entry<String, Membership> m : memberships.entries()) {
             if (m.getValue().expiresAt <= watermark) {
-                due.add(ActionInput.exit(user, m.getKey(), SegmentUpdate.REASON_TTL, "", m.getValue().expiresAt));
+                due.add(new ActionInput.SegmentExit(user, m.getKey(), SegmentUpdate.REASON_TTL, "", m.getValue().expiresAt, null));
             }
         }
         // a queue, not a sorted list: a membership entered in this batch may also expire in it, and
         // that expiry must take its place in time, or the outcome would depend on how far the
         // watermark jumped at once
         PriorityQueue<ActionInput> queue = new PriorityQueue<>(
-                Comparator.comparingLong((ActionInput a) -> a.timestamp).thenComparing(ActionInput::sortKey));
+                Comparator.comparingLong(ActionInput::timestamp).thenComparing(ActionInput::sortKey));
         queue.addAll(due);
 
         Set<String> anchorsDone = new HashSet<>();
@@ -313,17 +314,17 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             // one input that fails is a dead letter; the others of the batch are still applied
             try {
                 inspect(in);
-                if (in.isControl()) {
-                    control(in, ctx);
-                } else if (in.isExit()) {
-                    exit(in, ctx, out);
-                } else {
-                    PatternMatch m = in.match;
+                if (in instanceof ActionInput.PrivacySignal signal) {
+                    control(signal, ctx);
+                } else if (in instanceof ActionInput.SegmentExit exit) {
+                    exit(exit, ctx, out);
+                } else if (in instanceof ActionInput.Matched matched) {
+                    PatternMatch m = matched.match();
                     if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
                         Membership entered = apply(m, ctx, out);
                         if (entered != null && entered.expiresAt <= watermark) {
-                            queue.add(ActionInput.exit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
-                                    entered.expiresAt));
+                            queue.add(new ActionInput.SegmentExit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
+                                    entered.expiresAt, null));
                         }
                     } else {
                         countFor(def(m.patternId, m.patternVersion), 2);
@@ -340,23 +341,22 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         if (erased != null && erased + erasureMarkerMillis <= watermark) erasedAt.clear();
     }
 
-    private void control(ActionInput in, OnTimerContext ctx) throws Exception {
-        switch (in.control) {
-            case ActionInput.SUPPRESS -> {
+    private void control(ActionInput.PrivacySignal in, OnTimerContext ctx) throws Exception {
+        switch (in.signal()) {
+            case SUPPRESS -> {
                 suppressed.update(true);
-                exitAll(in.userKey, in.timestamp, SegmentUpdate.REASON_SUPPRESSED, ctx);
+                exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_SUPPRESSED, ctx);
             }
-            case ActionInput.UNSUPPRESS -> suppressed.clear();
-            case ActionInput.ERASE -> {
-                exitAll(in.userKey, in.timestamp, SegmentUpdate.REASON_ERASED, ctx);
+            case UNSUPPRESS -> suppressed.clear();
+            case ERASE -> {
+                exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_ERASED, ctx);
                 recentAlerts.clear();
                 // pending inputs are decided later than the erasure; those binding earlier events are
                 // dropped as they come due (erasedAt), the others are the user's new behaviour
                 Long previous = erasedAt.value();
-                erasedAt.update(previous == null ? in.timestamp : Math.max(previous, in.timestamp));
-                ctx.timerService().registerEventTimeTimer(in.timestamp + erasureMarkerMillis);
+                erasedAt.update(previous == null ? in.timestamp() : Math.max(previous, in.timestamp()));
+                ctx.timerService().registerEventTimeTimer(in.timestamp() + erasureMarkerMillis);
             }
-            default -> { }
         }
     }
 
@@ -424,20 +424,20 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         return null;
     }
 
-    private void exit(ActionInput in, OnTimerContext ctx, Collector<Alert> out) throws Exception {
-        Membership current = memberships.get(in.exitSegment);
+    private void exit(ActionInput.SegmentExit in, OnTimerContext ctx, Collector<Alert> out) throws Exception {
+        Membership current = memberships.get(in.segment());
         if (current == null) return;
-        boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.exitPatternId);
-        if (byTtl && current.expiresAt != in.timestamp) return;
+        boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.patternId());
+        if (byTtl && current.expiresAt != in.timestamp()) return;
         // an exit event from before the enter (or at its millisecond: exits sort first) that reaches
         // us late does not end it; in order it would have been applied before the enter
-        if (!byTtl && in.timestamp <= current.enteredAt) return;
-        memberships.remove(in.exitSegment);
+        if (!byTtl && in.timestamp() <= current.enteredAt) return;
+        memberships.remove(in.segment());
         if (!byTtl && !timerStillNeeded(current.expiresAt)) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
-        ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey, in.exitSegment, SegmentUpdate.EXIT, in.exitPatternId, in.timestamp, 0L));
+        ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey(), in.segment(), SegmentUpdate.EXIT, in.patternId(), in.timestamp(), 0L));
         segmentExits.inc();
-        members.decrement(in.exitSegment);
-        PatternDefinition def = byTtl ? null : latest(in.exitPatternId);
+        members.decrement(in.segment());
+        PatternDefinition def = byTtl ? null : latest(in.patternId());
         if (def != null && def.segment != null && def.segment.exitAlert != null) {
             out.collect(exitAlert(def, in));
             alertsEmitted.inc();
@@ -446,19 +446,19 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     }
 
     /** The alert a segment raises when an event ends membership ("reactivated"): it binds that one event. */
-    static Alert exitAlert(PatternDefinition def, ActionInput in) {
+    static Alert exitAlert(PatternDefinition def, ActionInput.SegmentExit in) {
         Alert a = new Alert();
-        a.alertId = alertId(def.id, def.version, in.userKey, "exit:" + in.exitEventId);
+        a.alertId = alertId(def.id, def.version, in.userKey(), "exit:" + in.eventId());
         a.patternId = def.id;
         a.patternVersion = def.version;
         a.alertType = def.segment.exitAlert.type;
         a.severity = def.segment.exitAlert.severity;
-        a.userId = in.userKey;
-        a.detectedAt = in.timestamp;
-        a.matchedJson = "{\"exit\":[{\"message_id\":" + io.behaviorcep.sink.OutputJson.MAPPER.valueToTree(in.exitEventId)
-                + ",\"timestamp\":\"" + io.behaviorcep.sink.OutputJson.iso(in.timestamp) + "\"}]}";
+        a.userId = in.userKey();
+        a.detectedAt = in.timestamp();
+        a.matchedJson = "{\"exit\":[{\"message_id\":" + io.behaviorcep.sink.OutputJson.MAPPER.valueToTree(in.eventId())
+                + ",\"timestamp\":\"" + io.behaviorcep.sink.OutputJson.iso(in.timestamp()) + "\"}]}";
         a.payloadJson = "{}";
-        a.profile = in.exitProfile;
+        a.profile = in.profile();
         return a;
     }
 
@@ -469,7 +469,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private boolean timerStillNeeded(long ts) throws Exception {
         Long erased = erasedAt.value();
         if (erased != null && erased + erasureMarkerMillis == ts) return true;
-        for (ActionInput in : pending.get()) if (in.timestamp == ts) return true;
+        for (ActionInput in : pending.get()) if (in.timestamp() == ts) return true;
         for (Membership m : memberships.values()) if (m.expiresAt == ts) return true;
         for (Map.Entry<String, long[]> e : recentAlerts.entries()) {
             PatternDefinition def = latest(e.getKey());

@@ -219,7 +219,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     private void applyChange(PatternChange change, String key, long watermark, Collector<ActionInput> out) throws Exception {
         PatternTimeline t = timeline();
         changes.add(change);
-        out.collect(ActionInput.patternChange(change, key));
+        out.collect(new ActionInput.PatternChanged(key, change));
         if (!t.apply(change)) return;
         changesApplied.inc();
         if (change.activateAt <= watermark) {
@@ -246,7 +246,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             return;
         }
         if (KeyedPathRecords.isActionsControl(e)) {
-            out.collect(ActionInput.control(e.userKey, e.property(KeyedPathRecords.CONTROL_PROPERTY), e.timestamp));
+            out.collect(new ActionInput.PrivacySignal(e.userKey, ActionInput.Signal.of(e.property(KeyedPathRecords.CONTROL_PROPERTY)), e.timestamp));
             return;
         }
         try {
@@ -527,9 +527,8 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                 if (m.matches(e, SimpleEvalContext.of(e))) {
                     if (segments == null) segments = new HashSet<>();
                     if (segments.add(p.segment.name)) {
-                        ActionInput exit = ActionInput.exit(e.userKey, p.segment.name, p.id, e.messageId, e.timestamp);
-                        if (p.segment.exitAlert != null) exit.exitProfile = e.profile;
-                        out.collect(exit);
+                        out.collect(new ActionInput.SegmentExit(e.userKey, p.segment.name, p.id, e.messageId, e.timestamp,
+                                p.segment.exitAlert != null ? e.profile : null));
                     }
                     // the exit ends any membership entered before it; one entered at this very
                     // millisecond outlives it (exits sort first in the actions operator)
@@ -544,11 +543,11 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     private void emit(EngineState s, CompiledPattern p, PatternMetrics m, Collector<ActionInput> out) {
         if (found.isEmpty()) return;
         for (Map<String, List<BehaviorEvent>> match : found) {
-            ActionInput in = ActionInput.match(MatchFunction.toMatch(p.def, match));
+            ActionInput.Matched in = new ActionInput.Matched(MatchFunction.toMatch(p.def, match));
             out.collect(in);
             if (p.def.segment != null && !p.def.segment.exitOn.isEmpty()) {
                 if (s.maybeMember == null) s.maybeMember = new HashMap<>(2);
-                long entered = in.match.detectedAt;
+                long entered = in.match().detectedAt;
                 long expires = entered + p.def.segment.ttl.toMillis();
                 s.maybeMember.merge(p.def.segment.name, new long[] {entered, expires},
                         (a, b) -> new long[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});

@@ -59,6 +59,7 @@ class PatternEngineContainmentTest {
         engine = new Failing(List.of(shipped("cart-abandonment")), poison, failure);
         h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(engine),
                 (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0);
+        h.setup(PatternEngineFunctionTest.ACTION_INPUTS);
         h.open();
     }
 
