@@ -77,6 +77,8 @@ public final class ServeServer implements AutoCloseable {
         // session (default_transaction_read_only), whatever the role may do; the role should be a
         // SELECT-only one as well (docs/operations.md)
         h.setReadOnly(true);
+        // pgJDBC honours setReadOnly in auto-commit mode only with readOnlyMode=always
+        h.addDataSourceProperty("readOnlyMode", "always");
         h.setAutoCommit(true);
         h.setMaximumPoolSize(config.dbPoolSize());
         h.setConnectionTimeout(5_000);
@@ -97,7 +99,7 @@ public final class ServeServer implements AutoCloseable {
             config.http.defaultContentType = "application/json";
 
             config.routes.beforeMatched(ctx -> {
-                if (ctx.endpoint() != null && !PUBLIC_PATHS.contains(ctx.endpoint().path)) {
+                if (!PUBLIC_PATHS.contains(ctx.path())) {
                     guard.admit(ctx.header("Authorization"));
                 }
             });
