@@ -20,6 +20,9 @@ ALTER TABLE user_profiles ADD COLUMN IF NOT EXISTS recent_events JSONB;
 -- GET /v1/segments/{name}/members pages through a segment's members in user_id order (keyset
 -- pagination); V1's index on (segment) alone would sort every member for each page.
 CREATE INDEX IF NOT EXISTS user_segments_members_page_idx ON user_segments (segment, user_id) WHERE member;
+-- ... and answers as of the segment's latest change (enter or exit): max(updated_at) per segment
+-- without reading every row the segment ever had.
+CREATE INDEX IF NOT EXISTS user_segments_segment_updated_idx ON user_segments (segment, updated_at);
 
 -- The read API connects as a role that may only read (docs/operations.md). Creating roles needs a
 -- privilege the migrating user may lack, so it is not done here; as a database owner:

@@ -142,8 +142,11 @@ public final class ServeQueries {
             Timestamp asOf;
             long count;
             try (PreparedStatement st = c.prepareStatement(
-                    "SELECT max(updated_at), count(*) FILTER (WHERE member) FROM user_segments WHERE segment = ?")) {
+                    // two index reads (sql/V5): the latest change, and the current members alone
+                    "SELECT (SELECT max(updated_at) FROM user_segments WHERE segment = ?), "
+                            + "(SELECT count(*) FROM user_segments WHERE segment = ? AND member)")) {
                 st.setString(1, segment);
+                st.setString(2, segment);
                 try (ResultSet rs = st.executeQuery()) {
                     rs.next();
                     asOf = rs.getTimestamp(1);
