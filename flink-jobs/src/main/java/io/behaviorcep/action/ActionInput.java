@@ -22,6 +22,11 @@ public class ActionInput {
      * put on the suppression list), {@link #UNSUPPRESS}, or {@link #ERASE} (the user's data is erased).
      */
     public String control;
+    /**
+     * Set for a pattern change of the running job, passed on by the engine: it belongs to no user
+     * and is applied on arrival, never buffered.
+     */
+    public io.behaviorcep.pattern.PatternChange change;
 
     public static final String SUPPRESS = "suppress";
     public static final String UNSUPPRESS = "unsuppress";
@@ -35,6 +40,19 @@ public class ActionInput {
         in.userKey = userKey;
         in.control = control;
         return in;
+    }
+
+    /** @param key the key the change travels under (one of this subtask's, see {@code KeyedPathHead}) */
+    public static ActionInput patternChange(io.behaviorcep.pattern.PatternChange change, String key) {
+        ActionInput in = new ActionInput();
+        in.timestamp = change.activateAt;
+        in.userKey = key;
+        in.change = change;
+        return in;
+    }
+
+    public boolean isPatternChange() {
+        return change != null;
     }
 
     public boolean isControl() {

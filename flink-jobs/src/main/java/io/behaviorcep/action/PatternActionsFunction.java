@@ -3,6 +3,7 @@ package io.behaviorcep.action;
 import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.engine.PatternChangeLog;
 import io.behaviorcep.engine.SubmittedPatterns;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.MatchFunction;
@@ -87,6 +88,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
      */
     /** This submission's patterns, to tell a restore of the same job from a resubmission (as the engine does). */
     private final SubmittedPatterns submitted;
+    private final PatternChangeLog changes = new PatternChangeLog();
     /** How long after an erasure matches binding earlier events are dropped: the longest span a match can have. */
     private final long erasureMarkerMillis;
 
@@ -176,21 +178,10 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     /**
      * Every version the job may still see a match of: the submitted ones and every change since
-     * ({@code restored}, from broadcast state after a restore). Set by {@link PatternActionsBroadcast}
-     * before the first input; a function used on its own knows its submitted patterns only.
+     * (restored with the operator state after a restore).
      */
-    void restoreChanges(List<PatternChange> restored) {
-        List<PatternChange> sorted = new ArrayList<>(restored);
-        sorted.sort(Comparator.comparingLong(c -> c.acceptedAt));
-        timeline = submitted.timeline(sorted);
-    }
-
-    boolean timelineReady() {
-        return timeline != null;
-    }
-
     private PatternTimeline timeline() {
-        if (timeline == null) timeline = submitted.timeline(List.of());
+        if (timeline == null) timeline = submitted.timeline(changes.all());
         return timeline;
     }
 
@@ -206,9 +197,10 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         return e == null || e.delete ? null : e.def;
     }
 
-    /** A change of the running pattern set (from {@link PatternActionsBroadcast}). */
+    /** A change of the running pattern set, in-band from the engine; kept in operator state. */
     void applyChange(PatternChange change) {
         PatternTimeline t = timeline();
+        changes.add(change);
         if (t.apply(change) && !change.isDelete()) {
             PatternDefinition d = t.version(change.patternId, change.version).def;
             counters(d);
@@ -220,12 +212,14 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         members.initialize(ctx, getRuntimeContext().getTaskInfo());
         submitted.initialize(ctx);
+        changes.initialize(ctx);
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         members.snapshot(ctx);
         submitted.snapshot(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        changes.snapshot();
     }
 
     private void countFor(PatternDefinition def, int which) {
@@ -270,6 +264,10 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     @Override
     public void processElement(ActionInput in, Context ctx, Collector<Alert> out) throws Exception {
+        if (in.isPatternChange()) {
+            applyChange(in.change); // belongs to no user: no keyed state, no timer
+            return;
+        }
         try {
             pending.add(in);
             ctx.timerService().registerEventTimeTimer(in.timestamp);

@@ -124,6 +124,10 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
 
     @Override
     public void processElement(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (KeyedPathRecords.isPatternChange(e)) {
+            out.collect(e); // on to the engine: no user's, never late, never a duplicate
+            return;
+        }
         try {
             inspect(e);
             filter(e, ctx, out);
