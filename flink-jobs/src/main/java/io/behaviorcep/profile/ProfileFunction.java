@@ -496,7 +496,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
         if (options.writeIntervalMillis > 0 && s.dirty && !s.isEmpty() && !s.suppressed()
                 && (s.writtenAt == Long.MIN_VALUE || now >= s.writtenAt + options.writeIntervalMillis)) {
-            ctx.output(PROFILE_RECORDS, ProfileRecord.profile(ctx.getCurrentKey(), s.snapshot(Math.max(now, s.lastSeen))));
+            ctx.output(PROFILE_RECORDS, ProfileRecord.profile(ctx.getCurrentKey(), s.snapshot(Math.max(now, s.lastSeen))).withRecentEvents(s));
             profileRecords.inc();
             s.writtenAt = now;
             s.dirty = false;
