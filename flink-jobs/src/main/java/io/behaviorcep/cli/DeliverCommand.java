@@ -1,0 +1,47 @@
+package io.behaviorcep.cli;
+
+import io.behaviorcep.config.JobConfig;
+import io.behaviorcep.deliver.DeliverJob;
+
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * The webhook delivery job: {@code deliver --destinations destinations.yaml --kafka.bootstrap-servers ...}.
+ * In this JVM, or as the entry of a FlinkDeployment ({@code args: [deliver, ...]}, entry class
+ * {@code io.behaviorcep.cli.Main}), where main() runs on the JobManager and submits to its cluster.
+ */
+@Command(name = "deliver", mixinStandardHelpOptions = true,
+        description = "POST the alerts of the alerts topic to the webhook destinations of destinations.yaml. Other settings: "
+                + "--key value pairs or --config FILE, as for run (kafka.*, topics.alerts, jdbc.*, checkpoint.interval, parallelism).")
+public final class DeliverCommand implements Callable<Integer> {
+    @Option(names = "--destinations", required = true, description = "destinations.yaml: where alerts go, headers, secrets, retry and rate limits")
+    Path destinations;
+
+    @Option(names = "--deliveries-topic", defaultValue = DeliverJob.DEFAULT_DELIVERIES_TOPIC, description = "one record per delivery outcome (default: ${DEFAULT-VALUE})")
+    String deliveriesTopic;
+
+    @Option(names = "--delivery-dlq-topic", defaultValue = DeliverJob.DEFAULT_DLQ_TOPIC,
+            description = "alerts that were not delivered, original bytes, reason in headers (default: ${DEFAULT-VALUE})")
+    String dlqTopic;
+
+    /** Everything else is a job setting, checked by JobConfig (unknown keys are refused there). */
+    @Unmatched
+    List<String> settings = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        JobConfig config = JobConfig.fromArgs(settings.toArray(new String[0]));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        DeliverJob.prepare(env, config, new DeliverJob.Settings(destinations, deliveriesTopic, dlqTopic));
+        env.execute(DeliverJob.JOB_NAME);
+        return 0;
+    }
+}
