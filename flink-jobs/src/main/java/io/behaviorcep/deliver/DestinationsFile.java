@@ -145,14 +145,16 @@ public final class DestinationsFile {
             Map<String, Node> seen = new HashMap<>();
             for (Node item : seq.items()) {
                 Destination d = destination(item);
-                if (d == null) continue;
-                Node earlier = seen.putIfAbsent(d.name(), item);
-                if (earlier != null) {
-                    problem(((Mapping) item).entries().get("name").value(), "duplicate destination name '" + d.name()
-                            + "' (the first is on line " + earlier.line() + ")");
-                } else {
-                    destinations.add(d);
+                // names are compared even when a destination has other problems: both would be reported at once
+                Entry name = item instanceof Mapping m ? m.entries().get("name") : null;
+                if (name != null && name.value() instanceof Scalar s && !s.isNull()) {
+                    Node earlier = seen.putIfAbsent(s.text(), item);
+                    if (earlier != null) {
+                        problem(s, "duplicate destination name '" + s.text() + "' (the first is on line " + earlier.line() + ")");
+                        continue;
+                    }
                 }
+                if (d != null) destinations.add(d);
             }
         }
 

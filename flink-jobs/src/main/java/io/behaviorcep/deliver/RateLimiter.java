@@ -22,7 +22,7 @@ public final class RateLimiter {
     public long reserve(long nowNanos) {
         if (intervalNanos == 0) return 0;
         // unused slots older than the burst window are gone: a quiet hour does not allow an hour's requests at once
-        long earliest = Math.max(nextFreeNanos, nowNanos - burstNanos);
+        long earliest = Math.max(nextFreeNanos, nowNanos - burstNanos + intervalNanos);
         long wait = Math.max(0, earliest - nowNanos);
         nextFreeNanos = earliest + intervalNanos;
         return wait;
