@@ -36,6 +36,18 @@ public final class DeliverCommand implements Callable<Integer> {
     @Unmatched
     List<String> settings = new ArrayList<>();
 
+    /**
+     * The entry class of k8s/deliver-deployment.yaml: the same arguments as on the command line
+     * ({@code deliver --destinations ... --config ...}). Unlike {@link Main#main} it never calls
+     * System.exit, which in application mode would end the job manager; a problem is thrown.
+     */
+    public static void main(String[] args) throws Exception {
+        String[] rest = args.length > 0 && args[0].equals("deliver") ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
+        DeliverCommand command = new DeliverCommand();
+        new picocli.CommandLine(command).parseArgs(rest);
+        command.call();
+    }
+
     @Override
     public Integer call() throws Exception {
         JobConfig config = JobConfig.fromArgs(settings.toArray(new String[0]));

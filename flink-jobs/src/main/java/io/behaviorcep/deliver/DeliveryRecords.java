@@ -13,7 +13,7 @@ public final class DeliveryRecords {
 
     /** {@code behavior.deliveries}: one JSON record per outcome, keyed {@code alert_id|destination}. */
     public static ProducerRecord<byte[], byte[]> deliveryRecord(String topic, DeliveryOutcome o) {
-        return new ProducerRecord<>(topic, null, null, utf8(o.alertId() + "|" + o.destination()), OutputJson.bytes(deliveryJson(o)));
+        return new ProducerRecord<>(topic, null, null, utf8((o.alertId() == null ? "" : o.alertId()) + "|" + o.destination()), OutputJson.bytes(deliveryJson(o)));
     }
 
     public static ObjectNode deliveryJson(DeliveryOutcome o) {
