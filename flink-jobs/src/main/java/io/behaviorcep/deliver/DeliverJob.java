@@ -79,7 +79,7 @@ public final class DeliverJob {
                     .filter(a -> a.valid() ? d.accepts(a.alertType(), a.severity()) : handlesInvalid)
                     .name("Route → " + d.name()).uid("deliver-route-" + d.name());
             DataStream<DeliveryOutcome> delivered = AsyncDataStream.unorderedWait(routed, new WebhookDeliveryFunction(d),
-                            d.worstCaseDecisionTime().plusSeconds(30).toMillis(), TimeUnit.MILLISECONDS, d.capacity())
+                            d.worstCaseDecisionTime(env.getParallelism()).plusSeconds(30).toMillis(), TimeUnit.MILLISECONDS, d.capacity())
                     .name("Deliver → " + d.name()).uid(d.operatorUid());
             outcomes = outcomes == null ? delivered : outcomes.union(delivered);
         }

@@ -30,8 +30,17 @@ public record Destination(String name, String url, Set<String> alertTypes, Set<S
         return (alertTypes.isEmpty() || alertTypes.contains(alertType)) && (severities.isEmpty() || severities.contains(severity));
     }
 
-    /** The longest a single alert can spend here before its outcome is decided: every attempt's timeout plus the longest total wait. */
-    public Duration worstCaseDecisionTime() {
-        return retry.maxTotalTime().plus(timeout).plus(timeout);
+    /**
+     * The longest a single alert can spend here before its outcome is decided: the retry budget, the
+     * last attempt's timeout, and the rate limit's queue when every alert in flight waits for slots
+     * for all its attempts. Flink's async timeout is set beyond it, so it never cuts a delivery short.
+     */
+    public Duration worstCaseDecisionTime(int parallelism) {
+        Duration decided = retry.maxTotalTime().plus(timeout).plus(timeout);
+        if (ratePerSecond > 0) {
+            double queuedSeconds = (double) capacity * retry.maxAttempts() * (parallelism > 0 ? parallelism : 128) / ratePerSecond; // unknown (the cluster's default): assume many, it is only a safety net
+            decided = decided.plusMillis((long) Math.ceil(queuedSeconds * 1000));
+        }
+        return decided;
     }
 }

@@ -131,4 +131,14 @@ class DestinationsFileTest {
         assertThat(DestinationsFile.read(Path.of("no/such/destinations.yaml")).problems()).singleElement().asString()
                 .startsWith("no/such/destinations.yaml:1:1: cannot read");
     }
+
+    @Test
+    void flinksAsyncTimeoutLiesBeyondTheRetryBudgetAndTheRateLimitQueue() {
+        RetryPolicy retry = new RetryPolicy(4, Duration.ofSeconds(60), Duration.ofMillis(100), Duration.ofSeconds(5));
+        Destination unlimited = new Destination("d", "http://x", Set.of(), Set.of(), java.util.Map.of(), "S", Duration.ofSeconds(5), 0, 10, retry);
+        assertThat(unlimited.worstCaseDecisionTime(2)).isEqualTo(Duration.ofSeconds(70));
+        // 10 in flight x 4 attempts x 2 subtasks at 4 requests/s: 20 s of queue
+        Destination limited = new Destination("d", "http://x", Set.of(), Set.of(), java.util.Map.of(), "S", Duration.ofSeconds(5), 4, 10, retry);
+        assertThat(limited.worstCaseDecisionTime(2)).isEqualTo(Duration.ofSeconds(90));
+    }
 }
