@@ -227,6 +227,50 @@ class DeliverIT {
         }
     }
 
+    @Test
+    void aSlowDestinationHoldsUpOnlyItsOwnAlerts(@TempDir Path tmp) throws Exception {
+        Endpoint slow = receiver.endpoint("/slow", (k, n) -> Reply.PROCESS_THEN_HANG, 4_000);
+        Endpoint fast = receiver.endpoint("/fast", (k, n) -> Reply.OK, 0);
+        Path destinations = tmp.resolve("destinations.yaml");
+        Files.writeString(destinations, """
+                destinations:
+                  - name: slow
+                    url: %s
+                    headers: {Authorization: "Bearer ${%s}"}
+                    signing_secret_env: %s
+                    timeout: 10s
+                    max_in_flight: 1
+                  - name: fast
+                    url: %s
+                    headers: {Authorization: "Bearer ${%s}"}
+                    signing_secret_env: %s
+                    max_in_flight: 8
+                """.formatted(receiver.url("/slow"), TOKEN_ENV, SECRET_ENV, receiver.url("/fast"), TOKEN_ENV, SECRET_ENV));
+        IntegrationServices.Run run = services.newRun("deliverslow", "unused-events", Map.of("checkpoint.interval", "1s"));
+        String deliveriesTopic = "it-" + run.name() + ".deliveries";
+        String dlqTopic = "it-" + run.name() + ".delivery-dlq";
+        services.createTopic(deliveriesTopic, 2);
+        services.createTopic(dlqTopic, 2);
+        Map<String, byte[]> alerts = new LinkedHashMap<>();
+        try (KafkaProducer<byte[], byte[]> producer = transactionalProducer(run.name())) {
+            producer.initTransactions();
+            commit(producer, run.config().alertsTopic(), newAlerts(1000, 300, alerts, new HashMap<>()), List.of());
+        }
+        long t0 = System.nanoTime();
+        JobClient job = start(run, new DeliverJob.Settings(destinations, deliveriesTopic, dlqTopic), null);
+        try {
+            Await.until("every alert at the fast receiver", WAIT, () -> fast.honoured.size() == alerts.size());
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+            System.out.printf("fast: %d alerts in %d s (job start included) while slow had %d requests%n", fast.honoured.size(), seconds,
+                    slow.requests.get());
+            // one request at a time, 4 s each: the slow receiver saw about seconds / 4 of them, and its backlog did not stop the fast one
+            assertThat(slow.requests.get()).isLessThanOrEqualTo((int) (seconds / 4) + 2);
+            assertThat(fast.badRequests).isEmpty();
+        } finally {
+            job.cancel().get(30, TimeUnit.SECONDS);
+        }
+    }
+
     private static JobClient start(IntegrationServices.Run run, DeliverJob.Settings settings, String savepoint) throws Exception {
         StreamExecutionEnvironment env = services.env(1, new org.apache.flink.configuration.Configuration());
         DeliverJob.prepare(env, run.config(), settings);

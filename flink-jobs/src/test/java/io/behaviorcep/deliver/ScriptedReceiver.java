@@ -33,7 +33,7 @@ final class ScriptedReceiver implements AutoCloseable {
         TOO_MANY_REQUESTS,
         /** 422 without processing */
         UNPROCESSABLE,
-        /** processes the alert, then answers only after the client's timeout (the client sees a timeout) */
+        /** processes the alert, then answers 200 after the endpoint's hang time (past the client's timeout, the client sees a timeout) */
         PROCESS_THEN_HANG,
         /** processes the alert, then closes the connection without any response */
         PROCESS_THEN_DROP
