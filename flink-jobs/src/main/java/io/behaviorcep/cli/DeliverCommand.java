@@ -2,6 +2,8 @@ package io.behaviorcep.cli;
 
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.deliver.DeliverJob;
+import io.behaviorcep.deliver.Destination;
+import io.behaviorcep.deliver.DestinationsFile;
 
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -32,6 +34,12 @@ public final class DeliverCommand implements Callable<Integer> {
             description = "alerts that were not delivered, original bytes, reason in headers (default: ${DEFAULT-VALUE})")
     String dlqTopic;
 
+    @Option(names = "--check", description = "only read destinations.yaml and print every problem as FILE:LINE:COL: message (exit code 1 if any); start nothing")
+    boolean check;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     /** Everything else is a job setting, checked by JobConfig (unknown keys are refused there). */
     @Unmatched
     List<String> settings = new ArrayList<>();
@@ -50,6 +58,17 @@ public final class DeliverCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (check) {
+            DestinationsFile.Result r = DestinationsFile.read(destinations);
+            java.io.PrintWriter out = spec == null ? new java.io.PrintWriter(System.out, true) : spec.commandLine().getOut();
+            r.problems().forEach(p -> out.println(p));
+            if (r.ok()) {
+                out.println(destinations + ": " + r.destinations().size() + " destination(s): "
+                        + String.join(", ", r.destinations().stream().map(Destination::name).toList()));
+            }
+            out.flush();
+            return r.ok() ? 0 : 1;
+        }
         JobConfig config = JobConfig.fromArgs(settings.toArray(new String[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         DeliverJob.prepare(env, config, new DeliverJob.Settings(destinations, deliveriesTopic, dlqTopic));

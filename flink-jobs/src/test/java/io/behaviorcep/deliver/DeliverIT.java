@@ -89,7 +89,7 @@ class DeliverIT {
     @Test
     void everyAlertIsDeliveredOnceOrDeadLetteredThroughFailuresAndARestart(@TempDir Path tmp) throws Exception {
         long t0 = System.nanoTime();
-        Endpoint reliable = receiver.endpoint("/reliable", DeliverIT::reliableScript, 1_200);
+        Endpoint reliable = receiver.endpoint("/reliable", DeliverIT::reliableScript, 2_500);
         Endpoint broken = receiver.endpoint("/broken", (k, n) -> Reply.UNAVAILABLE, 0);
         Endpoint picky = receiver.endpoint("/picky", (k, n) -> Reply.UNPROCESSABLE, 0);
         Path destinations = tmp.resolve("destinations.yaml");
@@ -100,7 +100,7 @@ class DeliverIT {
                     headers:
                       Authorization: "Bearer ${%s}"
                     signing_secret_env: %s
-                    timeout: 400ms
+                    timeout: 1s
                     rate_limit: 200
                     max_in_flight: 20
                     retry: {max_attempts: 6, max_total_time: 20s, initial_backoff: 100ms, max_backoff: 1s}
@@ -109,8 +109,8 @@ class DeliverIT {
                     alert_types: [checkout_abandoned]
                     headers: {Authorization: "Bearer ${%s}"}
                     signing_secret_env: %s
-                    timeout: 1s
-                    retry: {max_attempts: 3, max_total_time: 10s, initial_backoff: 50ms, max_backoff: 200ms}
+                    timeout: 5s
+                    retry: {max_attempts: 3, max_total_time: 20s, initial_backoff: 50ms, max_backoff: 200ms}
                   - name: picky
                     url: %s
                     severities: [high]
@@ -148,10 +148,11 @@ class DeliverIT {
             Await.until("deliveries of phase 2 to be under way", WAIT, () -> reliable.requests.get() > 24 + 12);
             String savepoint = job.stopWithSavepoint(false, tmp.resolve("savepoints").toUri().toString(), SavepointFormatType.CANONICAL)
                     .get(60, TimeUnit.SECONDS);
+            Thread.sleep(500); // requests sent just before the stop may still be reaching the receiver
             int honouredAtStop = reliable.honoured.size();
             // phase 3: alerts written while the job is down
             commit(producer, alertsTopic, newAlerts(36, 12, alerts, typeAndSeverity), List.of());
-            Thread.sleep(300);
+            Thread.sleep(1_000);
             assertThat(reliable.honoured).as("nothing is delivered while the job is down").hasSize(honouredAtStop);
 
             job = start(run, settings, savepoint);
