@@ -2,7 +2,6 @@ package io.behaviorcep;
 
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.action.Alert;
-import io.behaviorcep.action.PatternActionsBroadcast;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
@@ -12,9 +11,10 @@ import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.event.KeyedPathHead;
+import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.engine.PatternEngineFunction;
-import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.reload.PatternWatcherOperator;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -25,9 +25,8 @@ import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 
-import org.apache.flink.api.common.RuntimeExecutionMode;
-import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
@@ -43,13 +42,19 @@ import java.util.List;
  * Builds the job graph from a typed config and a pattern set; connectors come from {@link PipelineIO}.
  *
  * <pre>
- * Kafka source: parse &amp; event time per partition ─┬─ keyBy(user) ─ dedup &amp; late ─ profile ─┬─ patterns (engine) ─┬─ keyBy(user) ─ alerts, caps &amp; segments ─┬─ alerts
- *                     └─ DLQ (also: failed steps,   │                    └─ late       │   (matches, exits)   │                                       └─ segment updates ─┐
- *                         full buffers, controls)   │                                  │   privacy signals ───┘                                                            │
- * suppression list (PostgreSQL, no event time) ─────┤                                  │                                                                                   │
- * privacy controls (Kafka, no event time) ─ per id ─┘                                  ├─ threshold segment updates ───────────────────────────────────────────────────────┴─ segment updates
- *                                                                                      └─ profiles &amp; erasures (user_profiles)
+ *                                                        ┌─ one chain after one keyBy ───────────────────────────────────────────────────────────┐
+ * Kafka source: parse &amp; event time per partition ─┬─ keyBy(user) ─ head ─ dedup &amp; late ─ profile ─ patterns (engine) ─ alerts, caps &amp; segments ─┬─ alerts
+ *                     └─ DLQ (also: failed steps,   │                 ↑            └─ late    │          (matches, exits,   (applies changes,         └─ segment updates ─┐
+ *                         full buffers, controls)   │                 │                       │           privacy signals,   keeps them in op. state)                   │
+ * suppression list (PostgreSQL, no event time) ─────┤                 │                       │           pattern changes)                                              │
+ * privacy controls (Kafka, no event time) ─ per id ─┘                 │                       ├─ threshold segment updates ─────────────────────────────────────────────┴─ segment updates
+ * pattern changes (watcher, or none: event time only) ─ in-band ─ broadcast                  └─ profiles &amp; erasures (user_profiles)
  * </pre>
+ *
+ * <p>Pattern changes enter the keyed path at its head, on a broadcast input, and travel from there
+ * in-band ({@link KeyedPathRecords}); the profile's privacy signals reach the actions operator through
+ * the engine. So every keyed operator has one input, and Flink chains them: no record is serialised
+ * between them, and each user's records keep one order.
  *
  * <p>With {@code privacy.pseudonymize}, alerts, segment updates and profile records pass a
  * stateless map that replaces the user id by its HMAC before their sinks.
@@ -60,6 +65,10 @@ import java.util.List;
 public final class BehaviorCepPipeline {
     public static final String UID_SOURCE = "events-source";
     public static final String UID_PARSE = "parse-validate";
+    /** Where the keyed events and the pattern changes meet (stateless). */
+    public static final String UID_KEYED_HEAD = "keyed-path-head";
+    /** Pattern changes turned into records of the keyed path (stateless). */
+    public static final String UID_CHANGE_RECORDS = "pattern-change-records";
     public static final String UID_DEDUP = "dedup-late";
     public static final String UID_PROFILE = "user-profile";
     /** The one operator that runs every pattern; its state holds all patterns' partial matches. */
@@ -138,8 +147,24 @@ public final class BehaviorCepPipeline {
             toDedup = toDedup.union(controls);
             deadLetters = deadLetters.union(controls.getSideOutput(DeadLetterRouter.DEAD_LETTERS));
         }
-        SingleOutputStreamOperator<BehaviorEvent> fresh = toDedup
+        // pattern changes of a running job (patterns.watch): they join the keyed path at its head, on a
+        // broadcast input, and travel in-band from there (KeyedPathRecords); without watching, a stream
+        // of no changes that only carries the events' event time
+        SingleOutputStreamOperator<PatternChange> changeStream = PatternWatcherOperator.attach(timed, config, allPatterns);
+        if (config.patternsWatch()) io.patternEvents(changeStream.getSideOutput(PatternWatcherOperator.PATTERN_EVENTS));
+        BroadcastStream<BehaviorEvent> changes = changeStream
+                .map(PatternChange::toRecord).returns(BehaviorEvent.class).setParallelism(changeStream.getParallelism())
+                .uid(UID_CHANGE_RECORDS).name("Pattern changes in-band")
+                .broadcast(new org.apache.flink.api.common.state.MapStateDescriptor<?, ?>[0]); // no broadcast state: the head keeps nothing
+
+        // One keyBy, then one chain: head, dedup, profile, engine and actions run on the same subtask,
+        // hand records on without serialising them, and see each user's records in one order.
+        SingleOutputStreamOperator<BehaviorEvent> head = toDedup
                 .keyBy(e -> e.userKey)
+                .connect(changes)
+                .process(new KeyedPathHead(), TypeInformation.of(BehaviorEvent.class))
+                .uid(UID_KEYED_HEAD).name("Keyed path in");
+        SingleOutputStreamOperator<BehaviorEvent> fresh = keyed(head)
                 .process(new IngestFilter(config.dedupTtl(), config.privacyRules().erasureEvent(), config.lateWarningShare(),
                         config.dedupMaxIdsPerUser()))
                 .uid(UID_DEDUP).name("Dedup & late routing");
@@ -147,15 +172,13 @@ public final class BehaviorCepPipeline {
         List<DataStream<BehaviorEvent>> late = new ArrayList<>();
         late.add(fresh.getSideOutput(IngestFilter.LATE));
 
-        // Same key, same parallelism: stay on the same subtask instead of shuffling again.
-        SingleOutputStreamOperator<BehaviorEvent> profileOperator = DataStreamUtils.reinterpretAsKeyedStream(fresh, e -> e.userKey)
+        SingleOutputStreamOperator<BehaviorEvent> profileOperator = keyed(fresh)
                 .process(new ProfileFunction(profileOptions(config, thresholdSegments)))
                 .uid(UID_PROFILE).name("User profile");
         // valid events refused past a user's buffer bound, and those that made a keyed step throw
         // (PROCESSING_FAILED), join the parse step's dead letters: one DLQ sink, written once at the end
         deadLetters = deadLetters.union(profileOperator.getSideOutput(ProfileFunction.BUFFER_FULL),
                 fresh.getSideOutput(IngestFilter.FAILED), profileOperator.getSideOutput(ProfileFunction.FAILED));
-        KeyedStream<BehaviorEvent, String> profiled = DataStreamUtils.reinterpretAsKeyedStream(profileOperator, e -> e.userKey);
         // outputs carry HMAC-SHA256(user id) instead of the id; the key is read on the task managers
         String pseudonymKey = config.pseudonymize() ? config.pseudonymKeyEnv() : null;
         DataStream<ProfileRecord> profileRecords = profileOperator.getSideOutput(ProfileFunction.PROFILE_RECORDS);
@@ -164,53 +187,21 @@ public final class BehaviorCepPipeline {
                         .uid(UID_PSEUDONYMIZE + "-profiles").name("Pseudonymise profiles"));
         DataStream<SegmentUpdate> thresholdUpdates = profileOperator.getSideOutput(ProfileFunction.THRESHOLD_UPDATES);
 
-        // pattern changes of a running job (patterns.watch), to every engine and actions instance
-        SingleOutputStreamOperator<PatternChange> changeStream = PatternWatcherOperator.attach(timed, config, allPatterns);
-        if (config.patternsWatch()) io.patternEvents(changeStream.getSideOutput(PatternWatcherOperator.PATTERN_EVENTS));
-        BroadcastStream<PatternChange> changes = changeStream.broadcast(PatternTimeline.DESCRIPTOR);
-        // a bounded replay in BATCH mode never watches; there the adaptive batch scheduler refuses one
-        // broadcast result feeding two consumers it sized differently ("Consumers must have the same max
-        // parallelism"), so the actions operator gets a no-change input of its own
-        boolean batch = env.getConfiguration().get(ExecutionOptions.RUNTIME_MODE) == RuntimeExecutionMode.BATCH;
-        BroadcastStream<PatternChange> actionChanges = batch && !config.patternsWatch()
-                ? PatternTimeline.noChanges(env).broadcast(PatternTimeline.DESCRIPTOR) : changes;
+        // always there, even with no pattern yet: patterns may be added while the job runs. Every
+        // pattern in one operator: each event is evaluated once by every pattern that can use it,
+        // against one state value per user (see PatternEngineFunction)
+        SingleOutputStreamOperator<ActionInput> engine = keyed(profileOperator)
+                .process(new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent())
+                                .boundingRunsAt(config.maxRunsPerUserPattern()),
+                        TypeInformation.of(ActionInput.class))
+                .uid(UID_PATTERN_ENGINE).name(ENGINE_NAME).setDescription(engineDescription(patterns));
+        late.add(engine.getSideOutput(PatternEngineFunction.LATE));
+        deadLetters = deadLetters.union(engine.getSideOutput(PatternEngineFunction.FAILED));
+        io.lateEvents(late.get(0).union(late.get(1)));
 
-        List<DataStream<ActionInput>> actionInputs = new ArrayList<>();
-        {
-            // always there, even with no pattern yet: patterns may be added while the job runs
-            // every pattern in one operator, on the profile's subtask (a forward connection, no
-            // shuffle; not chained: Flink chains no operator with a second, broadcast input, so each
-            // event is serialised once more on the way in): each event is evaluated once by
-            // every pattern that can use it, against one state value per user (see PatternEngineFunction)
-            SingleOutputStreamOperator<ActionInput> engine = profiled
-                    .connect(changes)
-                    .process(new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent())
-                            .boundingRunsAt(config.maxRunsPerUserPattern()),
-                            TypeInformation.of(ActionInput.class))
-                    .uid(UID_PATTERN_ENGINE).name(ENGINE_NAME).setDescription(engineDescription(patterns));
-            late.add(engine.getSideOutput(PatternEngineFunction.LATE));
-            deadLetters = deadLetters.union(engine.getSideOutput(PatternEngineFunction.FAILED));
-            actionInputs.add(engine);
-        }
-
-        DataStream<BehaviorEvent> allLate = late.get(0);
-        for (int i = 1; i < late.size(); i++) allLate = allLate.union(late.get(i));
-        io.lateEvents(allLate);
-
-        if (actionInputs.isEmpty()) {
-            // no patterns: threshold segments only
-            if (!thresholdSegments.isEmpty()) io.segmentUpdates(pseudonymized(thresholdUpdates, pseudonymKey));
-            io.deadLetters(deadLetters);
-            return;
-        }
-        // opt-outs, suppressions and erasures reach the actions operator in the same event-time order
-        actionInputs.add(profileOperator.getSideOutput(ProfileFunction.ACTION_CONTROL));
-        DataStream<ActionInput> allInputs = actionInputs.get(0);
-        for (int i = 1; i < actionInputs.size(); i++) allInputs = allInputs.union(actionInputs.get(i));
-        SingleOutputStreamOperator<Alert> alerts = allInputs
-                .keyBy(in -> in.userKey)
-                .connect(actionChanges)
-                .process(new PatternActionsBroadcast(allPatterns), TypeInformation.of(Alert.class))
+        // matches, segment exits, the profile's privacy signals and the pattern changes, in-band
+        SingleOutputStreamOperator<Alert> alerts = DataStreamUtils.reinterpretAsKeyedStream(engine, ActionInput::userKey, Types.STRING)
+                .process(new PatternActionsFunction(allPatterns), TypeInformation.of(Alert.class))
                 .uid(UID_ACTIONS).name("Alerts, caps & segments");
         io.alerts(pseudonymKey == null ? alerts
                 : alerts.map(Pseudonymizer.alerts(pseudonymKey)).returns(Alert.class).uid(UID_PSEUDONYMIZE + "-alerts").name("Pseudonymise alerts"));
@@ -218,6 +209,11 @@ public final class BehaviorCepPipeline {
         if (!thresholdSegments.isEmpty()) segments = segments.union(thresholdUpdates);
         io.segmentUpdates(pseudonymized(segments, pseudonymKey));
         io.deadLetters(deadLetters.union(alerts.getSideOutput(PatternActionsFunction.FAILED)));
+    }
+
+    /** The same key on the same subtask: no shuffle, so the next operator chains to this one. */
+    private static KeyedStream<BehaviorEvent, String> keyed(DataStream<BehaviorEvent> stream) {
+        return DataStreamUtils.reinterpretAsKeyedStream(stream, e -> e.userKey);
     }
 
     private static DataStream<SegmentUpdate> pseudonymized(DataStream<SegmentUpdate> updates, String keyEnv) {

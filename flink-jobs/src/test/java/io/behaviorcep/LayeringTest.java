@@ -27,7 +27,8 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  *   <li><b>job</b>: the operators, connectors and pipeline ({@code action}, {@code profile},
  *       {@code reload}, {@code sink}, {@code config}, {@code metrics}, the root package).</li>
  *   <li><b>tools</b>: {@code cli}, {@code local}, {@code replay}, {@code testkit}; they use the job,
- *       nothing in the job uses them.</li>
+ *       nothing in the job uses them. The applications beside the job, {@code deliver} (webhooks)
+ *       and {@code serve} (the read API), stand at this level too ({@code deliver}'s demo receiver uses {@code local}).</li>
  *   <li><b>test fixtures</b> ({@code io.behaviorcep.testing..} and every class of the test sources,
  *       such as the Flink CEP reference operator): never used by main code, never in the cluster
  *       jar ({@code ClusterJarIT}).</li>

@@ -49,7 +49,7 @@ public final class BenchMain {
               --runs N              timed runs per contender, after one warm-up run; the median counts (default 3)
               --parallelism N       (default 2)
               --backend B           hashmap or rocksdb, for compare, patterns, users (default hashmap)
-              --contenders LIST     any of a,e,b,c,d, and a0 (the job without patterns), b0 (plain CEP without the
+              --contenders LIST     any of a,e,b,c,d, a* (the job with every shipped pattern and segment), a0 (the job without patterns), b0 (plain CEP without the
                                     deadline timers); e is the pattern engine alone (default a,e,b,c,d)
               --keep-cap            run cart-abandonment with its cap (1 alert per user per 24 h); (b) is then
                                     capped the same way before the check. Default: cap removed, every match compared
@@ -269,6 +269,11 @@ public final class BenchMain {
                     () -> Contenders.job(d.rawId, events, List.of(cart), s, true)));
             if (which.contains("a0")) r.put("a0", time("(a0) job without patterns", events, runs,
                     () -> Contenders.job(d.rawId, events, List.of(), s, false)));
+            if (which.contains("a*")) {
+                io.behaviorcep.pattern.PatternLoader.Result shipped = Variants.shippedFolder(patternsDir());
+                r.put("a*", time("(a*) job, all shipped patterns + segments", events, runs,
+                        () -> Contenders.job(d.rawId, events, shipped.patterns(), shipped.segments(), s, false)));
+            }
             if (which.contains("b")) r.put("b", time("(b) plain Flink CEP", events, runs,
                     () -> Contenders.plainCep(d.eventsId, s, true, true)));
             if (which.contains("b0")) r.put("b0", time("(b0) plain CEP, Flink's CepOperator", events, runs,
@@ -319,6 +324,7 @@ public final class BenchMain {
     private static final Map<String, String> WHAT = Map.of(
             "a", "Segment JSON -> parse, dedup, profile, pattern engine, actions -> counting sinks",
             "a0", "the job without any pattern: parse, dedup, profile, sinks (what (a) costs besides the patterns)",
+            "a*", "the job with every shipped pattern (caps kept) and the threshold segments of segments.yaml",
             "b", "pre-parsed events -> Pattern (view, followedByAny add <= 30m, no order <= 15m) in AbsenceDeadlineCepOperator",
             "b0", "the same Pattern in Flink's own CepOperator (misses users who go quiet)",
             "e", "pre-parsed events -> pre-filter -> per-user event-time order -> the shipped YAML in the job's pattern engine",
@@ -342,6 +348,11 @@ public final class BenchMain {
                 if (r.containsKey(k)) ratios.append(String.format(Locale.ROOT, "  a/%s = %.2f", k, a.eventsPerSecond() / r.get(k).eventsPerSecond()));
             }
             if (ratios.indexOf("=") > 0) out.println(ratios);
+        }
+        Timed all = r.get("a*");
+        if (all != null && r.containsKey("b")) {
+            out.printf(Locale.ROOT, "ratio (events/s): a*/b = %.2f (a*: %,d alerts, %,d segment updates)%n",
+                    all.eventsPerSecond() / r.get("b").eventsPerSecond(), all.last().matches(), all.last().segmentUpdates());
         }
         out.println("(emitted: alerts for (a), raw matches for the others; distinct: (pattern, user, anchor event) for a, b, d and (user, add) for c)");
 

@@ -97,11 +97,17 @@ public final class Contenders {
     // ---- (a) the real job ---------------------------------------------------------------------------
 
     public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, Settings s, boolean record) throws Exception {
+        return job(rawId, n, patterns, List.of(), s, record);
+    }
+
+    /** The job with these patterns and threshold segments (as {@code run} builds it from a folder). */
+    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+                              Settings s, boolean record) throws Exception {
         MemorySource.resetEmitted(rawId);
         CountingIO io = new CountingIO(rawId, s.parallelism, 0, false, record, null);
         try {
             StreamExecutionEnvironment env = env(s);
-            BehaviorCepPipeline.build(env, jobConfig(), patterns, io);
+            BehaviorCepPipeline.build(env, jobConfig(), patterns, segments, io);
             JobExecutionResult r = env.execute("bench: job, " + patterns.size() + " pattern(s)");
             CountingIO.Run run = io.run();
             return new Outcome(r.getNetRuntime(), run.alerts.sum(), distinct(run), run.segmentUpdates.sum(), run.deadLetters.sum(),
@@ -204,7 +210,7 @@ public final class Contenders {
                     e -> e.userKey);
             DataStream<String> matches = PatternEngineFunction.fixed(ordered, List.of(def)).name("Pattern engine")
                     .flatMap((io.behaviorcep.action.ActionInput in, Collector<String> out) -> {
-                        if (in.match != null) out.collect(CART + " " + in.match.userKey + " " + in.match.anchorId);
+                        if (in instanceof io.behaviorcep.action.ActionInput.Matched m) out.collect(CART + " " + m.match().userKey + " " + m.match().anchorId);
                     }).returns(Types.STRING);
             matches.sinkTo(new PeerSink(runId, record)).name("Count matches");
             JobExecutionResult r = env.execute("bench: pattern engine");

@@ -2,11 +2,9 @@ package io.behaviorcep.bench;
 
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.engine.PatternEngineFunction;
-import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.testing.cep.AbsenceDeadlineCepOperator;
-import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.testing.cep.AbsenceDeadlineCepOperator;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -14,8 +12,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.cep.functions.PatternProcessFunction;
 import org.apache.flink.cep.nfa.compiler.NFACompiler;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.Collector;
 
@@ -71,25 +68,25 @@ final class OperatorBench {
     }
 
     static Result engine(List<BehaviorEvent> sorted, PatternDefinition def) throws Exception {
-        var op = new CoBroadcastWithKeyedOperator<String, BehaviorEvent, PatternChange, ActionInput>(
-                new PatternEngineFunction(List.of(def)), List.of(PatternTimeline.DESCRIPTOR));
+        var op = new KeyedProcessOperator<String, BehaviorEvent, ActionInput>(new PatternEngineFunction(List.of(def)));
         Set<String> anchors = new HashSet<>();
         long matches = 0;
-        try (var h = new KeyedBroadcastOperatorTestHarness<>(op, (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0)) {
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(op, (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0)) {
+            h.setup(io.behaviorcep.action.ActionInputTypeInfo.INSTANCE.createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl()));
             h.open();
             long start = System.nanoTime();
             int i = 0;
             for (BehaviorEvent e : sorted) {
                 // as in the job: the engine sees every event (its pre-filter is inside it)
                 h.processElement(e, e.timestamp);
-                if (++i % 100 == 0) h.watermark(e.timestamp - 1);
+                if (++i % 100 == 0) h.processWatermark(e.timestamp - 1);
             }
-            h.watermark(Long.MAX_VALUE);
+            h.processWatermark(Long.MAX_VALUE);
             long nanos = System.nanoTime() - start;
             for (ActionInput in : h.extractOutputValues()) {
-                if (in.match == null) continue;
+                if (!(in instanceof ActionInput.Matched m)) continue;
                 matches++;
-                anchors.add(in.match.userKey + " " + in.match.anchorId);
+                anchors.add(m.match().userKey + " " + m.match().anchorId);
             }
             return new Result(nanos, anchors, matches);
         }

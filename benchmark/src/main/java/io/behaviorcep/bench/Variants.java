@@ -36,6 +36,23 @@ public final class Variants {
      * The shipped pattern through {@link PatternLoader}; with {@code keepCap} false its {@code cap:} block
      * is taken out, so every decided match leaves as an alert and can be compared with the peers.
      */
+    /** Every shipped pattern and threshold segment, as {@code run} loads the folder (caps kept). */
+    public static io.behaviorcep.pattern.PatternLoader.Result shippedFolder(Path dir) throws IOException {
+        Path folder = Path.of(shippedYamlPath(dir)).getParent();
+        io.behaviorcep.pattern.PatternLoader.Result r = io.behaviorcep.pattern.PatternLoader.load(folder);
+        if (!r.problems().isEmpty()) throw new IOException("the shipped patterns have problems: " + r.problems());
+        return r;
+    }
+
+    private static String shippedYamlPath(Path dir) throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        if (dir != null) candidates.add(dir.resolve("cart-abandonment.yaml"));
+        candidates.add(Path.of("patterns", "cart-abandonment.yaml"));
+        candidates.add(Path.of("..", "patterns", "cart-abandonment.yaml"));
+        for (Path p : candidates) if (Files.isRegularFile(p)) return p.toAbsolutePath().toString();
+        throw new IOException("the shipped patterns folder is needed on disk for a* (patterns/ or --patterns-dir)");
+    }
+
     public static PatternDefinition shipped(Path dir, boolean keepCap) throws IOException {
         String yaml = shippedYaml(dir);
         if (!keepCap) yaml = yaml.replaceAll("(?m)^  cap:\\n(    .*\\n)+", "");

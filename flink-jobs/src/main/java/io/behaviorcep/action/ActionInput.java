@@ -1,72 +1,95 @@
 package io.behaviorcep.action;
 
+import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternMatch;
+import io.behaviorcep.profile.ProfileSnapshot;
+
+import org.apache.flink.api.common.typeinfo.TypeInfo;
 
 /**
- * What the actions operator orders by event time: a decided match, or an event that ends a
- * segment membership. One type so both travel through one keyed input and one buffer.
+ * What reaches the actions operator, in-band from the engine: a decided match, an event that ends a
+ * segment membership, a privacy signal of the profile operator, or a pattern change of the running
+ * job. One sealed type so all of them travel through one input and one event-time buffer; each is
+ * immutable. Serialised by {@link ActionInputSerializer} (a tag, then the kind's fields).
  */
-public class ActionInput {
-    public long timestamp;
-    /** Set for a match. */
-    public PatternMatch match;
-    /** Set for an exit: the segment the event ends, and the event's messageId and pattern id. */
-    public String exitSegment;
-    public String exitPatternId;
-    public String exitEventId;
-    /** The exit event's profile, for an alert raised on exit. */
-    public io.behaviorcep.profile.ProfileSnapshot exitProfile;
-    public String userKey;
-    /**
-     * Set for a privacy signal from the profile operator: {@link #SUPPRESS} (the user opted out or was
-     * put on the suppression list), {@link #UNSUPPRESS}, or {@link #ERASE} (the user's data is erased).
-     */
-    public String control;
+@TypeInfo(ActionInputTypeInfo.Factory.class)
+public sealed interface ActionInput permits ActionInput.Matched, ActionInput.SegmentExit, ActionInput.PrivacySignal, ActionInput.PatternChanged {
 
-    public static final String SUPPRESS = "suppress";
-    public static final String UNSUPPRESS = "unsuppress";
-    public static final String ERASE = "erase";
+    /** The user the input is about; for a pattern change, the key it travels under (see {@code KeyedPathHead}). */
+    String userKey();
 
-    public ActionInput() {}
-
-    public static ActionInput control(String userKey, String control, long timestamp) {
-        ActionInput in = new ActionInput();
-        in.timestamp = timestamp;
-        in.userKey = userKey;
-        in.control = control;
-        return in;
-    }
-
-    public boolean isControl() {
-        return control != null;
-    }
-
-    public static ActionInput match(PatternMatch m) {
-        ActionInput in = new ActionInput();
-        in.timestamp = m.detectedAt;
-        in.match = m;
-        in.userKey = m.userKey;
-        return in;
-    }
-
-    public static ActionInput exit(String userKey, String segment, String patternId, String eventId, long timestamp) {
-        ActionInput in = new ActionInput();
-        in.timestamp = timestamp;
-        in.userKey = userKey;
-        in.exitSegment = segment;
-        in.exitPatternId = patternId;
-        in.exitEventId = eventId;
-        return in;
-    }
-
-    public boolean isExit() {
-        return exitSegment != null;
-    }
+    /** The event time at which it applies. */
+    long timestamp();
 
     /** Deterministic order within one timestamp: privacy signals, then exits, then matches, then by ids. */
-    String sortKey() {
-        if (isControl()) return "0|" + control;
-        return isExit() ? "1|" + exitSegment + "|" + exitEventId
-                : "2|" + match.patternId + "|" + match.anchorId + "|" + match.eventIds;
+    String sortKey();
+
+    /** A match the engine decided. */
+    record Matched(PatternMatch match) implements ActionInput {
+        @Override
+        public String userKey() {
+            return match.userKey;
+        }
+
+        @Override
+        public long timestamp() {
+            return match.detectedAt;
+        }
+
+        @Override
+        public String sortKey() {
+            return "2|" + match.patternId + "|" + match.anchorId + "|" + match.eventIds;
+        }
+    }
+
+    /**
+     * An event that ends a membership of {@code segment} (the segment pattern's {@code exit_on}), or its
+     * TTL ({@code patternId} {@code ttl}, no event).
+     *
+     * @param profile the exit event's profile, for an alert raised on exit; null when none is raised
+     */
+    record SegmentExit(String userKey, String segment, String patternId, String eventId, long timestamp, ProfileSnapshot profile)
+            implements ActionInput {
+        @Override
+        public String sortKey() {
+            return "1|" + segment + "|" + eventId;
+        }
+    }
+
+    /** The profile operator's word: the user was suppressed (opted out, listed), unsuppressed, or erased. */
+    record PrivacySignal(String userKey, Signal signal, long timestamp) implements ActionInput {
+        @Override
+        public String sortKey() {
+            return "0|" + signal.word;
+        }
+    }
+
+    /** A pattern change of the running job: belongs to no user, applied on arrival and never buffered. */
+    record PatternChanged(String userKey, PatternChange change) implements ActionInput {
+        @Override
+        public long timestamp() {
+            return change.activateAt;
+        }
+
+        @Override
+        public String sortKey() {
+            return "0|change|" + change.patternId + "#" + change.version;
+        }
+    }
+
+    enum Signal {
+        SUPPRESS("suppress"), UNSUPPRESS("unsuppress"), ERASE("erase");
+
+        /** As the keyed path's records and the dead letters spell it. */
+        public final String word;
+
+        Signal(String word) {
+            this.word = word;
+        }
+
+        public static Signal of(String word) {
+            for (Signal s : values()) if (s.word.equals(word)) return s;
+            throw new IllegalArgumentException("unknown privacy signal '" + word + "'");
+        }
     }
 }

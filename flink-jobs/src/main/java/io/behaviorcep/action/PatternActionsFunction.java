@@ -3,6 +3,7 @@ package io.behaviorcep.action;
 import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.engine.PatternChangeLog;
 import io.behaviorcep.engine.SubmittedPatterns;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.MatchFunction;
@@ -87,6 +88,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
      */
     /** This submission's patterns, to tell a restore of the same job from a resubmission (as the engine does). */
     private final SubmittedPatterns submitted;
+    private final PatternChangeLog changes = new PatternChangeLog();
     /** How long after an erasure matches binding earlier events are dropped: the longest span a match can have. */
     private final long erasureMarkerMillis;
 
@@ -176,21 +178,10 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     /**
      * Every version the job may still see a match of: the submitted ones and every change since
-     * ({@code restored}, from broadcast state after a restore). Set by {@link PatternActionsBroadcast}
-     * before the first input; a function used on its own knows its submitted patterns only.
+     * (restored with the operator state after a restore).
      */
-    void restoreChanges(List<PatternChange> restored) {
-        List<PatternChange> sorted = new ArrayList<>(restored);
-        sorted.sort(Comparator.comparingLong(c -> c.acceptedAt));
-        timeline = submitted.timeline(sorted);
-    }
-
-    boolean timelineReady() {
-        return timeline != null;
-    }
-
     private PatternTimeline timeline() {
-        if (timeline == null) timeline = submitted.timeline(List.of());
+        if (timeline == null) timeline = submitted.timeline(changes.all());
         return timeline;
     }
 
@@ -206,9 +197,10 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         return e == null || e.delete ? null : e.def;
     }
 
-    /** A change of the running pattern set (from {@link PatternActionsBroadcast}). */
+    /** A change of the running pattern set, in-band from the engine; kept in operator state. */
     void applyChange(PatternChange change) {
         PatternTimeline t = timeline();
+        changes.add(change);
         if (t.apply(change) && !change.isDelete()) {
             PatternDefinition d = t.version(change.patternId, change.version).def;
             counters(d);
@@ -220,12 +212,14 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         members.initialize(ctx, getRuntimeContext().getTaskInfo());
         submitted.initialize(ctx);
+        changes.initialize(ctx);
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         members.snapshot(ctx);
         submitted.snapshot(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        changes.snapshot();
     }
 
     private void countFor(PatternDefinition def, int which) {
@@ -239,26 +233,27 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     /** Contains {@code ex} when it is the input's fault (a dead letter, counted), else rethrows it. */
     private void contain(RuntimeException ex, ActionInput in, Context ctx) {
         if (!StepFailure.isRecordFault(ex)) throw ex;
-        PatternMatch m = in.match;
+        PatternMatch m = in instanceof ActionInput.Matched matched ? matched.match() : null;
         DeadLetter d = StepFailure.ofDocument(STEP, m == null ? null : m.patternId, m == null ? 0 : m.patternVersion,
-                in.userKey != null ? in.userKey : ctx.getCurrentKey(), inputDocument(in), ex);
+                in.userKey() != null ? in.userKey() : ctx.getCurrentKey(), inputDocument(in), ex);
         ctx.output(FAILED, failures.count(d, ex));
     }
 
     /** What a dead letter of this step carries of an input: its kind, user, time and ids (a match's events are in its alert's form). */
     static com.fasterxml.jackson.databind.node.ObjectNode inputDocument(ActionInput in) {
         var n = io.behaviorcep.sink.OutputJson.MAPPER.createObjectNode();
-        n.put("input", in.isControl() ? "control" : in.isExit() ? "exit" : "match");
-        n.put("userKey", in.userKey);
-        n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp));
-        if (in.control != null) n.put("control", in.control);
-        if (in.exitSegment != null) {
-            n.put("segment", in.exitSegment);
-            n.put("exitPatternId", in.exitPatternId);
-            n.put("exitEventId", in.exitEventId);
+        n.put("input", in instanceof ActionInput.PrivacySignal ? "control" : in instanceof ActionInput.SegmentExit ? "exit"
+                : in instanceof ActionInput.Matched ? "match" : "pattern change");
+        n.put("userKey", in.userKey());
+        n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp()));
+        if (in instanceof ActionInput.PrivacySignal s) n.put("control", s.signal().word);
+        if (in instanceof ActionInput.SegmentExit x) {
+            n.put("segment", x.segment());
+            n.put("exitPatternId", x.patternId());
+            n.put("exitEventId", x.eventId());
         }
-        PatternMatch m = in.match;
-        if (m != null) {
+        if (in instanceof ActionInput.Matched matched) {
+            PatternMatch m = matched.match();
             n.put("patternId", m.patternId);
             n.put("patternVersion", m.patternVersion);
             n.put("anchorId", m.anchorId);
@@ -270,9 +265,13 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     @Override
     public void processElement(ActionInput in, Context ctx, Collector<Alert> out) throws Exception {
+        if (in instanceof ActionInput.PatternChanged c) {
+            applyChange(c.change()); // belongs to no user: no keyed state, no timer
+            return;
+        }
         try {
             pending.add(in);
-            ctx.timerService().registerEventTimeTimer(in.timestamp);
+            ctx.timerService().registerEventTimeTimer(in.timestamp());
         } catch (RuntimeException ex) {
             contain(ex, in, ctx);
         }
@@ -295,18 +294,18 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
         List<ActionInput> due = new ArrayList<>();
         List<ActionInput> later = new ArrayList<>();
-        for (ActionInput in : pending.get()) (in.timestamp <= watermark ? due : later).add(in);
+        for (ActionInput in : pending.get()) (in.timestamp() <= watermark ? due : later).add(in);
         // TTL expiries are exits too, ordered with everything else by time
         for (Map.Entry<String, Membership> m : memberships.entries()) {
             if (m.getValue().expiresAt <= watermark) {
-                due.add(ActionInput.exit(user, m.getKey(), SegmentUpdate.REASON_TTL, "", m.getValue().expiresAt));
+                due.add(new ActionInput.SegmentExit(user, m.getKey(), SegmentUpdate.REASON_TTL, "", m.getValue().expiresAt, null));
             }
         }
         // a queue, not a sorted list: a membership entered in this batch may also expire in it, and
         // that expiry must take its place in time, or the outcome would depend on how far the
         // watermark jumped at once
         PriorityQueue<ActionInput> queue = new PriorityQueue<>(
-                Comparator.comparingLong((ActionInput a) -> a.timestamp).thenComparing(ActionInput::sortKey));
+                Comparator.comparingLong(ActionInput::timestamp).thenComparing(ActionInput::sortKey));
         queue.addAll(due);
 
         Set<String> anchorsDone = new HashSet<>();
@@ -315,17 +314,17 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             // one input that fails is a dead letter; the others of the batch are still applied
             try {
                 inspect(in);
-                if (in.isControl()) {
-                    control(in, ctx);
-                } else if (in.isExit()) {
-                    exit(in, ctx, out);
-                } else {
-                    PatternMatch m = in.match;
+                if (in instanceof ActionInput.PrivacySignal signal) {
+                    control(signal, ctx);
+                } else if (in instanceof ActionInput.SegmentExit exit) {
+                    exit(exit, ctx, out);
+                } else if (in instanceof ActionInput.Matched matched) {
+                    PatternMatch m = matched.match();
                     if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
                         Membership entered = apply(m, ctx, out);
                         if (entered != null && entered.expiresAt <= watermark) {
-                            queue.add(ActionInput.exit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
-                                    entered.expiresAt));
+                            queue.add(new ActionInput.SegmentExit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
+                                    entered.expiresAt, null));
                         }
                     } else {
                         countFor(def(m.patternId, m.patternVersion), 2);
@@ -342,23 +341,22 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         if (erased != null && erased + erasureMarkerMillis <= watermark) erasedAt.clear();
     }
 
-    private void control(ActionInput in, OnTimerContext ctx) throws Exception {
-        switch (in.control) {
-            case ActionInput.SUPPRESS -> {
+    private void control(ActionInput.PrivacySignal in, OnTimerContext ctx) throws Exception {
+        switch (in.signal()) {
+            case SUPPRESS -> {
                 suppressed.update(true);
-                exitAll(in.userKey, in.timestamp, SegmentUpdate.REASON_SUPPRESSED, ctx);
+                exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_SUPPRESSED, ctx);
             }
-            case ActionInput.UNSUPPRESS -> suppressed.clear();
-            case ActionInput.ERASE -> {
-                exitAll(in.userKey, in.timestamp, SegmentUpdate.REASON_ERASED, ctx);
+            case UNSUPPRESS -> suppressed.clear();
+            case ERASE -> {
+                exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_ERASED, ctx);
                 recentAlerts.clear();
                 // pending inputs are decided later than the erasure; those binding earlier events are
                 // dropped as they come due (erasedAt), the others are the user's new behaviour
                 Long previous = erasedAt.value();
-                erasedAt.update(previous == null ? in.timestamp : Math.max(previous, in.timestamp));
-                ctx.timerService().registerEventTimeTimer(in.timestamp + erasureMarkerMillis);
+                erasedAt.update(previous == null ? in.timestamp() : Math.max(previous, in.timestamp()));
+                ctx.timerService().registerEventTimeTimer(in.timestamp() + erasureMarkerMillis);
             }
-            default -> { }
         }
     }
 
@@ -426,20 +424,20 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         return null;
     }
 
-    private void exit(ActionInput in, OnTimerContext ctx, Collector<Alert> out) throws Exception {
-        Membership current = memberships.get(in.exitSegment);
+    private void exit(ActionInput.SegmentExit in, OnTimerContext ctx, Collector<Alert> out) throws Exception {
+        Membership current = memberships.get(in.segment());
         if (current == null) return;
-        boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.exitPatternId);
-        if (byTtl && current.expiresAt != in.timestamp) return;
+        boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.patternId());
+        if (byTtl && current.expiresAt != in.timestamp()) return;
         // an exit event from before the enter (or at its millisecond: exits sort first) that reaches
         // us late does not end it; in order it would have been applied before the enter
-        if (!byTtl && in.timestamp <= current.enteredAt) return;
-        memberships.remove(in.exitSegment);
+        if (!byTtl && in.timestamp() <= current.enteredAt) return;
+        memberships.remove(in.segment());
         if (!byTtl && !timerStillNeeded(current.expiresAt)) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
-        ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey, in.exitSegment, SegmentUpdate.EXIT, in.exitPatternId, in.timestamp, 0L));
+        ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey(), in.segment(), SegmentUpdate.EXIT, in.patternId(), in.timestamp(), 0L));
         segmentExits.inc();
-        members.decrement(in.exitSegment);
-        PatternDefinition def = byTtl ? null : latest(in.exitPatternId);
+        members.decrement(in.segment());
+        PatternDefinition def = byTtl ? null : latest(in.patternId());
         if (def != null && def.segment != null && def.segment.exitAlert != null) {
             out.collect(exitAlert(def, in));
             alertsEmitted.inc();
@@ -448,19 +446,19 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     }
 
     /** The alert a segment raises when an event ends membership ("reactivated"): it binds that one event. */
-    static Alert exitAlert(PatternDefinition def, ActionInput in) {
+    static Alert exitAlert(PatternDefinition def, ActionInput.SegmentExit in) {
         Alert a = new Alert();
-        a.alertId = alertId(def.id, def.version, in.userKey, "exit:" + in.exitEventId);
+        a.alertId = alertId(def.id, def.version, in.userKey(), "exit:" + in.eventId());
         a.patternId = def.id;
         a.patternVersion = def.version;
         a.alertType = def.segment.exitAlert.type;
         a.severity = def.segment.exitAlert.severity;
-        a.userId = in.userKey;
-        a.detectedAt = in.timestamp;
-        a.matchedJson = "{\"exit\":[{\"message_id\":" + io.behaviorcep.sink.OutputJson.MAPPER.valueToTree(in.exitEventId)
-                + ",\"timestamp\":\"" + io.behaviorcep.sink.OutputJson.iso(in.timestamp) + "\"}]}";
+        a.userId = in.userKey();
+        a.detectedAt = in.timestamp();
+        a.matchedJson = "{\"exit\":[{\"message_id\":" + io.behaviorcep.sink.OutputJson.MAPPER.valueToTree(in.eventId())
+                + ",\"timestamp\":\"" + io.behaviorcep.sink.OutputJson.iso(in.timestamp()) + "\"}]}";
         a.payloadJson = "{}";
-        a.profile = in.exitProfile;
+        a.profile = in.profile();
         return a;
     }
 
@@ -471,7 +469,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private boolean timerStillNeeded(long ts) throws Exception {
         Long erased = erasedAt.value();
         if (erased != null && erased + erasureMarkerMillis == ts) return true;
-        for (ActionInput in : pending.get()) if (in.timestamp == ts) return true;
+        for (ActionInput in : pending.get()) if (in.timestamp() == ts) return true;
         for (Membership m : memberships.values()) if (m.expiresAt == ts) return true;
         for (Map.Entry<String, long[]> e : recentAlerts.entries()) {
             PatternDefinition def = latest(e.getKey());

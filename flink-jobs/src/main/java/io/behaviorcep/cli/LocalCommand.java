@@ -146,6 +146,8 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             env.setParallelism(parallelism);
             List<PatternDefinition> loaded = BehaviorCepJob.prepare(env, config, new KafkaIO(config));
             for (PatternDefinition p : loaded) if (p.enabled) liveVersions.put(p.id, p.version);
+            // the deliver pipeline in the same job graph, POSTing alerts to a demo receiver that prints them
+            io.behaviorcep.deliver.LocalDemoReceiver webhooks = io.behaviorcep.deliver.LocalDemoReceiver.addTo(env, config, kafka, workDir);
             JobClient job = env.executeAsync(BehaviorCepJob.JOB_NAME + " (local)");
 
             TrafficGenerator generator = new TrafficGenerator(TrafficGenerator.Config.defaults(seed)
@@ -186,6 +188,8 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             System.out.println("  pattern changes  " + (noWatch ? "not watched (--no-watch): restart to change patterns"
                     : "edit, add or delete a file in " + patternDir.toAbsolutePath() + " and save: valid changes go live in seconds "
                     + "(raise its version), invalid ones are rejected and printed; topic " + config.patternEventsTopic()));
+            System.out.println("  webhooks         alerts are POSTed to " + webhooks.url() + " (printed below), outcomes in topic "
+                    + io.behaviorcep.deliver.DeliverJob.DEFAULT_DELIVERIES_TOPIC + " and table deliveries");
             System.out.println("  traffic          " + (int) eventsPerSecond + " events/s from " + users + " users, simulated time x" + (int) timeSpeed
                     + (runFor == null ? "   (Ctrl-C to stop)" : "   (stopping after " + duration + ")"));
             System.out.println();
@@ -220,6 +224,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
                     + statusLine(elapsed, generator.sent().get(), generator.sent().get() * 1000.0 / Math.max(1, elapsed), generator, job).trim());
             if (!lastAlert.isEmpty()) System.out.println("last alert: " + lastAlert);
             job.cancel().get();
+            webhooks.close();
             return 0;
         } finally {
             stopped.countDown();

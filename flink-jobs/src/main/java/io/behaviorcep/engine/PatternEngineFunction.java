@@ -3,6 +3,7 @@ package io.behaviorcep.engine;
 import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.EventMatcher;
@@ -16,7 +17,6 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.util.FunctionUtils;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
-import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -27,10 +27,9 @@ import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
-import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
@@ -52,7 +51,7 @@ import java.util.Set;
  * user's runs can time out (an absence completing, a window closing), so a user who goes quiet is
  * decided at the deadline and their state drains to nothing.
  *
- * <p>Patterns change while the job runs: {@link PatternChange}s arrive on the broadcast input and
+ * <p>Patterns change while the job runs: {@link PatternChange}s arrive in-band, on the keyed path ({@link KeyedPathRecords}), and
  * apply from their activation time ({@link PatternTimeline}). A user's runs of a version that no
  * longer applies are handled, the next time the user is touched, as the new version's
  * {@code on_change} says: {@code drain} (they go on, no new ones start), {@code restart} (dropped),
@@ -64,7 +63,7 @@ import java.util.Set;
  * for the actions operator. Events at or behind the watermark (none in a healthy job: the profile
  * operator already routed them) go to {@link #LATE}, as Flink CEP's late output did.
  */
-public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String, BehaviorEvent, PatternChange, ActionInput>
+public class PatternEngineFunction extends KeyedProcessFunction<String, BehaviorEvent, ActionInput>
         implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(PatternEngineFunction.class);
@@ -95,6 +94,8 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     private final SubtaskCounts inFlight = new SubtaskCounts("pattern-engine-counts");
     /** This submission's patterns, to tell a restore of the same job from a resubmission. */
     private final SubmittedPatterns submitted;
+    /** Every pattern change this job has seen, in operator state (each subtask holds them all). */
+    private final PatternChangeLog changes = new PatternChangeLog();
 
     private transient Map<String, String> runsNames;
     private transient PatternTimeline timeline;
@@ -134,8 +135,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
      * benchmark run it.
      */
     public static SingleOutputStreamOperator<ActionInput> fixed(KeyedStream<BehaviorEvent, String> in, List<PatternDefinition> patterns) {
-        BroadcastStream<PatternChange> none = PatternTimeline.noChanges(in.getExecutionEnvironment()).broadcast(PatternTimeline.DESCRIPTOR);
-        return in.connect(none).process(new PatternEngineFunction(patterns), TypeInformation.of(ActionInput.class));
+        return in.process(new PatternEngineFunction(patterns), TypeInformation.of(ActionInput.class));
     }
 
     /** The descriptor of the engine's one keyed state; events written with the job's event serializer. */
@@ -147,12 +147,14 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         inFlight.initialize(ctx, getRuntimeContext().getTaskInfo());
         submitted.initialize(ctx);
+        changes.initialize(ctx);
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         inFlight.snapshot(ctx);
         submitted.snapshot(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        changes.snapshot();
     }
 
     @Override
@@ -179,13 +181,10 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         }
     }
 
-    /** Built on first use: broadcast state can only be read from a context. */
-    private PatternTimeline timeline(ReadOnlyBroadcastState<String, PatternChange> broadcast) throws Exception {
+    /** Built on first use, from the changes restored with the operator state. */
+    private PatternTimeline timeline() throws Exception {
         if (timeline == null) {
-            List<PatternChange> restored = new ArrayList<>();
-            for (Map.Entry<String, PatternChange> e : broadcast.immutableEntries()) restored.add(e.getValue());
-            restored.sort((a, b) -> Long.compare(a.acceptedAt, b.acceptedAt));
-            timeline = submitted.timeline(restored);
+            timeline = submitted.timeline(changes.all());
             if (submitted.resubmitted()) LOG.info("pattern set differs from the snapshot's: now live {}", timeline.liveAt(Long.MAX_VALUE));
         }
         return timeline;
@@ -216,13 +215,13 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         });
     }
 
-    @Override
-    public void processBroadcastElement(PatternChange change, Context ctx, Collector<ActionInput> out) throws Exception {
-        PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
-        ctx.getBroadcastState(PatternTimeline.DESCRIPTOR).put(PatternTimeline.changeKey(change), change);
+    /** A pattern change in-band: applied here, kept in operator state, and passed on to the actions operator. */
+    private void applyChange(PatternChange change, String key, long watermark, Collector<ActionInput> out) throws Exception {
+        PatternTimeline t = timeline();
+        changes.add(change);
+        out.collect(new ActionInput.PatternChanged(key, change));
         if (!t.apply(change)) return;
         changesApplied.inc();
-        long watermark = ctx.currentWatermark();
         if (change.activateAt <= watermark) {
             // events up to the watermark were already evaluated by the previous version here
             lateActivations.inc();
@@ -241,7 +240,15 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     }
 
     @Override
-    public void processElement(BehaviorEvent e, ReadOnlyContext ctx, Collector<ActionInput> out) throws Exception {
+    public void processElement(BehaviorEvent e, Context ctx, Collector<ActionInput> out) throws Exception {
+        if (KeyedPathRecords.isPatternChange(e)) {
+            applyChange(PatternChange.fromRecord(e), e.userKey, ctx.timerService().currentWatermark(), out);
+            return;
+        }
+        if (KeyedPathRecords.isActionsControl(e)) {
+            out.collect(new ActionInput.PrivacySignal(e.userKey, ActionInput.Signal.of(e.property(KeyedPathRecords.CONTROL_PROPERTY)), e.timestamp));
+            return;
+        }
         try {
             evaluate(e, ctx, out);
         } catch (RuntimeException ex) {
@@ -253,13 +260,13 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
         }
     }
 
-    private void evaluate(BehaviorEvent e, ReadOnlyContext ctx, Collector<ActionInput> out) throws Exception {
+    private void evaluate(BehaviorEvent e, Context ctx, Collector<ActionInput> out) throws Exception {
         long watermark = ctx.timerService().currentWatermark();
         if (e.timestamp <= watermark) {
             ctx.output(LATE, e);
             return;
         }
-        PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
+        PatternTimeline t = timeline();
         long ts = e.timestamp;
         if (io.behaviorcep.privacy.PrivacyRules.erases(e, erasureEvent)) {
             erase();
@@ -446,7 +453,7 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
 
     private void decide(long timestamp, EngineState s, OnTimerContext ctx, Collector<ActionInput> out) throws Exception {
         if (s.timerAt == timestamp) s.timerAt = Long.MAX_VALUE;
-        PatternTimeline t = timeline(ctx.getBroadcastState(PatternTimeline.DESCRIPTOR));
+        PatternTimeline t = timeline();
         long watermark = ctx.timerService().currentWatermark();
         if (s.maybeMember != null) {
             s.maybeMember.values().removeIf(m -> m[1] <= watermark);
@@ -520,9 +527,8 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
                 if (m.matches(e, SimpleEvalContext.of(e))) {
                     if (segments == null) segments = new HashSet<>();
                     if (segments.add(p.segment.name)) {
-                        ActionInput exit = ActionInput.exit(e.userKey, p.segment.name, p.id, e.messageId, e.timestamp);
-                        if (p.segment.exitAlert != null) exit.exitProfile = e.profile;
-                        out.collect(exit);
+                        out.collect(new ActionInput.SegmentExit(e.userKey, p.segment.name, p.id, e.messageId, e.timestamp,
+                                p.segment.exitAlert != null ? e.profile : null));
                     }
                     // the exit ends any membership entered before it; one entered at this very
                     // millisecond outlives it (exits sort first in the actions operator)
@@ -537,11 +543,11 @@ public class PatternEngineFunction extends KeyedBroadcastProcessFunction<String,
     private void emit(EngineState s, CompiledPattern p, PatternMetrics m, Collector<ActionInput> out) {
         if (found.isEmpty()) return;
         for (Map<String, List<BehaviorEvent>> match : found) {
-            ActionInput in = ActionInput.match(MatchFunction.toMatch(p.def, match));
+            ActionInput.Matched in = new ActionInput.Matched(MatchFunction.toMatch(p.def, match));
             out.collect(in);
             if (p.def.segment != null && !p.def.segment.exitOn.isEmpty()) {
                 if (s.maybeMember == null) s.maybeMember = new HashMap<>(2);
-                long entered = in.match.detectedAt;
+                long entered = in.match().detectedAt;
                 long expires = entered + p.def.segment.ttl.toMillis();
                 s.maybeMember.merge(p.def.segment.name, new long[] {entered, expires},
                         (a, b) -> new long[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});

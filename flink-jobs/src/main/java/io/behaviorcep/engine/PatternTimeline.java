@@ -27,8 +27,8 @@ import java.util.TreeMap;
  * the same version for the same event, however late a change reached it.
  *
  * <p>The versions the job was started with apply from the beginning of time; changes arrive from the
- * pattern watcher ({@link PatternChange}) and are kept in broadcast state ({@link #DESCRIPTOR}), so
- * they survive restores. A job submitted anew (a savepoint upgrade with another pattern set) starts
+ * pattern watcher ({@link PatternChange}), in-band on the keyed path, and are kept in operator state
+ * ({@link PatternChangeLog}), so they survive restores. A job submitted anew (a savepoint upgrade with another pattern set) starts
  * from its own set: the versions it brings apply from the beginning of time, patterns it does not
  * bring are deleted, and older versions stay known only so that their open matches can be handled
  * by the new version's {@code on_change}.

@@ -7,14 +7,13 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,7 +30,8 @@ import java.util.Map;
  * id keeps its first-seen time, and each user has at most one processing-time sweep timer, at the
  * expiry of its oldest id rounded up to a sixteenth of the TTL, that removes the expired ids and
  * moves on to the next oldest. A user who goes quiet leaves no ids and no timer once the last one
- * has expired.
+ * has expired. These decisions are {@link SeenIds}' (plain Java, tested without Flink); this
+ * function keeps their state and timers, counts and routes.
  *
  * <p>Bounded per user ({@code events.dedup-max-ids-per-user}): the TTL alone lets one user who sends
  * a million ids in a day hold a million ids. Each user's id count is kept next to the ids; an id that
@@ -39,7 +39,7 @@ import java.util.Map;
  * once (one scan of the user's ids per sixteenth of the bound, not per event). A repeat of a forgotten
  * id then passes as new: counter {@code dedupIdsForgotten} counts the unexpired ids forgotten so, the
  * most repeats that can pass because of the bound. Never fails, never touches other users. An id
- * longer than {@value #MAX_KEPT_ID_CHARS} characters (Segment's are 36; the parser allows 64 KiB) is
+ * longer than {@value SeenIds#MAX_KEPT_ID_CHARS} characters (Segment's are 36; the parser allows 64 KiB) is
  * remembered as {@code #} and its SHA-256, so each remembered id costs at most ~70 bytes of its own.
  *
  * <p>Privacy: the user's seen ids are forgotten when an erasure from the control topic, or their
@@ -59,8 +59,8 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private final int maxIdsPerUser;
     /** Track event name that erases the user; null for none. */
     private final String erasureEvent;
-    private transient long ttlMillis;
-    private transient long sweepSlack;
+    private transient SeenIds seenIds;
+    private transient KeyedSeenIds userState;
     private transient MapState<String, Long> seen;
     /** When the user's sweep timer fires; absent: no ids, no timer. */
     private transient ValueState<Long> sweepAt;
@@ -106,11 +106,11 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
 
     @Override
     public void open(OpenContext ctx) {
-        ttlMillis = dedupTtl.toMillis();
-        sweepSlack = Math.max(1, ttlMillis / 16);
+        seenIds = new SeenIds(dedupTtl.toMillis(), maxIdsPerUser);
         seen = getRuntimeContext().getMapState(seenDescriptor());
         sweepAt = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-sweep-at", Types.LONG));
         idsHeld = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-count", Types.INT));
+        userState = new KeyedSeenIds();
         forgotten = getRuntimeContext().getMetricGroup().counter("dedupIdsForgotten");
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicatesDropped");
         late = getRuntimeContext().getMetricGroup().counter("lateEvents");
@@ -124,6 +124,10 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
 
     @Override
     public void processElement(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (KeyedPathRecords.isPatternChange(e)) {
+            out.collect(e); // on to the engine: no user's, never late, never a duplicate
+            return;
+        }
         try {
             inspect(e);
             filter(e, ctx, out);
@@ -137,25 +141,17 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private void filter(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         if (io.behaviorcep.privacy.PrivacyRules.isInternalRecord(e)) {
             // applied when it arrives: never late, never a duplicate; a control erasure forgets the seen ids
-            if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e)) forgetSeenIds(ctx);
+            if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e)) seenIds.forgetUser(userState.at(ctx.timerService()));
             out.collect(e);
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        String id = keptId(e.messageId);
-        Long firstSeen = seen.get(id);
-        if (firstSeen != null && now - firstSeen < ttlMillis) {
+        SeenIds.Sighting sighting = seenIds.see(userState.at(ctx.timerService()), e.messageId, now);
+        if (sighting.repeat()) {
             duplicates.inc();
             return;
         }
-        Long sweep = sweepAt.value();
-        if (firstSeen == null) {
-            int held = sweep == null ? 0 : held();
-            if (held >= maxIdsPerUser) held -= forgetOldest(held - maxIdsPerUser + Math.max(1, maxIdsPerUser / 16), now);
-            idsHeld.update(held + 1);
-        }
-        seen.put(id, now);
-        if (sweep == null) scheduleSweep(now, ctx);
+        if (sighting.forgottenUnexpired() > 0) forgotten.inc(sighting.forgottenUnexpired());
         long watermark = ctx.timerService().currentWatermark();
         boolean isLate = e.timestamp <= watermark;
         String warning = lateWarnings.record(isLate, e.timestamp, watermark, now);
@@ -165,94 +161,85 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             ctx.output(LATE, e);
             return;
         }
-        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) forgetSeenIds(ctx);
+        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) seenIds.forgetUser(userState.at(ctx.timerService()));
         out.collect(e);
-    }
-
-    private void forgetSeenIds(Context ctx) throws Exception {
-        seen.clear();
-        Long at = sweepAt.value();
-        if (at != null) ctx.timerService().deleteProcessingTimeTimer(at);
-        sweepAt.clear();
-        idsHeld.clear();
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
         try {
-            sweep(timestamp, ctx);
+            seenIds.sweep(userState.at(ctx.timerService()), timestamp);
         } catch (RuntimeException ex) {
             if (!StepFailure.isRecordFault(ex)) throw ex;
             ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, null, 0, ctx.getCurrentKey(), timestamp, ex), ex));
         }
     }
 
-    private void sweep(long timestamp, Context ctx) throws Exception {
-        long oldest = Long.MAX_VALUE;
-        int kept = 0;
-        for (Iterator<Map.Entry<String, Long>> it = seen.iterator(); it.hasNext(); ) {
-            long firstSeen = it.next().getValue();
-            if (timestamp - firstSeen >= ttlMillis) {
-                it.remove();
-            } else {
-                oldest = Math.min(oldest, firstSeen);
-                kept++;
-            }
+    /** The current user's seen ids in keyed state, and their sweep timer among the processing-time timers. */
+    private final class KeyedSeenIds implements SeenIds.UserState {
+        private TimerService timers;
+
+        /** This state with the timers of the record or timer at hand. */
+        KeyedSeenIds at(TimerService timers) {
+            this.timers = timers;
+            return this;
         }
-        sweepAt.clear();
-        if (oldest == Long.MAX_VALUE) {
-            // removing the last id through the iterator leaves an empty map behind in heap state
+
+        @Override
+        public Long firstSeen(String id) throws Exception {
+            return seen.get(id);
+        }
+
+        @Override
+        public void remember(String id, long firstSeen) throws Exception {
+            seen.put(id, firstSeen);
+        }
+
+        @Override
+        public void forget(String id) throws Exception {
+            seen.remove(id);
+        }
+
+        @Override
+        public Iterator<Map.Entry<String, Long>> entries() throws Exception {
+            return seen.iterator();
+        }
+
+        @Override
+        public void forgetAll() {
             seen.clear();
-            idsHeld.clear();
-        } else {
-            idsHeld.update(kept);
-            scheduleSweep(oldest, ctx);
         }
-    }
 
-    static final int MAX_KEPT_ID_CHARS = 64;
-
-    /** The id as remembered: itself, or when longer than {@value #MAX_KEPT_ID_CHARS} characters {@code #} and its SHA-256 (65 characters: never a kept id). */
-    static String keptId(String messageId) {
-        if (messageId.length() <= MAX_KEPT_ID_CHARS) return messageId;
-        try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(messageId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "#" + java.util.HexFormat.of().formatHex(digest);
-        } catch (java.security.NoSuchAlgorithmException ex) {
-            throw new IllegalStateException("SHA-256 is part of every JVM", ex);
+        @Override
+        public Integer storedCount() throws Exception {
+            return idsHeld.value();
         }
-    }
 
-    /** The user's id count; counted once from the ids for state written before the count was kept. */
-    private int held() throws Exception {
-        Integer n = idsHeld.value();
-        if (n != null) return n;
-        int count = 0;
-        for (String ignored : seen.keys()) count++;
-        return count;
-    }
-
-    /**
-     * Forgets the user's {@code n} oldest ids (by first sighting); returns how many went. Unexpired
-     * ones among them are counted in {@code dedupIdsForgotten}: a repeat of one of them would pass.
-     */
-    private int forgetOldest(int n, long now) throws Exception {
-        List<Map.Entry<String, Long>> all = new ArrayList<>();
-        for (Map.Entry<String, Long> id : seen.entries()) all.add(Map.entry(id.getKey(), id.getValue()));
-        all.sort(Map.Entry.comparingByValue());
-        int gone = Math.min(n, all.size());
-        for (int i = 0; i < gone; i++) {
-            Map.Entry<String, Long> id = all.get(i);
-            seen.remove(id.getKey());
-            if (now - id.getValue() < ttlMillis) forgotten.inc();
+        @Override
+        public void storeCount(Integer count) throws Exception {
+            if (count == null) idsHeld.clear();
+            else idsHeld.update(count);
         }
-        return gone;
-    }
 
-    private void scheduleSweep(long oldestFirstSeen, Context ctx) throws Exception {
-        long expiry = oldestFirstSeen + ttlMillis;
-        long at = Math.floorDiv(expiry + sweepSlack - 1, sweepSlack) * sweepSlack;
-        ctx.timerService().registerProcessingTimeTimer(at);
-        sweepAt.update(at);
+        @Override
+        public Long sweepAt() throws Exception {
+            return sweepAt.value();
+        }
+
+        @Override
+        public void scheduleSweep(long at) throws Exception {
+            timers.registerProcessingTimeTimer(at);
+            sweepAt.update(at);
+        }
+
+        @Override
+        public void cancelSweep(long at) {
+            timers.deleteProcessingTimeTimer(at);
+        }
+
+        @Override
+        public void clearSweepAt() {
+            sweepAt.clear();
+        }
     }
 }

@@ -1,8 +1,11 @@
 package io.behaviorcep.pattern;
 
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.KeyedPathRecords;
+
 /**
- * One accepted change of the running pattern set, as the pattern watcher broadcasts it to every
- * instance of the pattern engine and of the actions operator: a new or changed file (its whole
+ * One accepted change of the running pattern set, as the pattern watcher sends it to every
+ * instance of the pattern engine and of the actions operator (in-band, {@link #toRecord()}): a new or changed file (its whole
  * text, validated by the watcher with the checks of {@code validate}), or a deleted one.
  *
  * <p>{@link #activateAt} is an event time, the same for every instance: events before it are
@@ -10,7 +13,7 @@ package io.behaviorcep.pattern;
  * processed. The watcher sets it a little ahead of the event time the job has reached
  * ({@code patterns.activation-delay}), so the change reaches every instance first.
  *
- * <p>A Flink POJO (no Kryo); kept in broadcast state, so it must stay small: the file text, not the
+ * <p>A Flink POJO (no Kryo); kept in operator state, so it must stay small: the file text, not the
  * compiled pattern.
  */
 public class PatternChange {
@@ -59,6 +62,36 @@ public class PatternChange {
     public PatternDefinition definition() {
         if (isDelete()) return null;
         return PatternLoader.loadString(source, yaml).orThrow().get(0);
+    }
+
+    /** The change as a record of the keyed path ({@link KeyedPathRecords}), carried under no user's key. */
+    public BehaviorEvent toRecord() {
+        BehaviorEvent e = new BehaviorEvent();
+        e.type = KeyedPathRecords.PATTERN_CHANGE_TYPE;
+        e.userKey = KeyedPathRecords.NO_USER;
+        e.messageId = KeyedPathRecords.PATTERN_CHANGE_TYPE + ":" + patternId + "#" + version + "#" + kind;
+        e.timestamp = activateAt;
+        e.event = kind;
+        e.properties.put("patternId", patternId);
+        e.properties.put("version", Integer.toString(version));
+        if (source != null) e.properties.put("source", source);
+        if (yaml != null) e.properties.put("yaml", yaml);
+        e.properties.put("activateAt", Long.toString(activateAt));
+        e.properties.put("acceptedAt", Long.toString(acceptedAt));
+        return e;
+    }
+
+    /** The change a record of {@link #toRecord()} carries. */
+    public static PatternChange fromRecord(BehaviorEvent e) {
+        PatternChange c = new PatternChange();
+        c.kind = e.event;
+        c.patternId = e.properties.get("patternId");
+        c.version = Integer.parseInt(e.properties.get("version"));
+        c.source = e.properties.get("source");
+        c.yaml = e.properties.get("yaml");
+        c.activateAt = Long.parseLong(e.properties.get("activateAt"));
+        c.acceptedAt = Long.parseLong(e.properties.get("acceptedAt"));
+        return c;
     }
 
     @Override

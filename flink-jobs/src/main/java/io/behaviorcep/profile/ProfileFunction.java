@@ -1,8 +1,8 @@
 package io.behaviorcep.profile;
 
-import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.privacy.PrivacyRules;
@@ -53,7 +53,7 @@ import java.util.TreeMap;
  *       anything is stored; opted-out and suppression-listed users are not profiled or matched and
  *       leave their segments; an erasure clears the user's state and asks for their rows to be
  *       deleted. Erasure, opt-out and opt-in come from the control topic ({@link #applyControl}, applied
- *       on arrival), and from events only with {@code privacy.controls-from-events}. The actions operator is told through {@link #ACTION_CONTROL}.</li>
+ *       on arrival), and from events only with {@code privacy.controls-from-events}. The actions operator is told in-band ({@link KeyedPathRecords#actionsControl}), through the engine.</li>
  * </ul>
  *
  * <p>Waiting events are stored one state entry each, (timestamp, n) to event, with a count per
@@ -82,7 +82,6 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     public static final String PROFILES_HELD = "profilesHeld";
     public static final OutputTag<SegmentUpdate> THRESHOLD_UPDATES = new OutputTag<>("threshold-segment-updates") {};
     public static final OutputTag<ProfileRecord> PROFILE_RECORDS = new OutputTag<>("profile-records") {};
-    public static final OutputTag<ActionInput> ACTION_CONTROL = new OutputTag<>("privacy-control") {};
     /** Events refused because their user had too many waiting for the watermark. */
     public static final OutputTag<DeadLetter> BUFFER_FULL = new OutputTag<>("profile-buffer-full") {};
     /** Events (and timers) that made this step throw, as PROCESSING_FAILED dead letters ({@link StepFailure}). */
@@ -189,8 +188,12 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     }
 
     private void receive(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (KeyedPathRecords.isPatternChange(event)) {
+            out.collect(event); // for the engine and the actions; nothing of the user's
+            return;
+        }
         if (PrivacyRules.isSuppressionListRecord(event)) {
-            applySuppressionList(event, ctx);
+            applySuppressionList(event, ctx, out);
             return;
         }
         if (PrivacyRules.isControlRecord(event)) {
@@ -293,7 +296,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         inspect(e);
         switch (options.privacy.classify(e)) {
             case ERASURE: {
-                ProfileState after = erase(s, e.timestamp, ctx);
+                ProfileState after = erase(s, e.timestamp, ctx, out);
                 // passed on (without a profile) so that the pattern engine drops the user's open matches too
                 e.profile = null;
                 out.collect(e);
@@ -304,13 +307,13 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
                 s = ensure(s);
                 boolean was = s.suppressed();
                 s.optedOut = true;
-                if (!was) suppress(s, e.timestamp, ctx);
+                if (!was) suppress(s, e.timestamp, ctx, out);
                 return s;
             }
             case OPT_IN: {
                 if (s != null && s.optedOut) {
                     s.optedOut = false;
-                    if (!s.suppressed()) unsuppress(e.timestamp, ctx);
+                    if (!s.suppressed()) unsuppress(e.timestamp, ctx, out);
                 }
                 return s;
             }
@@ -341,11 +344,11 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     }
 
     /** Everything the job holds about the user goes; only whether they opted out or are listed stays. */
-    private ProfileState erase(ProfileState s, long at, Context ctx) throws Exception {
+    private ProfileState erase(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         erasures.inc();
         String user = ctx.getCurrentKey();
         exitAll(at, SegmentUpdate.REASON_ERASED, ctx);
-        ctx.output(ACTION_CONTROL, ActionInput.control(user, ActionInput.ERASE, at));
+        out.collect(KeyedPathRecords.actionsControl(user, KeyedPathRecords.ERASE, at));
         ctx.output(PROFILE_RECORDS, ProfileRecord.erasure(user, at));
         if (s == null) return null;
         if (!s.suppressed()) {
@@ -358,14 +361,14 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         return marker;
     }
 
-    private void suppress(ProfileState s, long at, Context ctx) throws Exception {
+    private void suppress(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         exitAll(at, SegmentUpdate.REASON_SUPPRESSED, ctx);
         s.segmentCheckAt = Long.MIN_VALUE;
-        ctx.output(ACTION_CONTROL, ActionInput.control(ctx.getCurrentKey(), ActionInput.SUPPRESS, at));
+        out.collect(KeyedPathRecords.actionsControl(ctx.getCurrentKey(), KeyedPathRecords.SUPPRESS, at));
     }
 
-    private void unsuppress(long at, Context ctx) {
-        ctx.output(ACTION_CONTROL, ActionInput.control(ctx.getCurrentKey(), ActionInput.UNSUPPRESS, at));
+    private void unsuppress(long at, Context ctx, Collector<BehaviorEvent> out) {
+        out.collect(KeyedPathRecords.actionsControl(ctx.getCurrentKey(), KeyedPathRecords.UNSUPPRESS, at));
     }
 
     /**
@@ -373,7 +376,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
      * since the list is not part of the event stream. Events of the user not yet counted are then
      * dropped, and the actions operator suppresses what is still pending.
      */
-    private void applySuppressionList(BehaviorEvent record, Context ctx) throws Exception {
+    private void applySuppressionList(BehaviorEvent record, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         boolean listed = Boolean.parseBoolean(record.property(PrivacyRules.SUPPRESSED_PROPERTY));
         ProfileState s = profile.value();
         if (s == null && !listed) return;
@@ -386,8 +389,8 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         long at = wm == Long.MIN_VALUE ? Long.MIN_VALUE + 1 : wm + 1;
         boolean was = s.suppressed();
         s.suppressionListed = listed;
-        if (!was && s.suppressed()) suppress(s, at, ctx);
-        if (was && !s.suppressed()) unsuppress(at, ctx);
+        if (!was && s.suppressed()) suppress(s, at, ctx, out);
+        if (was && !s.suppressed()) unsuppress(at, ctx, out);
         settle(s, at, false, ctx);
     }
 
@@ -418,7 +421,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
                 waitingEvents.clear();
                 waitingAt.clear();
                 waitingTotal.clear();
-                s = erase(s, at, ctx);
+                s = erase(s, at, ctx, out);
                 // on to the pattern engine, which drops the user's open matches
                 out.collect(PrivacyRules.controlRecord(ctx.getCurrentKey(), PrivacyRules.CONTROL_ERASE,
                         record.property(PrivacyRules.REQUEST_ID_PROPERTY), at));
@@ -429,13 +432,13 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
                 s = ensure(s);
                 boolean was = s.suppressed();
                 s.optedOut = true;
-                if (!was) suppress(s, at, ctx);
+                if (!was) suppress(s, at, ctx, out);
                 break;
             }
             case PrivacyRules.CONTROL_OPT_IN: {
                 if (s == null || !s.optedOut) return;
                 s.optedOut = false;
-                if (!s.suppressed()) unsuppress(at, ctx);
+                if (!s.suppressed()) unsuppress(at, ctx, out);
                 break;
             }
             default:
@@ -493,7 +496,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
         if (options.writeIntervalMillis > 0 && s.dirty && !s.isEmpty() && !s.suppressed()
                 && (s.writtenAt == Long.MIN_VALUE || now >= s.writtenAt + options.writeIntervalMillis)) {
-            ctx.output(PROFILE_RECORDS, ProfileRecord.profile(ctx.getCurrentKey(), s.snapshot(Math.max(now, s.lastSeen))));
+            ctx.output(PROFILE_RECORDS, ProfileRecord.profile(ctx.getCurrentKey(), s.snapshot(Math.max(now, s.lastSeen))).withRecentEvents(s));
             profileRecords.inc();
             s.writtenAt = now;
             s.dirty = false;

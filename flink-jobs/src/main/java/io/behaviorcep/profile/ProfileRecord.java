@@ -17,6 +17,9 @@ public class ProfileRecord {
     public long at;
     /** For {@link #PROFILE}. */
     public ProfileSnapshot profile;
+    /** For {@link #PROFILE}: the user's latest events, newest first ({@link ProfileState#recentEventNames}); null if none. */
+    public String[] recentEventNames;
+    public long[] recentEventTimes;
 
     public ProfileRecord() {}
 
@@ -27,6 +30,13 @@ public class ProfileRecord {
         r.at = p.asOf;
         r.profile = p;
         return r;
+    }
+
+    /** With the user's latest events as {@code s} holds them (for {@code user_profiles.recent_events}). */
+    public ProfileRecord withRecentEvents(ProfileState s) {
+        recentEventNames = s.recentEventNames == null ? null : s.recentEventNames.clone();
+        recentEventTimes = s.recentEventTimes == null ? null : s.recentEventTimes.clone();
+        return this;
     }
 
     public static ProfileRecord erasure(String userId, long at) {

@@ -47,6 +47,10 @@ public class ProfileState {
     public static final String CHECKOUT_STARTED = "Checkout Started";
     public static final String ORDER_COMPLETED = "Order Completed";
 
+    /** Bounds of the latest events kept for the read API: 10 events, names of at most 64 characters. */
+    public static final int RECENT_EVENTS = 10;
+    public static final int RECENT_EVENT_NAME_MAX = 64;
+
     public long firstSeen = Long.MIN_VALUE;
     public long lastSeen = Long.MIN_VALUE;
     /** Start of the user's latest session. */
@@ -84,6 +88,15 @@ public class ProfileState {
     public int[] dailyCommerce;
     /** Revenue per day; null until the user's first order with revenue. */
     public double[] dailyRevenue;
+
+    /**
+     * The user's latest events for the read API ({@code user_profiles.recent_events}): at most
+     * {@link #RECENT_EVENTS}, newest first, name (a track event's name, else the type, cut to
+     * {@link #RECENT_EVENT_NAME_MAX} characters) and event time. Bounded, and kept through
+     * {@link #compact} (a quiet user's last actions stay true). Null until the first event.
+     */
+    public String[] recentEventNames;
+    public long[] recentEventTimes;
 
     // --- kept by the profile operator, not behaviour ---------------------------------------------
     /** As-of time of the profile last written to PostgreSQL ({@code user_profiles}); MIN_VALUE if never. */
@@ -126,6 +139,7 @@ public class ProfileState {
         }
         if (ts > lastSeen) lastSeen = ts;
         eventsLifetime++;
+        rememberRecent(e);
 
         long slot = Math.floorDiv(ts, SLOT);
         long hour = Math.floorDiv(ts, HOUR);
@@ -184,6 +198,30 @@ public class ProfileState {
                 default -> { }
             }
         }
+    }
+
+    /** Keeps {@code e} among the {@link #RECENT_EVENTS} newest by event time (ties: the later one counted first). */
+    private void rememberRecent(BehaviorEvent e) {
+        String name = "track".equals(e.type) && e.event != null ? e.event : String.valueOf(e.type);
+        if (name.length() > RECENT_EVENT_NAME_MAX) {
+            int end = RECENT_EVENT_NAME_MAX;
+            if (Character.isHighSurrogate(name.charAt(end - 1))) end--; // never half a character
+            name = name.substring(0, end);
+        }
+        int n = recentEventTimes == null ? 0 : recentEventTimes.length;
+        int at = 0;
+        while (at < n && recentEventTimes[at] > e.timestamp) at++;
+        if (at >= RECENT_EVENTS) return; // older than every one kept
+        if (n < RECENT_EVENTS) { // grows only over a user's first events
+            recentEventNames = java.util.Arrays.copyOf(recentEventNames == null ? new String[0] : recentEventNames, n + 1);
+            recentEventTimes = java.util.Arrays.copyOf(recentEventTimes == null ? new long[0] : recentEventTimes, n + 1);
+            n++;
+        }
+        // the oldest falls off the end
+        System.arraycopy(recentEventNames, at, recentEventNames, at + 1, n - at - 1);
+        System.arraycopy(recentEventTimes, at, recentEventTimes, at + 1, n - at - 1);
+        recentEventNames[at] = name;
+        recentEventTimes[at] = e.timestamp;
     }
 
     private void commerce(int daySlot, int kind) {

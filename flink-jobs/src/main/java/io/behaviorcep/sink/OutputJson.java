@@ -115,6 +115,12 @@ public final class OutputJson {
         } else {
             n.put("as_of", iso(r.at));
             n.set("profile", profile(r.profile));
+            if (r.recentEventNames != null && r.recentEventTimes != null) {
+                var recent = n.putArray("recent_events");
+                for (int i = 0; i < r.recentEventNames.length && i < r.recentEventTimes.length; i++) {
+                    recent.addObject().put("event", clean(r.recentEventNames[i])).put("at", iso(r.recentEventTimes[i]));
+                }
+            }
         }
         return n;
     }

@@ -523,14 +523,15 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     static void applyProfiles(Connection c, List<String> documents, UserHash userHash) throws SQLException {
         try (PreparedStatement upsert = c.prepareStatement(
                 "INSERT INTO user_profiles AS p (user_id, version, as_of, first_seen, last_seen, sessions_7d, sessions_30d, "
-                        + "sessions_lifetime, orders_lifetime, revenue_30d, revenue_lifetime, profile, updated_at) "
+                        + "sessions_lifetime, orders_lifetime, revenue_30d, revenue_lifetime, profile, recent_events, updated_at) "
                         + "SELECT ?, ?::bigint, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::integer, ?::integer, ?::bigint, ?::bigint, "
-                        + "?::double precision, ?::double precision, ?::jsonb, now() WHERE " + NOT_ERASED + " "
+                        + "?::double precision, ?::double precision, ?::jsonb, ?::jsonb, now() WHERE " + NOT_ERASED + " "
                         + "ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, as_of = EXCLUDED.as_of, "
                         + "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, sessions_7d = EXCLUDED.sessions_7d, "
                         + "sessions_30d = EXCLUDED.sessions_30d, sessions_lifetime = EXCLUDED.sessions_lifetime, "
                         + "orders_lifetime = EXCLUDED.orders_lifetime, revenue_30d = EXCLUDED.revenue_30d, "
-                        + "revenue_lifetime = EXCLUDED.revenue_lifetime, profile = EXCLUDED.profile, updated_at = now() "
+                        + "revenue_lifetime = EXCLUDED.revenue_lifetime, profile = EXCLUDED.profile, "
+                        + "recent_events = EXCLUDED.recent_events, updated_at = now() "
                         + "WHERE p.version < EXCLUDED.version");
              PreparedStatement erasure = c.prepareStatement(
                 "INSERT INTO erasures (user_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING");
@@ -570,8 +571,11 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                     upsert.setDouble(10, p.get("revenue_30d").asDouble());
                     upsert.setDouble(11, p.get("revenue_lifetime").asDouble());
                     upsert.setString(12, p.toString());
-                    upsert.setString(13, userHash.of(user));
-                    upsert.setTimestamp(14, asOf);
+                    // recent_events (sql/V5): absent in documents of jobs before it, then NULL
+                    JsonNode recent = r.get("recent_events");
+                    upsert.setString(13, recent == null || recent.isNull() ? null : recent.toString());
+                    upsert.setString(14, userHash.of(user));
+                    upsert.setTimestamp(15, asOf);
                     upsert.executeUpdate();
                 }
             }

@@ -53,10 +53,10 @@ class PatternActionsContainmentTest {
         PatternActionsFunction f = new PatternActionsFunction(List.<PatternDefinition>of(cartAbandonment())) {
             @Override
             protected void inspect(ActionInput in) {
-                if (in.match != null && in.match.anchorId.equals("poison")) throw failure;
+                if (in instanceof ActionInput.Matched m && m.match().anchorId.equals("poison")) throw failure;
             }
         };
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(f), (ActionInput in) -> in.userKey, Types.STRING, env);
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(f), (ActionInput in) -> in.userKey(), Types.STRING, env);
         harness.open();
     }
 
@@ -67,7 +67,7 @@ class PatternActionsContainmentTest {
     }
 
     void send(ActionInput in) throws Exception {
-        harness.processElement(new StreamRecord<>(in, in.timestamp));
+        harness.processElement(new StreamRecord<>(in, in.timestamp()));
     }
 
     List<DeadLetter> failed() {
@@ -80,9 +80,9 @@ class PatternActionsContainmentTest {
     @Test
     void aMatchWhoseActionsThrowIsADeadLetterAndTheRestOfTheBatchIsApplied() throws Exception {
         open(new IllegalStateException("injected"));
-        send(ActionInput.match(match("u1", "v1", "poison", T)));
-        send(ActionInput.match(match("u1", "v2", "a2", T + MIN)));
-        send(ActionInput.match(match("u2", "v3", "a3", T)));
+        send(new ActionInput.Matched(match("u1", "v1", "poison", T)));
+        send(new ActionInput.Matched(match("u1", "v2", "a2", T + MIN)));
+        send(new ActionInput.Matched(match("u2", "v3", "a3", T)));
         harness.processWatermark(T + MIN);
 
         // the poison match took no place under the cap of one alert a day: the next one is alerted
@@ -101,7 +101,7 @@ class PatternActionsContainmentTest {
     @Test
     void aFailureCausedByIoFailsTheTask() throws Exception {
         open(new UncheckedIOException(new IOException("disk gone")));
-        send(ActionInput.match(match("u1", "v1", "poison", T)));
+        send(new ActionInput.Matched(match("u1", "v1", "poison", T)));
         assertThatThrownBy(() -> harness.processWatermark(T)).hasRootCauseInstanceOf(IOException.class);
         assertThat(failed()).isEmpty();
     }

@@ -72,7 +72,7 @@ class PatternActionsFunctionTest {
         MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(task).build();
         envs.add(env);
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new PatternActionsFunction(defs)), (ActionInput in) -> in.userKey, Types.STRING, env);
+                new KeyedProcessOperator<>(new PatternActionsFunction(defs)), (ActionInput in) -> in.userKey(), Types.STRING, env);
         h.open();
         return h;
     }
@@ -102,15 +102,15 @@ class PatternActionsFunctionTest {
     }
 
     void send(ActionInput in) throws Exception {
-        harness.processElement(new StreamRecord<>(in, in.timestamp));
+        harness.processElement(new StreamRecord<>(in, in.timestamp()));
     }
 
     void sendMatch(String user, String viewId, String addId, long detectedAt) throws Exception {
-        send(ActionInput.match(match(user, viewId, addId, detectedAt)));
+        send(new ActionInput.Matched(match(user, viewId, addId, detectedAt)));
     }
 
     void sendExit(String user, String eventId, long at) throws Exception {
-        send(ActionInput.exit(user, SEGMENT, PID, eventId, at));
+        send(new ActionInput.SegmentExit(user, SEGMENT, PID, eventId, at, null));
     }
 
     void watermark(long t) throws Exception {
@@ -347,12 +347,12 @@ class PatternActionsFunctionTest {
     /** Enter, exit, enter, TTL exit, an enter at the very millisecond of that TTL exit, exit. */
     void longHistory(KeyedOneInputStreamOperatorTestHarness<String, ActionInput, Alert> h, long... watermarks) throws Exception {
         List<ActionInput> in = List.of(
-                ActionInput.match(match("u1", "v1", "a1", T)),
-                ActionInput.exit("u1", SEGMENT, PID, "o1", T + 10 * MIN),
-                ActionInput.match(match("u1", "v2", "a2", T + 2 * DAY)),
-                ActionInput.match(match("u1", "v3", "a3", T + 2 * DAY + TTL)),
-                ActionInput.exit("u1", SEGMENT, PID, "o2", T + 2 * DAY + TTL + 5 * MIN));
-        for (ActionInput i : in) h.processElement(new StreamRecord<>(i, i.timestamp));
+                new ActionInput.Matched(match("u1", "v1", "a1", T)),
+                new ActionInput.SegmentExit("u1", SEGMENT, PID, "o1", T + 10 * MIN, null),
+                new ActionInput.Matched(match("u1", "v2", "a2", T + 2 * DAY)),
+                new ActionInput.Matched(match("u1", "v3", "a3", T + 2 * DAY + TTL)),
+                new ActionInput.SegmentExit("u1", SEGMENT, PID, "o2", T + 2 * DAY + TTL + 5 * MIN, null));
+        for (ActionInput i : in) h.processElement(new StreamRecord<>(i, i.timestamp()));
         for (long w : watermarks) h.processWatermark(w);
     }
 
@@ -400,8 +400,8 @@ class PatternActionsFunctionTest {
         // a fresh operator fed the same input, in another order with an overlapping match, says the same
         var other = harness(List.of(cartAbandonment()));
         try {
-            other.processElement(new StreamRecord<>(ActionInput.match(match("u1", "v9", "a1", T)), T));
-            other.processElement(new StreamRecord<>(ActionInput.match(match("u1", "v1", "a1", T)), T));
+            other.processElement(new StreamRecord<>(new ActionInput.Matched(match("u1", "v9", "a1", T)), T));
+            other.processElement(new StreamRecord<>(new ActionInput.Matched(match("u1", "v1", "a1", T)), T));
             other.processWatermark(T);
             assertThat(other.extractOutputValues()).extracting(a -> a.alertId).containsExactly(first);
         } finally {
@@ -427,7 +427,7 @@ class PatternActionsFunctionTest {
     void matchesOfAPatternNoLongerInTheSetAreDropped() throws Exception {
         PatternMatch m = match("u1", "v1", "a1", T);
         m.patternId = "retired-pattern";
-        send(ActionInput.match(m));
+        send(new ActionInput.Matched(m));
         watermark(T);
         assertThat(alerts()).isEmpty();
         assertThat(updates()).isEmpty();
@@ -483,12 +483,12 @@ class PatternActionsFunctionTest {
 
         PatternMatch m = match("u1", "v1", "a1", T);
         m.patternId = "same-period";
-        send(ActionInput.match(m));
+        send(new ActionInput.Matched(m));
         watermark(T);
         assertThat(alerts()).hasSize(1);
         assertThat(harness.numEventTimeTimers()).isEqualTo(1); // cap and TTL share T + 24h
 
-        send(ActionInput.exit("u1", "s", "same-period", "o1", T + HOUR));
+        send(new ActionInput.SegmentExit("u1", "s", "same-period", "o1", T + HOUR, null));
         watermark(T + HOUR);
         assertThat(updates()).extracting(u -> u.action).containsExactly("enter", "exit");
 

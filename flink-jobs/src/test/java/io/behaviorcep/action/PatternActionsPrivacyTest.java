@@ -63,7 +63,7 @@ class PatternActionsPrivacyTest {
         };
         env = new MockEnvironmentBuilder().setMetricGroup(task).build();
         h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new PatternActionsFunction(List.of(def))),
-                (ActionInput in) -> in.userKey, Types.STRING, env);
+                (ActionInput in) -> in.userKey(), Types.STRING, env);
         h.open();
     }
 
@@ -90,7 +90,7 @@ class PatternActionsPrivacyTest {
     }
 
     void send(ActionInput in) throws Exception {
-        h.processElement(new StreamRecord<>(in, in.timestamp));
+        h.processElement(new StreamRecord<>(in, in.timestamp()));
     }
 
     List<String> alerts() {
@@ -109,17 +109,17 @@ class PatternActionsPrivacyTest {
 
     @Test
     void aSuppressedUserLeavesTheirSegmentsAndGetsNoAlertOrEnterUntilLifted() throws Exception {
-        send(ActionInput.match(match("u1", T - 5 * MIN, T)));
-        send(ActionInput.control("u1", ActionInput.SUPPRESS, T + 10 * MIN));
-        send(ActionInput.match(match("u1", T + 15 * MIN, T + 20 * MIN)));
-        send(ActionInput.control("u1", ActionInput.UNSUPPRESS, T + 30 * MIN));
+        send(new ActionInput.Matched(match("u1", T - 5 * MIN, T)));
+        send(new ActionInput.PrivacySignal("u1", ActionInput.Signal.SUPPRESS, T + 10 * MIN));
+        send(new ActionInput.Matched(match("u1", T + 15 * MIN, T + 20 * MIN)));
+        send(new ActionInput.PrivacySignal("u1", ActionInput.Signal.UNSUPPRESS, T + 30 * MIN));
         h.processWatermark(T + 25 * MIN);
         assertThat(alerts()).containsExactly("u1 0m");
         assertThat(segments()).containsExactly("enter adders (added) 0m", "exit adders (suppressed) 10m");
         assertThat(counter("alertsSuppressed")).isEqualTo(1);
 
         // lifted: the next match acts again
-        send(ActionInput.match(match("u1", T + 35 * MIN, T + 40 * MIN)));
+        send(new ActionInput.Matched(match("u1", T + 35 * MIN, T + 40 * MIN)));
         h.processWatermark(T + HOUR);
         assertThat(alerts()).containsExactly("u1 0m", "u1 40m");
         assertThat(segments()).last().isEqualTo("enter adders (added) 40m");
@@ -128,12 +128,12 @@ class PatternActionsPrivacyTest {
 
     @Test
     void anErasureEndsMembershipsAndDropsMatchesOfEarlierEventsButNotLaterOnes() throws Exception {
-        send(ActionInput.match(match("u1", T - 5 * MIN, T)));
-        send(ActionInput.control("u1", ActionInput.ERASE, T + 10 * MIN));
+        send(new ActionInput.Matched(match("u1", T - 5 * MIN, T)));
+        send(new ActionInput.PrivacySignal("u1", ActionInput.Signal.ERASE, T + 10 * MIN));
         // decided after the erasure, but binding a view from before it: dropped
-        send(ActionInput.match(match("u1", T + 5 * MIN, T + 20 * MIN)));
+        send(new ActionInput.Matched(match("u1", T + 5 * MIN, T + 20 * MIN)));
         // only events after the erasure: the user's new behaviour
-        send(ActionInput.match(match("u1", T + 30 * MIN, T + 35 * MIN)));
+        send(new ActionInput.Matched(match("u1", T + 30 * MIN, T + 35 * MIN)));
         h.processWatermark(T + HOUR);
         assertThat(alerts()).containsExactly("u1 0m", "u1 35m");
         assertThat(segments()).containsExactly("enter adders (added) 0m", "exit adders (erased) 10m", "enter adders (added) 35m");
@@ -141,7 +141,7 @@ class PatternActionsPrivacyTest {
 
         // the erasure marker lives as long as a match can span (1 h + slack), then it is gone with the membership
         h.processWatermark(T + 10 * MIN + PatternActionsFunction.maxSpanMillis(def) + HOUR);
-        send(ActionInput.exit("u1", "adders", "added", "order", T + 3 * HOUR));
+        send(new ActionInput.SegmentExit("u1", "adders", "added", "order", T + 3 * HOUR, null));
         h.processWatermark(T + 4 * HOUR);
         assertThat(segments()).last().isEqualTo("exit adders (added) 180m");
         assertThat(h.numKeyedStateEntries()).as("nothing left of u1").isZero();

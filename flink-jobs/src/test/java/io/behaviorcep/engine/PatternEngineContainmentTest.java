@@ -7,8 +7,8 @@ import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
 
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * naming the pattern; other users' matches come out as ever and the task does not fail.
  */
 class PatternEngineContainmentTest {
-    private KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> h;
+    private KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, ActionInput> h;
     private PatternEngineFunction engine;
 
     /** Fails where {@code poison} holds for (user, event); the event is null at a deadline. */
@@ -57,8 +57,9 @@ class PatternEngineContainmentTest {
 
     void open(BiPredicate<String, BehaviorEvent> poison, RuntimeException failure) throws Exception {
         engine = new Failing(List.of(shipped("cart-abandonment")), poison, failure);
-        h = new KeyedBroadcastOperatorTestHarness<>(new CoBroadcastWithKeyedOperator<>(engine, List.of(PatternTimeline.DESCRIPTOR)),
+        h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(engine),
                 (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0);
+        h.setup(PatternEngineFunctionTest.ACTION_INPUTS);
         h.open();
     }
 
@@ -84,7 +85,7 @@ class PatternEngineContainmentTest {
         open((user, e) -> e != null && e.messageId.equals("u1@10"), new IllegalStateException("injected"));
         cart("u1");
         cart("u2");
-        h.watermark(T0 + 30 * MIN);
+        h.processWatermark(T0 + 30 * MIN);
 
         assertThat(matches(h)).containsExactly("cart-abandonment v1: u2@10 at 25");
         List<DeadLetter> dlq = failed();
@@ -98,7 +99,7 @@ class PatternEngineContainmentTest {
         // u1 goes on: a new cart of theirs is decided as ever
         send(h, event("u1", "Product Viewed", 40));
         send(h, event("u1", "Product Added", 45));
-        h.watermark(T0 + 61 * MIN);
+        h.processWatermark(T0 + 61 * MIN);
         assertThat(matches(h)).containsExactly("cart-abandonment v1: u2@10 at 25", "cart-abandonment v1: u1@45 at 60");
     }
 
@@ -107,7 +108,7 @@ class PatternEngineContainmentTest {
         open((user, e) -> e == null && user.equals("u1"), new IllegalStateException("injected"));
         cart("u1");
         cart("u2");
-        h.watermark(T0 + 30 * MIN);
+        h.processWatermark(T0 + 30 * MIN);
 
         assertThat(matches(h)).containsExactly("cart-abandonment v1: u2@10 at 25");
         List<DeadLetter> dlq = failed();
@@ -117,7 +118,7 @@ class PatternEngineContainmentTest {
         assertThat(engine.processingFailures()).isEqualTo(1);
 
         // the failing user's runs are dropped, not retried at every watermark (nor at once, for ever)
-        h.watermark(T0 + 3 * 60 * MIN);
+        h.processWatermark(T0 + 3 * 60 * MIN);
         assertThat(failed()).hasSize(1);
         assertThat(matches(h)).containsExactly("cart-abandonment v1: u2@10 at 25");
         assertThat(engine.partialMatches("cart-abandonment", 1)).isZero();

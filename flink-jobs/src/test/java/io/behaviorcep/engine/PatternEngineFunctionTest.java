@@ -9,8 +9,8 @@ import io.behaviorcep.testing.Repo;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
-import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.types.PojoTestUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -27,11 +27,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  * each {@code on_change} policy does with open matches when a new version arrives.
  */
 class PatternEngineFunctionTest {
+    /** The outputs' serializer, as the job has it (the harness would otherwise derive one from the first output's class). */
+    static final org.apache.flink.api.common.typeutils.TypeSerializer<ActionInput> ACTION_INPUTS =
+            io.behaviorcep.action.ActionInputTypeInfo.INSTANCE.createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl());
     static final long T0 = 1_767_000_000_000L;
     static final long MIN = 60_000L;
     static final long DAY = 24 * 60 * MIN;
 
-    private final List<KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput>> harnesses = new ArrayList<>();
+    private final List<KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, ActionInput>> harnesses = new ArrayList<>();
 
     @AfterEach
     void close() throws Exception {
@@ -62,19 +65,20 @@ class PatternEngineFunctionTest {
         return PatternLoader.loadString("cart.yaml", yaml).orThrow().get(0);
     }
 
-    KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> harness(List<PatternDefinition> patterns,
+    KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, ActionInput> harness(List<PatternDefinition> patterns,
                                                                                                OperatorSubtaskState restore) throws Exception {
-        var h = new KeyedBroadcastOperatorTestHarness<>(
-                new CoBroadcastWithKeyedOperator<>(new PatternEngineFunction(patterns), List.of(PatternTimeline.DESCRIPTOR)),
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new PatternEngineFunction(patterns)),
                 (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0);
+        h.setup(ACTION_INPUTS);
         if (restore != null) h.initializeState(restore);
         h.open();
         harnesses.add(h);
         return h;
     }
 
-    /** Keyed state entries of the harness's heap backend (the broadcast harness has no such method). */
-    static int stateEntries(KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> h) {
+    /** Keyed state entries of the harness's heap backend . */
+    static int stateEntries(KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, ActionInput> h) {
         var backend = ((org.apache.flink.streaming.api.operators.AbstractStreamOperator<?>) h.getOperator()).getKeyedStateBackend();
         return ((org.apache.flink.runtime.state.heap.HeapKeyedStateBackend<?>) backend).numKeyValueStateEntries();
     }
@@ -90,14 +94,14 @@ class PatternEngineFunctionTest {
         return e;
     }
 
-    static void send(KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> h, BehaviorEvent e) throws Exception {
+    static void send(KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, ActionInput> h, BehaviorEvent e) throws Exception {
         h.processElement(e, e.timestamp);
     }
 
     /** "pattern vN: anchor-id at minute" for every match out so far. */
-    static List<String> matches(KeyedBroadcastOperatorTestHarness<String, BehaviorEvent, PatternChange, ActionInput> h) {
-        return h.extractOutputValues().stream().filter(in -> in.match != null)
-                .map(in -> in.match.patternId + " v" + in.match.patternVersion + ": " + in.match.anchorId + " at " + (in.match.detectedAt - T0) / MIN)
+    static List<String> matches(KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, ActionInput> h) {
+        return h.extractOutputValues().stream().filter(in -> in instanceof ActionInput.Matched).map(in -> ((ActionInput.Matched) in).match())
+                .map(m -> m.patternId + " v" + m.patternVersion + ": " + m.anchorId + " at " + (m.detectedAt - T0) / MIN)
                 .collect(Collectors.toList());
     }
 
@@ -106,22 +110,22 @@ class PatternEngineFunctionTest {
         var h = harness(List.of(shipped("cart-abandonment")), null);
         send(h, event("u1", "Product Viewed", 0));
         send(h, event("u1", "Product Added", 10));
-        h.watermark(T0 + 10 * MIN);
+        h.processWatermark(T0 + 10 * MIN);
         assertThat(matches(h)).isEmpty();
         assertThat(stateEntries(h)).isEqualTo(1);
         assertThat(h.numEventTimeTimers()).isEqualTo(1); // one timer per user, at the earliest deadline
 
-        h.watermark(T0 + 25 * MIN); // add + 15m exactly: an order now would still count
+        h.processWatermark(T0 + 25 * MIN); // add + 15m exactly: an order now would still count
         assertThat(matches(h)).isEmpty();
-        h.watermark(T0 + 25 * MIN + 1);
+        h.processWatermark(T0 + 25 * MIN + 1);
         assertThat(matches(h)).containsExactly("cart-abandonment v1: u1@10 at 25");
 
         // the view could still pair with a later add for 30 minutes; after that only a marker is left: the
         // user may be in cart_abandoners, so their next order is sent on as an exit (until the segment's TTL)
-        h.watermark(T0 + 41 * MIN);
+        h.processWatermark(T0 + 41 * MIN);
         assertThat(stateEntries(h)).as("keyed state entries").isEqualTo(1);
         assertThat(h.numEventTimeTimers()).as("timers").isEqualTo(1);
-        h.watermark(T0 + 25 * MIN + 7 * DAY);
+        h.processWatermark(T0 + 25 * MIN + 7 * DAY);
         assertThat(stateEntries(h)).as("keyed state entries after the TTL").isZero();
         assertThat(h.numEventTimeTimers()).as("timers after the TTL").isZero();
     }
@@ -130,10 +134,10 @@ class PatternEngineFunctionTest {
     void dormancyFiresForAUserWhoNeverComesBackAndLeavesNothing() throws Exception {
         var h = harness(List.of(shipped("dormancy-14d")), null);
         send(h, event("u1", "Product Viewed", 0));
-        h.watermark(T0 + 14 * 24 * 60 * MIN + 1);
+        h.processWatermark(T0 + 14 * 24 * 60 * MIN + 1);
         assertThat(matches(h)).containsExactly("dormancy-14d v1: u1@0 at " + 14 * 24 * 60);
         // the dormant marker lives as long as the segment membership can (180 days), then nothing is left
-        h.watermark(T0 + 194 * DAY);
+        h.processWatermark(T0 + 194 * DAY);
         assertThat(stateEntries(h)).isZero();
         assertThat(h.numEventTimeTimers()).isZero();
     }
@@ -145,14 +149,14 @@ class PatternEngineFunctionTest {
         send(before, event("u1", "Product Viewed", 0));
         send(before, event("u1", "Product Added", 1));
         send(before, event("u2", "Checkout Started", 2));
-        before.watermark(T0 + 2 * MIN);
+        before.processWatermark(T0 + 2 * MIN);
         OperatorSubtaskState snapshot = before.snapshot(1, T0);
 
         var after = harness(patterns, snapshot);
         assertThat(stateEntries(after)).isEqualTo(2);
-        after.watermark(T0 + 60 * MIN);
+        after.processWatermark(T0 + 60 * MIN);
         assertThat(matches(after)).containsExactlyInAnyOrder("cart-abandonment v1: u1@1 at 16", "checkout-abandonment v1: u2@2 at 32");
-        after.watermark(T0 + 8 * DAY);
+        after.processWatermark(T0 + 8 * DAY);
         assertThat(stateEntries(after)).isZero();
     }
 
@@ -161,15 +165,15 @@ class PatternEngineFunctionTest {
         PatternDefinition v1 = load(cartYaml(1, "restart", "30m"));
         var h = harness(List.of(v1), null);
         String v2 = cartYaml(2, "restart", "30m");
-        h.processBroadcastElement(PatternChange.upsert("cart", 2, "cart.yaml", v2, T0 + 100 * MIN, 0), T0);
+        h.processElement(PatternChange.upsert("cart", 2, "cart.yaml", v2, T0 + 100 * MIN, 0).toRecord(), T0);
         // before the activation: v1
         send(h, event("u1", "Product Viewed", 0));
         send(h, event("u1", "Product Added", 1));
-        h.watermark(T0 + 20 * MIN);
+        h.processWatermark(T0 + 20 * MIN);
         // after it: v2
         send(h, event("u2", "Product Viewed", 100));
         send(h, event("u2", "Product Added", 101));
-        h.watermark(T0 + 200 * MIN);
+        h.processWatermark(T0 + 200 * MIN);
         assertThat(matches(h)).containsExactly("cart v1: u1@1 at 16", "cart v2: u2@101 at 116");
     }
 
@@ -178,12 +182,12 @@ class PatternEngineFunctionTest {
         var h = harness(List.of(load(cartYaml(1, "drain", "30m"))), null);
         send(h, event("u1", "Product Viewed", 0));
         send(h, event("u1", "Product Added", 1));
-        h.watermark(T0 + 2 * MIN);
-        h.processBroadcastElement(PatternChange.upsert("cart", 2, "cart.yaml", cartYaml(2, policy, v2AddWindow), T0 + 5 * MIN, 0), T0);
+        h.processWatermark(T0 + 2 * MIN);
+        h.processElement(PatternChange.upsert("cart", 2, "cart.yaml", cartYaml(2, policy, v2AddWindow), T0 + 5 * MIN, 0).toRecord(), T0);
         send(h, event("u1", "Product Added", 6)); // pairs with the open run of the view at 0, if it is still open
         send(h, event("u1", "Product Viewed", 40)); // a fresh match, after the old runs' windows
         send(h, event("u1", "Product Added", 41));
-        h.watermark(T0 + 100 * MIN);
+        h.processWatermark(T0 + 100 * MIN);
         return matches(h);
     }
 
@@ -210,10 +214,10 @@ class PatternEngineFunctionTest {
         var h = harness(List.of(load(cartYaml(1, "drain", "30m"))), null);
         send(h, event("u1", "Product Viewed", 0));
         send(h, event("u1", "Product Added", 1));
-        h.processBroadcastElement(PatternChange.delete("cart", 1, "cart.yaml", T0 + 5 * MIN, 0), T0);
+        h.processElement(PatternChange.delete("cart", 1, "cart.yaml", T0 + 5 * MIN, 0).toRecord(), T0);
         send(h, event("u1", "Product Viewed", 40));
         send(h, event("u1", "Product Added", 41));
-        h.watermark(T0 + 100 * MIN);
+        h.processWatermark(T0 + 100 * MIN);
         assertThat(matches(h)).containsExactly("cart v1: u1@1 at 16");
         assertThat(stateEntries(h)).isZero();
     }
@@ -223,10 +227,10 @@ class PatternEngineFunctionTest {
         var h = harness(List.of(load(cartYaml(1, "restart", "30m"))), null);
         send(h, event("u1", "Product Viewed", 0));
         send(h, event("u1", "Product Added", 1));
-        h.processBroadcastElement(PatternChange.delete("cart", 1, "cart.yaml", T0 + 5 * MIN, 0), T0);
+        h.processElement(PatternChange.delete("cart", 1, "cart.yaml", T0 + 5 * MIN, 0).toRecord(), T0);
         send(h, event("u1", "Product Viewed", 6));
         send(h, event("u1", "Product Added", 7));
-        h.watermark(T0 + 100 * MIN);
+        h.processWatermark(T0 + 100 * MIN);
         assertThat(matches(h)).isEmpty();
         assertThat(stateEntries(h)).isZero();
     }
@@ -235,12 +239,12 @@ class PatternEngineFunctionTest {
     void aChangeSurvivesASnapshot() throws Exception {
         PatternDefinition v1 = load(cartYaml(1, "restart", "30m"));
         var before = harness(List.of(v1), null);
-        before.processBroadcastElement(PatternChange.upsert("cart", 2, "cart.yaml", cartYaml(2, "restart", "30m"), T0 + 50 * MIN, 0), T0);
+        before.processElement(PatternChange.upsert("cart", 2, "cart.yaml", cartYaml(2, "restart", "30m"), T0 + 50 * MIN, 0).toRecord(), T0);
         OperatorSubtaskState snapshot = before.snapshot(1, T0);
         var after = harness(List.of(v1), snapshot); // same submission: the broadcast change still applies
         send(after, event("u1", "Product Viewed", 60));
         send(after, event("u1", "Product Added", 61));
-        after.watermark(T0 + 100 * MIN);
+        after.processWatermark(T0 + 100 * MIN);
         assertThat(matches(after)).containsExactly("cart v2: u1@61 at 76");
     }
 
@@ -255,11 +259,11 @@ class PatternEngineFunctionTest {
         var after = harness(List.of(load(cartYaml(1, "restart", "30m")), shipped("dormancy-14d")), snapshot);
         send(after, event("u3", "Page", 3));
         send(after, event("u4", "Checkout Started", 4)); // checkout-abandonment is gone: no match for this
-        after.watermark(T0 + 15L * 24 * 60 * MIN);
+        after.processWatermark(T0 + 15L * 24 * 60 * MIN);
         // the removed pattern's open match finishes (its on_change is the default, drain); nothing new starts on it
         assertThat(matches(after)).containsExactlyInAnyOrder("cart v1: u1@1 at 16", "checkout-abandonment v1: u2@2 at 32",
                 "dormancy-14d v1: u3@3 at " + (3 + 14 * 24 * 60), "dormancy-14d v1: u4@4 at " + (4 + 14 * 24 * 60));
-        after.watermark(T0 + 200 * DAY);
+        after.processWatermark(T0 + 200 * DAY);
         assertThat(stateEntries(after)).isZero();
     }
 
@@ -271,18 +275,18 @@ class PatternEngineFunctionTest {
         long back = 20 * DAY / MIN;
         send(h, event("u1", "Product Viewed", back)); // after 14 days of silence: dormant from 1 + 14d, and back
         send(h, event("u1", "Product Viewed", back + 1)); // no longer a member
-        h.watermark(T0 + (back + 2) * MIN);
-        List<String> exits = h.extractOutputValues().stream().filter(ActionInput::isExit)
-                .map(in -> in.exitSegment + " by " + in.exitEventId).collect(Collectors.toList());
+        h.processWatermark(T0 + (back + 2) * MIN);
+        List<String> exits = h.extractOutputValues().stream().filter(in -> in instanceof ActionInput.SegmentExit)
+                .map(in -> (ActionInput.SegmentExit) in).map(x -> x.segment() + " by " + x.eventId()).collect(Collectors.toList());
         assertThat(exits).containsExactly("dormant by u1@" + back);
         assertThat(matches(h)).containsExactly("dormancy-14d v1: u1@1 at " + (1 + 14 * 24 * 60));
     }
 
     @Test
     void anErasureDropsTheUsersOpenMatches() throws Exception {
-        var op = new CoBroadcastWithKeyedOperator<>(new PatternEngineFunction(List.of(shipped("cart-abandonment"))).erasingOn("User Deleted"),
-                List.of(PatternTimeline.DESCRIPTOR));
-        var h = new KeyedBroadcastOperatorTestHarness<>(op, (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0);
+        var op = new KeyedProcessOperator<>(new PatternEngineFunction(List.of(shipped("cart-abandonment"))).erasingOn("User Deleted"));
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(op, (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0);
+        h.setup(ACTION_INPUTS);
         h.open();
         harnesses.add(h);
         send(h, event("u1", "Product Viewed", 0));
@@ -290,9 +294,9 @@ class PatternEngineFunctionTest {
         send(h, event("u2", "Product Viewed", 0));
         send(h, event("u2", "Product Added", 1));
         send(h, event("u1", "User Deleted", 2));
-        h.watermark(T0 + 60 * MIN);
+        h.processWatermark(T0 + 60 * MIN);
         assertThat(matches(h)).as("u1's add from before the erasure decides nothing").containsExactly("cart-abandonment v1: u2@1 at 16");
-        h.watermark(T0 + 8 * DAY);
+        h.processWatermark(T0 + 8 * DAY);
         assertThat(stateEntries(h)).isZero();
     }
 
@@ -301,6 +305,6 @@ class PatternEngineFunctionTest {
         // no Kryo on the hot path or in checkpoints (BehaviorEvent has its own serializer:
         // BehaviorEventSerializerTest)
         PojoTestUtils.assertSerializedAsPojoWithoutKryo(PatternChange.class);
-        PojoTestUtils.assertSerializedAsPojoWithoutKryo(ActionInput.class);
+        assertThat(org.apache.flink.api.common.typeinfo.TypeInformation.of(ActionInput.class)).isInstanceOf(io.behaviorcep.action.ActionInputTypeInfo.class);
     }
 }

@@ -2,6 +2,7 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.event.IngestFilter;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.PatternLoader;
@@ -81,9 +82,9 @@ class ProfileControlTest {
     }
 
     List<String> controls() {
-        var q = h.getSideOutput(ProfileFunction.ACTION_CONTROL);
-        return q == null ? List.of() : q.stream().map(StreamRecord::getValue)
-                .map(c -> c.control + " " + c.userKey + " " + Durations.formatOffset(c.timestamp - D0)).collect(Collectors.toList());
+        return h.extractOutputValues().stream().filter(KeyedPathRecords::isActionsControl)
+                .map(c -> c.property(KeyedPathRecords.CONTROL_PROPERTY) + " " + c.userKey + " " + Durations.formatOffset(c.timestamp - D0))
+                .collect(Collectors.toList());
     }
 
     List<String> erasureRecords() {

@@ -94,17 +94,36 @@ class ProfileStateSizeTest {
         System.out.printf("profile state per user (serialized, PojoSerializer): active shopper %d B, seen once %d B, "
                 + "idle (quiet 30 d, compacted) %d B, opted-out marker %d B%n", activeBytes, onceBytes, idleBytes, markerBytes);
 
-        assertThat(activeBytes).isLessThan(1_600);
+        // the ten latest events kept for the read API (recent_events) are about 220 B of these
+        assertThat(activeBytes).isLessThan(1_800);
         assertThat(onceBytes).isLessThan(activeBytes);
-        assertThat(idleBytes).isLessThan(300);
+        assertThat(idleBytes).isLessThan(350);
         assertThat(markerBytes).isLessThan(300);
     }
 
     @Test
     void sizeDoesNotGrowWithHistory() throws Exception {
-        // a year of activity takes as much as two months: every ring is full either way
-        int twoMonths = bytes(activeShopper(60, new Random(2)));
-        int aYear = bytes(activeShopper(365, new Random(2)));
-        assertThat(aYear).isEqualTo(twoMonths);
+        // a year of activity takes as much as two months: every ring is full either way (the ten
+        // latest events are full too; only their names' lengths differ, so the same names are compared)
+        ProfileState twoMonthsState = activeShopper(60, new Random(2));
+        ProfileState aYearState = activeShopper(365, new Random(2));
+        aYearState.recentEventNames = twoMonthsState.recentEventNames.clone();
+        assertThat(bytes(aYearState)).isEqualTo(bytes(twoMonthsState));
+    }
+
+    @Test
+    void theLatestEventsCostAtMostTwoKilobytesWhateverTheirNames() throws Exception {
+        ProfileState plain = activeShopper(60, new Random(3));
+        int before = bytes(plain);
+        ProfileState worst = activeShopper(60, new Random(3));
+        // 11 events named with 3-byte characters far past the cut: ten are kept, each cut to 64 characters
+        for (int i = 0; i <= ProfileState.RECENT_EVENTS; i++) {
+            worst.add(ev(D0 + 61 * DAY + i * MIN, "track", "\u20ac".repeat(10_000)));
+        }
+        int after = bytes(worst);
+        System.out.printf("latest events: %d B more with ten 64-character names of 3-byte characters%n", after - before);
+        assertThat(worst.recentEventNames).hasSize(ProfileState.RECENT_EVENTS)
+                .allSatisfy(n -> assertThat(n).hasSize(ProfileState.RECENT_EVENT_NAME_MAX));
+        assertThat(after - before).isLessThan(2_048);
     }
 }

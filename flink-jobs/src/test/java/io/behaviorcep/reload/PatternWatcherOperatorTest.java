@@ -408,8 +408,8 @@ class PatternWatcherOperatorTest {
         h.close();
 
         // the job graph (and so the initial set) is the one submitted with cart v1; the restored state says v2
-        List<Accepted> submitted = List.of(new Accepted("cart", 1, "cart.yaml", PatternWatcherOperator.sha256(v1), true),
-                new Accepted("burst", 1, "burst.yaml", PatternWatcherOperator.sha256(Files.readString(dir.resolve("burst.yaml"))), true));
+        List<Accepted> submitted = List.of(new Accepted("cart", 1, "cart.yaml", PatternSetDiff.sha256(v1), true),
+                new Accepted("burst", 1, "burst.yaml", PatternSetDiff.sha256(Files.readString(dir.resolve("burst.yaml"))), true));
         h = open(snapshot, submitted);
         poll();
         poll();
@@ -430,7 +430,7 @@ class PatternWatcherOperatorTest {
         write("cart.yaml", pattern("cart", 2, true, "Product Clicked"));
         h.close();
         h = open(null, List.of(new Accepted("cart", 1, "cart.yaml", "0".repeat(64), true),
-                new Accepted("burst", 1, "burst.yaml", PatternWatcherOperator.sha256(Files.readString(dir.resolve("burst.yaml"))), true)));
+                new Accepted("burst", 1, "burst.yaml", PatternSetDiff.sha256(Files.readString(dir.resolve("burst.yaml"))), true)));
         poll();
         assertThat(newChanges()).singleElement().satisfies(c -> assertThat(c.version).isEqualTo(2));
     }

@@ -192,8 +192,8 @@ class CompiledPatternsDifferentialTest {
                 .process(new ProcessFunction<ActionInput, String>() {
                     @Override
                     public void processElement(ActionInput in, Context ctx, Collector<String> out) throws Exception {
-                        if (in.match == null) return; // segment exit signals
-                        out.collect(variant + "\t" + in.match.patternId + "\t" + ctx.timestamp() + "\t" + canonical(in.match));
+                        if (!(in instanceof ActionInput.Matched matched)) return; // segment exit signals
+                        out.collect(variant + "\t" + matched.match().patternId + "\t" + ctx.timestamp() + "\t" + canonical(matched.match()));
                     }
                 });
     }

@@ -223,9 +223,9 @@ class EngineFeaturesDifferentialTest {
                 .process(new ProcessFunction<ActionInput, String>() {
                     @Override
                     public void processElement(ActionInput in, Context ctx, Collector<String> out) throws Exception {
-                        if (in.match != null) {
-                            out.collect(variant + "\t" + in.match.patternId + "\t" + ctx.timestamp() + "\t"
-                                    + CompiledPatternsDifferentialTest.canonical(in.match));
+                        if (in instanceof ActionInput.Matched matched) {
+                            out.collect(variant + "\t" + matched.match().patternId + "\t" + ctx.timestamp() + "\t"
+                                    + CompiledPatternsDifferentialTest.canonical(matched.match()));
                         }
                     }
                 });
