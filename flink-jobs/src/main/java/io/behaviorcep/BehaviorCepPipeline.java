@@ -1,6 +1,6 @@
 package io.behaviorcep;
 
-import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;

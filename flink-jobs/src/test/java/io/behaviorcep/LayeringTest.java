@@ -72,12 +72,6 @@ class LayeringTest {
     @Test
     void noCyclesBetweenTheTopLevelPackages() {
         SliceRule rule = slices().matching(ROOT + ".(*)..").should().beFreeOfCycles();
-        rule = allowing(rule, "engine", "action"); // PatternEngineFunction emits action.ActionInput: the keyed chain rewrite (issue #16) removes it
-        // event.BehaviorEvent carries profile.ProfileSnapshot (and the pattern language and threshold
-        // segments read it): moving ProfileSnapshot to the event model needs an import in ProfileFunction and ActionInput
-        rule = allowing(rule, "event", "profile");
-        rule = allowing(rule, "pattern", "profile");
-        rule = allowing(rule, "segment", "profile");
         rule = allowing(rule, "event", "privacy"); // IngestFilter asks PrivacyRules which records are controls
         rule = allowing(rule, "event", "sink"); // StepFailure writes its dead letters with OutputJson
         rule = allowing(rule, "pattern", "segment"); // PatternLoader reads segments.yaml into segment.ThresholdSegment
@@ -86,7 +80,6 @@ class LayeringTest {
         rule = allowing(rule, "privacy", "action");
         rule = allowing(rule, "privacy", "profile");
         rule = allowing(rule, "privacy", "sink");
-        rule = allowing(rule, "profile", "action"); // ProfileFunction emits action.ActionInput (the keyed chain rewrite)
         rule = allowing(rule, "profile", "sink"); // ProfileFunction writes dead letters with OutputJson
         rule = allowing(rule, "action", "sink"); // PatternActionsFunction writes with OutputJson
         rule = allowing(rule, "config", "sink"); // JobConfig builds sink.JdbcSettings

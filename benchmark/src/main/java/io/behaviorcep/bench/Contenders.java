@@ -209,8 +209,8 @@ public final class Contenders {
                             .keyBy(e -> e.userKey).process(new EventTimeOrder()).name("Event-time order"),
                     e -> e.userKey);
             DataStream<String> matches = PatternEngineFunction.fixed(ordered, List.of(def)).name("Pattern engine")
-                    .flatMap((io.behaviorcep.action.ActionInput in, Collector<String> out) -> {
-                        if (in instanceof io.behaviorcep.action.ActionInput.Matched m) out.collect(CART + " " + m.match().userKey + " " + m.match().anchorId);
+                    .flatMap((io.behaviorcep.engine.ActionInput in, Collector<String> out) -> {
+                        if (in instanceof io.behaviorcep.engine.ActionInput.Matched m) out.collect(CART + " " + m.match().userKey + " " + m.match().anchorId);
                     }).returns(Types.STRING);
             matches.sinkTo(new PeerSink(runId, record)).name("Count matches");
             JobExecutionResult r = env.execute("bench: pattern engine");

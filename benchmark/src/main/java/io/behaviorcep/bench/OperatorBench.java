@@ -1,6 +1,6 @@
 package io.behaviorcep.bench;
 
-import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -72,7 +72,7 @@ final class OperatorBench {
         Set<String> anchors = new HashSet<>();
         long matches = 0;
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(op, (BehaviorEvent e) -> e.userKey, Types.STRING, 128, 1, 0)) {
-            h.setup(io.behaviorcep.action.ActionInputTypeInfo.INSTANCE.createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl()));
+            h.setup(io.behaviorcep.engine.ActionInputTypeInfo.INSTANCE.createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl()));
             h.open();
             long start = System.nanoTime();
             int i = 0;

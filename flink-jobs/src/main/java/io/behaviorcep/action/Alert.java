@@ -1,6 +1,6 @@
 package io.behaviorcep.action;
 
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 
 /** An alert as published on {@code behavior.alerts} and stored in {@code alerts}. Contract: docs/contracts.md. */
 public class Alert {

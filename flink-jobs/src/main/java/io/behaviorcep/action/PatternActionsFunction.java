@@ -1,5 +1,6 @@
 package io.behaviorcep.action;
 
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.StepFailure;
@@ -63,7 +64,7 @@ import java.util.Set;
  * became no second outcome); per segment ({@code segment=<name>}) the gauge {@code members}: members
  * held on this subtask, kept across restarts in operator state.
  *
- * <p>Privacy signals from the profile operator ({@link ActionInput#isControl()}), applied in the same
+ * <p>Privacy signals from the profile operator ({@link ActionInput.PrivacySignal}), applied in the same
  * event-time order: {@code suppress} makes the user leave every segment (reason {@code suppressed})
  * and keeps them from any alert or segment enter until {@code unsuppress}; {@code erase} makes them
  * leave every segment (reason {@code erased}), forgets their caps and pending matches, and for as long

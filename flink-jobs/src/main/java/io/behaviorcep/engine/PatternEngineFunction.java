@@ -1,6 +1,5 @@
 package io.behaviorcep.engine;
 
-import io.behaviorcep.action.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.KeyedPathRecords;
@@ -591,7 +590,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         return n;
     }
 
-    /** The per-pattern-version metrics, under the names the per-pattern CEP operators had. */
+    /** The per-pattern-version metrics (docs/contracts.md, Metrics), in the pattern version's metric group. */
     static final class PatternMetrics implements PatternEngine.ErrorSink {
         final Counter evaluated;
         final Counter matches;

@@ -1,6 +1,5 @@
 package io.behaviorcep.event;
 
-import io.behaviorcep.profile.ProfileSnapshot;
 
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;

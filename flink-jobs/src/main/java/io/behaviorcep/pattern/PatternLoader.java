@@ -11,7 +11,7 @@ import io.behaviorcep.pattern.expr.ConditionParser;
 import io.behaviorcep.pattern.expr.ConditionSyntaxException;
 import io.behaviorcep.pattern.expr.Expr;
 import io.behaviorcep.pattern.expr.FieldRef;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.ThresholdSegmentFile;
 

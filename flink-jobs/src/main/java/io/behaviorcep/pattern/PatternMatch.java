@@ -1,6 +1,6 @@
 package io.behaviorcep.pattern;
 
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 
 /**
  * A decided match of one pattern for one user, before caps and segments are applied. Rendered

@@ -1,5 +1,6 @@
 package io.behaviorcep.profile;
 
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.KeyedPathRecords;
@@ -38,7 +39,7 @@ import java.util.TreeMap;
  * so a match and the profile it carries come from one consistent, checkpointed state.
  *
  * <p>Events are counted in event-time order, not arrival order: each event waits until the
- * watermark passes it (the CEP operator downstream waits for the same watermark anyway, so this
+ * watermark passes it (the pattern engine decides absences at the same watermark anyway, so this
  * adds no latency to matches), then a user's events of one timestamp are taken in messageId
  * order. So the profile an event carries does not depend on how the input was ordered or
  * partitioned, and a replay of shuffled history gives the same results.

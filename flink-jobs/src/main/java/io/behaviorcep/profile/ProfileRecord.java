@@ -1,5 +1,7 @@
 package io.behaviorcep.profile;
 
+import io.behaviorcep.event.ProfileSnapshot;
+
 /**
  * What the profile operator hands to PostgreSQL: the latest profile of a user (a row of
  * {@code user_profiles}, written at most once per {@code profile.write-interval} of event time per

@@ -1,5 +1,6 @@
 package io.behaviorcep.profile;
 
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.ThresholdSegment;
 
 import java.io.Serializable;

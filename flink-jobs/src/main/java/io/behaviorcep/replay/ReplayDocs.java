@@ -1,7 +1,7 @@
 package io.behaviorcep.replay;
 
 import io.behaviorcep.action.Alert;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.OutputJson;
 

@@ -4,7 +4,7 @@ import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.expr.EvalContext;
 import io.behaviorcep.pattern.expr.Expr;
 import io.behaviorcep.pattern.expr.FieldRef;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 
 import java.io.Serializable;
 import java.util.EnumSet;

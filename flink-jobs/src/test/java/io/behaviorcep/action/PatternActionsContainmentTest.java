@@ -1,5 +1,6 @@
 package io.behaviorcep.action;
 
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.pattern.PatternDefinition;

@@ -1,9 +1,10 @@
 package io.behaviorcep.action;
 
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.pattern.PatternMatch;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.OutputJson;
 

@@ -1,6 +1,6 @@
 package io.behaviorcep.engine;
 
-import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.pattern.PatternChange;

@@ -1,6 +1,6 @@
 package io.behaviorcep.engine;
 
-import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PatternEngineFunctionTest {
     /** The outputs' serializer, as the job has it (the harness would otherwise derive one from the first output's class). */
     static final org.apache.flink.api.common.typeutils.TypeSerializer<ActionInput> ACTION_INPUTS =
-            io.behaviorcep.action.ActionInputTypeInfo.INSTANCE.createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl());
+            io.behaviorcep.engine.ActionInputTypeInfo.INSTANCE.createSerializer(new org.apache.flink.api.common.serialization.SerializerConfigImpl());
     static final long T0 = 1_767_000_000_000L;
     static final long MIN = 60_000L;
     static final long DAY = 24 * 60 * MIN;
@@ -305,6 +305,6 @@ class PatternEngineFunctionTest {
         // no Kryo on the hot path or in checkpoints (BehaviorEvent has its own serializer:
         // BehaviorEventSerializerTest)
         PojoTestUtils.assertSerializedAsPojoWithoutKryo(PatternChange.class);
-        assertThat(org.apache.flink.api.common.typeinfo.TypeInformation.of(ActionInput.class)).isInstanceOf(io.behaviorcep.action.ActionInputTypeInfo.class);
+        assertThat(org.apache.flink.api.common.typeinfo.TypeInformation.of(ActionInput.class)).isInstanceOf(io.behaviorcep.engine.ActionInputTypeInfo.class);
     }
 }

@@ -1,6 +1,6 @@
 package io.behaviorcep.profile;
 
-import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.pattern.Durations;

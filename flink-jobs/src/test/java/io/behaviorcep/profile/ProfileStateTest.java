@@ -1,5 +1,6 @@
 package io.behaviorcep.profile;
 
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.event.BehaviorEvent;
 
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package io.behaviorcep.profile;
 
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.pattern.PatternProblem;
 import io.behaviorcep.segment.ThresholdSegment;

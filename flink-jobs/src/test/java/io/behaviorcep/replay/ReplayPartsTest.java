@@ -4,7 +4,7 @@ import io.behaviorcep.action.Alert;
 import io.behaviorcep.cli.ReplayCommand;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.RawRecord;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.OutputJson;
 

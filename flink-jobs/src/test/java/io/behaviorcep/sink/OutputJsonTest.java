@@ -2,7 +2,7 @@ package io.behaviorcep.sink;
 
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -97,7 +97,7 @@ class OutputJsonTest {
                 "sessions_lifetime", "orders_lifetime", "revenue_lifetime", "sessions_last_week",
                 "sessions_weekly_avg_prior_4", "decay_weeks");
         // every profile field conditions can read is in the JSON, under the same name
-        assertThat(fieldNames(p)).containsExactlyElementsOf(io.behaviorcep.profile.ProfileSnapshot.FIELDS);
+        assertThat(fieldNames(p)).containsExactlyElementsOf(io.behaviorcep.event.ProfileSnapshot.FIELDS);
         assertThat(p.get("first_seen").textValue()).isEqualTo("2026-03-01T08:00:00Z");
         assertThat(p.get("last_seen").textValue()).isEqualTo("2026-03-02T10:00:00.250Z");
         assertThat(p.get("events_24h").isInt()).isTrue();

@@ -2,7 +2,7 @@ package io.behaviorcep.sink;
 
 import io.behaviorcep.local.EmbeddedPostgresDb;
 import io.behaviorcep.profile.ProfileRecord;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.testing.IntegrationServices;
 

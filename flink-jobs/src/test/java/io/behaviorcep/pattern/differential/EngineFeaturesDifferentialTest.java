@@ -1,6 +1,6 @@
 package io.behaviorcep.pattern.differential;
 
-import io.behaviorcep.action.ActionInput;
+import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.testing.cep.AbsenceDeadlineCepOperator;

@@ -1,7 +1,7 @@
 package io.behaviorcep.pattern.differential;
 
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 
 import java.time.Duration;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package io.behaviorcep.profile;
+package io.behaviorcep.event;
 
 import java.util.List;
 import java.util.Map;

@@ -1,8 +1,8 @@
-package io.behaviorcep.action;
+package io.behaviorcep.engine;
 
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternMatch;
-import io.behaviorcep.profile.ProfileSnapshot;
+import io.behaviorcep.event.ProfileSnapshot;
 
 import org.apache.flink.api.common.typeutils.CompositeTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
