@@ -518,13 +518,24 @@ public final class BenchMain {
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "behavior-cep-bench-savepoints-" + ProcessHandle.current().pid());
         out.printf("%n== state bytes per user: canonical savepoint after all %,d events (before end of input), parallelism %d%n", events, s.parallelism());
         try (Data d = generate(options(events, users))) {
-            long job = Contenders.savepointBytes(d.rawId, events, List.of(cart), s, dir.resolve("job"), true);
+            Contenders.StateSize job = Contenders.savepoint(d.rawId, events, List.of(cart), List.of(), s, dir.resolve("job"), true);
+            io.behaviorcep.pattern.PatternLoader.Result shipped = Variants.shippedFolder(patternsDir());
+            Contenders.StateSize all = Contenders.savepoint(d.rawId, events, shipped.patterns(), shipped.segments(), s, dir.resolve("all"), true);
             long cep = Contenders.savepointBytes(d.eventsId, events, List.of(cart), s, dir.resolve("cep"), false);
             int active = d.traffic.activeUsers;
             out.printf("%-55s %14s %10s%n", "", "savepoint bytes", "per user");
-            out.printf(Locale.ROOT, "%-55s %,14d %,10.0f%n", "(a) job: dedup ids (24 h), profile, CEP buffers, actions", job, (double) job / active);
+            out.printf(Locale.ROOT, "%-55s %,14d %,10.0f%n", "(a) job, cart-abandonment: dedup ids, profile, engine, actions", job.total(), (double) job.total() / active);
+            out.printf(Locale.ROOT, "%-55s %,14d %,10.0f%n", "(a*) job, every shipped pattern and segment", all.total(), (double) all.total() / active);
             out.printf(Locale.ROOT, "%-55s %,14d %,10.0f%n", "(b) plain CEP: buffered events and partial matches", cep, (double) cep / active);
             out.printf("(per active user: %,d users sent events)%n", active);
+            out.printf("%nby concern (operator uid; state size in the savepoint's metadata, per active user):%n");
+            out.printf("%-26s %12s %12s%n", "uid", "(a) B/user", "(a*) B/user");
+            java.util.Set<String> uidsSeen = new java.util.TreeSet<>(job.byUid().keySet());
+            uidsSeen.addAll(all.byUid().keySet());
+            for (String uid : uidsSeen) {
+                out.printf(Locale.ROOT, "%-26s %,12.0f %,12.0f%n", uid, (double) job.byUid().getOrDefault(uid, 0L) / active,
+                        (double) all.byUid().getOrDefault(uid, 0L) / active);
+            }
         } finally {
             deleteTree(dir);
         }

@@ -310,13 +310,36 @@ public final class Contenders {
      */
     public static long savepointBytes(String dataId, int n, List<PatternDefinition> patterns, Settings s, Path dir, boolean job)
             throws Exception {
+        return savepoint(dataId, n, patterns, List.of(), s, dir, job).total();
+    }
+
+    /** A canonical savepoint's size, in all and per operator uid (state size as the savepoint's metadata records it). */
+    public record StateSize(long total, java.util.Map<String, Long> byUid) {}
+
+    /** The operator uids of the job's graph, by the operator id Flink derives from each (murmur3_128 of the uid). */
+    static java.util.Map<org.apache.flink.runtime.jobgraph.OperatorID, String> operatorIds(StreamExecutionEnvironment env) {
+        java.util.Map<org.apache.flink.runtime.jobgraph.OperatorID, String> ids = new java.util.HashMap<>();
+        for (var node : env.getStreamGraph(false).getStreamNodes()) {
+            String uid = node.getTransformationUID();
+            if (uid == null) continue;
+            byte[] hash = org.apache.flink.shaded.guava33.com.google.common.hash.Hashing.murmur3_128(0)
+                    .hashString(uid, java.nio.charset.StandardCharsets.UTF_8).asBytes();
+            ids.put(new org.apache.flink.runtime.jobgraph.OperatorID(hash), uid);
+        }
+        return ids;
+    }
+
+    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+                                      Settings s, Path dir, boolean job) throws Exception {
         MemorySource.resetEmitted(dataId);
         CountingIO io = job ? new CountingIO(dataId, s.parallelism, 0, true, false, null) : null;
         String runId = job ? null : PeerSink.newRun();
         try {
             StreamExecutionEnvironment env = env(s, dir.resolve("checkpoints"));
+            java.util.Map<org.apache.flink.runtime.jobgraph.OperatorID, String> uids = java.util.Map.of();
             if (job) {
-                BehaviorCepPipeline.build(env, jobConfig(), patterns, io);
+                BehaviorCepPipeline.build(env, jobConfig(), patterns, segments, io);
+                uids = operatorIds(env);
             } else {
                 KeyedStream<BehaviorEvent, String> keyed = env.fromSource(MemorySource.create(dataId, s.parallelism, 0, true,
                                         r -> new BehaviorEvent(), TypeInformation.of(BehaviorEvent.class)),
@@ -341,7 +364,17 @@ public final class Contenders {
                 }
                 Files.createDirectories(dir);
                 String path = client.triggerSavepoint(dir.resolve("savepoint").toUri().toString(), SavepointFormatType.CANONICAL).get();
-                return sizeOf(Path.of(java.net.URI.create(path.startsWith("file:") ? path : "file:" + path)));
+                Path savepoint = Path.of(java.net.URI.create(path.startsWith("file:") ? path : "file:" + path));
+                java.util.Map<String, Long> byUid = new java.util.TreeMap<>();
+                try (var in = new java.io.DataInputStream(Files.newInputStream(savepoint.resolve("_metadata")))) {
+                    var metadata = org.apache.flink.runtime.checkpoint.Checkpoints.loadCheckpointMetadata(in, Contenders.class.getClassLoader(),
+                            savepoint.toString());
+                    for (var op : metadata.getOperatorStates()) {
+                        if (op.getStateSize() == 0) continue;
+                        byUid.merge(uids.getOrDefault(op.getOperatorID(), op.getOperatorID().toString()), op.getStateSize(), Long::sum);
+                    }
+                }
+                return new StateSize(sizeOf(savepoint), byUid);
             } finally {
                 client.cancel().get();
             }
