@@ -46,7 +46,7 @@ class LayeringTest {
             ROOT + ".event.BehaviorEvent", ROOT + ".event.EventParser", ROOT + ".event.RawRecord", ROOT + ".event.ParsedRecord",
             ROOT + ".engine.PatternEngine", ROOT + ".engine.CompiledPattern", ROOT + ".engine.FlinkCepInternals",
             ROOT + ".engine.StateGraph", ROOT + ".engine.Run", ROOT + ".engine.PathNode", ROOT + ".engine.PatternRuns",
-            ROOT + ".privacy.PrivacyRules",
+            ROOT + ".privacy.PrivacyRules", ROOT + ".action.UserActions",
             ROOT + ".profile.ProfileState", ROOT + ".profile.ProfileSnapshot", ROOT + ".profile.ThresholdEvaluator");
     static final String[] FLINK_RUNTIME = {"org.apache.flink.runtime..", "org.apache.flink.streaming..", "org.apache.flink.api.common.state.."};
 
@@ -96,7 +96,7 @@ class LayeringTest {
                 .should().dependOnClassesThat().resideInAnyPackage(FLINK_RUNTIME)
                 .because("the pattern language, threshold segments and utilities are plain logic, testable without Flink")
                 .check(main);
-        noClasses().that(DescribedPredicate.describe("are the engine's algorithm, the event model, privacy rules or profile counting",
+        noClasses().that(DescribedPredicate.describe("are the engine's algorithm, the event model, privacy rules, profile counting or the actions' decisions",
                         (JavaClass c) -> FLINK_RUNTIME_FREE_CLASSES.contains(c.getName()) || enclosedIn(c, FLINK_RUNTIME_FREE_CLASSES)))
                 .should().dependOnClassesThat().resideInAnyPackage(FLINK_RUNTIME)
                 .because("they are plain logic; the operators around them hold the Flink state and timers")

@@ -33,22 +33,19 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.Set;
 
 /**
  * Applies what pattern files say to do with a match, per user and in event-time order: one alert
  * per anchor event, caps, segment enter, exit on an event and exit by TTL.
+ *
+ * <p>The decisions are {@link UserActions}' (plain logic, like Flink CEP's {@code NFA}); this
+ * operator is the glue, like {@code CepOperator}: it buffers inputs, holds the keyed state and
+ * timers the decisions work on, and counts metrics.
  *
  * <p>Why a buffer: a match is decided only when the watermark passes its deadline, while an exit
  * event (an order) may arrive earlier or later over the network. Buffering both until the
@@ -109,6 +106,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private transient Counter segmentExits;
     /** Per pattern id: alerts emitted, alerts capped, matches collapsed. */
     private transient Map<String, Counter[]> patternCounters;
+    private transient UserActions decisions;
+    private transient UserActions.UserState userState;
     private final SubtaskCounts members = new SubtaskCounts("segment-member-counts");
 
     public PatternActionsFunction(List<PatternDefinition> patterns) {
@@ -161,6 +160,18 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             if (p.segment != null) segments.add(p.segment.name);
         }
         for (String segment : segments) registerSegment(segment);
+        userState = new FlinkUserState();
+        decisions = new UserActions(new UserActions.PatternVersions() {
+            @Override
+            public PatternDefinition version(String patternId, int version) {
+                return def(patternId, version);
+            }
+
+            @Override
+            public PatternDefinition latest(String patternId) {
+                return PatternActionsFunction.this.latest(patternId);
+            }
+        }, erasureMarkerMillis, new MetricCounts());
     }
 
     private transient MetricGroup metricGroup;
@@ -291,247 +302,164 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     private void decide(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
         long watermark = Math.max(timestamp, ctx.timerService().currentWatermark());
-        String user = ctx.getCurrentKey();
-
-        List<ActionInput> due = new ArrayList<>();
-        List<ActionInput> later = new ArrayList<>();
-        for (ActionInput in : pending.get()) (in.timestamp() <= watermark ? due : later).add(in);
-        // TTL expiries are exits too, ordered with everything else by time
-        for (Map.Entry<String, Membership> m : memberships.entries()) {
-            if (m.getValue().expiresAt <= watermark) {
-                due.add(new ActionInput.SegmentExit(user, m.getKey(), SegmentUpdate.REASON_TTL, "", m.getValue().expiresAt, null));
+        decisions.decide(ctx.getCurrentKey(), watermark, userState, new UserActions.Effects() {
+            @Override
+            public void alert(Alert alert) {
+                out.collect(alert);
             }
-        }
-        // a queue, not a sorted list: a membership entered in this batch may also expire in it, and
-        // that expiry must take its place in time, or the outcome would depend on how far the
-        // watermark jumped at once
-        PriorityQueue<ActionInput> queue = new PriorityQueue<>(
-                Comparator.comparingLong(ActionInput::timestamp).thenComparing(ActionInput::sortKey));
-        queue.addAll(due);
 
-        Set<String> anchorsDone = new HashSet<>();
-        while (!queue.isEmpty()) {
-            ActionInput in = queue.poll();
-            // one input that fails is a dead letter; the others of the batch are still applied
-            try {
+            @Override
+            public void segmentUpdate(SegmentUpdate update) {
+                ctx.output(SEGMENT_UPDATES, update);
+            }
+
+            @Override
+            public void registerTimer(long at) {
+                ctx.timerService().registerEventTimeTimer(at);
+            }
+
+            @Override
+            public void deleteTimer(long at) {
+                ctx.timerService().deleteEventTimeTimer(at);
+            }
+
+            @Override
+            public void beforeApply(ActionInput in) {
                 inspect(in);
-                if (in instanceof ActionInput.PrivacySignal signal) {
-                    control(signal, ctx);
-                } else if (in instanceof ActionInput.SegmentExit exit) {
-                    exit(exit, ctx, out);
-                } else if (in instanceof ActionInput.Matched matched) {
-                    PatternMatch m = matched.match();
-                    if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
-                        Membership entered = apply(m, ctx, out);
-                        if (entered != null && entered.expiresAt <= watermark) {
-                            queue.add(new ActionInput.SegmentExit(user, def(m.patternId, m.patternVersion).segment.name, SegmentUpdate.REASON_TTL, "",
-                                    entered.expiresAt, null));
-                        }
-                    } else {
-                        countFor(def(m.patternId, m.patternVersion), 2);
-                    }
-                }
-            } catch (RuntimeException ex) {
+            }
+
+            @Override
+            public void failed(RuntimeException ex, ActionInput in) {
                 contain(ex, in, ctx);
             }
-        }
-        if (later.isEmpty()) pending.clear();
-        else pending.update(later);
-        pruneRecentAlerts(watermark);
-        Long erased = erasedAt.value();
-        if (erased != null && erased + erasureMarkerMillis <= watermark) erasedAt.clear();
+        });
     }
 
-    private void control(ActionInput.PrivacySignal in, OnTimerContext ctx) throws Exception {
-        switch (in.signal()) {
-            case SUPPRESS -> {
-                suppressed.update(true);
-                exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_SUPPRESSED, ctx);
-            }
-            case UNSUPPRESS -> suppressed.clear();
-            case ERASE -> {
-                exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_ERASED, ctx);
-                recentAlerts.clear();
-                // pending inputs are decided later than the erasure; those binding earlier events are
-                // dropped as they come due (erasedAt), the others are the user's new behaviour
-                Long previous = erasedAt.value();
-                erasedAt.update(previous == null ? in.timestamp() : Math.max(previous, in.timestamp()));
-                ctx.timerService().registerEventTimeTimer(in.timestamp() + erasureMarkerMillis);
-            }
+    /** The operator's keyed state, as the decisions see it. */
+    private final class FlinkUserState implements UserActions.UserState {
+        @Override
+        public Iterable<ActionInput> pending() throws Exception {
+            return pending.get();
         }
-    }
 
-    /** Every membership ends now, whatever its TTL. */
-    private void exitAll(String user, long at, String reason, OnTimerContext ctx) throws Exception {
-        List<String> segments = new ArrayList<>();
-        for (String s : memberships.keys()) segments.add(s);
-        segments.sort(null);
-        for (String segment : segments) {
-            Membership current = memberships.get(segment);
+        @Override
+        public void replacePending(List<ActionInput> inputs) throws Exception {
+            if (inputs.isEmpty()) pending.clear();
+            else pending.update(inputs);
+        }
+
+        @Override
+        public Iterable<Map.Entry<String, Membership>> memberships() throws Exception {
+            return memberships.entries();
+        }
+
+        @Override
+        public Membership membership(String segment) throws Exception {
+            return memberships.get(segment);
+        }
+
+        @Override
+        public void putMembership(String segment, Membership membership) throws Exception {
+            memberships.put(segment, membership);
+        }
+
+        @Override
+        public void removeMembership(String segment) throws Exception {
             memberships.remove(segment);
-            if (!timerStillNeeded(current.expiresAt)) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
-            ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(user, segment, SegmentUpdate.EXIT, reason, at, 0L));
+        }
+
+        @Override
+        public Iterable<Map.Entry<String, long[]>> recentAlerts() throws Exception {
+            return recentAlerts.entries();
+        }
+
+        @Override
+        public long[] recentAlerts(String patternId) throws Exception {
+            return recentAlerts.get(patternId);
+        }
+
+        @Override
+        public void putRecentAlerts(String patternId, long[] times) throws Exception {
+            recentAlerts.put(patternId, times);
+        }
+
+        @Override
+        public void removeRecentAlerts(String patternId) throws Exception {
+            recentAlerts.remove(patternId);
+        }
+
+        @Override
+        public void clearRecentAlerts() {
+            recentAlerts.clear();
+        }
+
+        @Override
+        public boolean suppressed() throws Exception {
+            return Boolean.TRUE.equals(suppressed.value());
+        }
+
+        @Override
+        public void suppressed(boolean value) throws Exception {
+            if (value) suppressed.update(true);
+            else suppressed.clear();
+        }
+
+        @Override
+        public Long erasedAt() throws Exception {
+            return erasedAt.value();
+        }
+
+        @Override
+        public void erasedAt(Long at) throws Exception {
+            if (at == null) erasedAt.clear();
+            else erasedAt.update(at);
+        }
+    }
+
+    /** The job-wide, per-pattern and per-segment metrics of the decisions. */
+    private final class MetricCounts implements UserActions.Counts {
+        @Override
+        public void alertEmitted(PatternDefinition def) {
+            alertsEmitted.inc();
+            countFor(def, 0);
+        }
+
+        @Override
+        public void alertCapped(PatternDefinition def) {
+            alertsCapped.inc();
+            countFor(def, 1);
+        }
+
+        @Override
+        public void matchCollapsed(PatternDefinition def) {
+            countFor(def, 2);
+        }
+
+        @Override
+        public void alertSuppressed() {
+            alertsSuppressed.inc();
+        }
+
+        @Override
+        public void matchErased() {
+            matchesErased.inc();
+        }
+
+        @Override
+        public void segmentEntered(String segment) {
+            segmentEnters.inc();
+            members.increment(segment);
+        }
+
+        @Override
+        public void segmentExited(String segment) {
             segmentExits.inc();
             members.decrement(segment);
         }
     }
 
-    /** Whether the match binds an event at or before the user's erasure (only then it is dropped). */
-    private boolean bindsErasedEvents(PatternMatch m) throws Exception {
-        Long erased = erasedAt.value();
-        if (erased == null) return false;
-        com.fasterxml.jackson.databind.JsonNode matched = io.behaviorcep.sink.OutputJson.MAPPER.readTree(m.matchedJson);
-        for (com.fasterxml.jackson.databind.JsonNode events : matched) {
-            for (com.fasterxml.jackson.databind.JsonNode e : events) {
-                com.fasterxml.jackson.databind.JsonNode ts = e.get("timestamp");
-                if (ts == null || java.time.Instant.parse(ts.asText()).toEpochMilli() <= erased) return true;
-            }
-        }
-        return false;
-    }
-
-    /** @return the membership the match entered, or null */
-    private Membership apply(PatternMatch m, OnTimerContext ctx, Collector<Alert> out) throws Exception {
-        PatternDefinition def = def(m.patternId, m.patternVersion);
-        if (def == null) return null; // a pattern removed from the set since the match was buffered
-        if (bindsErasedEvents(m)) {
-            matchesErased.inc();
-            return null;
-        }
-        if (Boolean.TRUE.equals(suppressed.value())) {
-            if (def.alert != null) alertsSuppressed.inc();
-            return null;
-        }
-        if (def.alert != null) {
-            if (withinCap(def, m.detectedAt, ctx)) {
-                out.collect(toAlert(def, m));
-                alertsEmitted.inc();
-                countFor(def, 0);
-            } else {
-                alertsCapped.inc();
-                countFor(def, 1);
-            }
-        }
-        if (def.segment != null && !memberships.contains(def.segment.name)) {
-            long expires = m.detectedAt + def.segment.ttl.toMillis();
-            Membership entered = new Membership(m.detectedAt, expires, def.id);
-            memberships.put(def.segment.name, entered);
-            ctx.timerService().registerEventTimeTimer(expires);
-            ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(m.userKey, def.segment.name, SegmentUpdate.ENTER, def.id, m.detectedAt, expires));
-            segmentEnters.inc();
-            members.increment(def.segment.name);
-            return entered;
-        }
-        return null;
-    }
-
-    private void exit(ActionInput.SegmentExit in, OnTimerContext ctx, Collector<Alert> out) throws Exception {
-        Membership current = memberships.get(in.segment());
-        if (current == null) return;
-        boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.patternId());
-        if (byTtl && current.expiresAt != in.timestamp()) return;
-        // an exit event from before the enter (or at its millisecond: exits sort first) that reaches
-        // us late does not end it; in order it would have been applied before the enter
-        if (!byTtl && in.timestamp() <= current.enteredAt) return;
-        memberships.remove(in.segment());
-        if (!byTtl && !timerStillNeeded(current.expiresAt)) ctx.timerService().deleteEventTimeTimer(current.expiresAt);
-        ctx.output(SEGMENT_UPDATES, SegmentUpdate.of(in.userKey(), in.segment(), SegmentUpdate.EXIT, in.patternId(), in.timestamp(), 0L));
-        segmentExits.inc();
-        members.decrement(in.segment());
-        PatternDefinition def = byTtl ? null : latest(in.patternId());
-        if (def != null && def.segment != null && def.segment.exitAlert != null) {
-            out.collect(exitAlert(def, in));
-            alertsEmitted.inc();
-            countFor(def, 0);
-        }
-    }
-
-    /** The alert a segment raises when an event ends membership ("reactivated"): it binds that one event. */
-    static Alert exitAlert(PatternDefinition def, ActionInput.SegmentExit in) {
-        Alert a = new Alert();
-        a.alertId = alertId(def.id, def.version, in.userKey(), "exit:" + in.eventId());
-        a.patternId = def.id;
-        a.patternVersion = def.version;
-        a.alertType = def.segment.exitAlert.type;
-        a.severity = def.segment.exitAlert.severity;
-        a.userId = in.userKey();
-        a.detectedAt = in.timestamp();
-        a.matchedJson = "{\"exit\":[{\"message_id\":" + io.behaviorcep.sink.OutputJson.MAPPER.valueToTree(in.eventId())
-                + ",\"timestamp\":\"" + io.behaviorcep.sink.OutputJson.iso(in.timestamp()) + "\"}]}";
-        a.payloadJson = "{}";
-        a.profile = in.profile();
-        return a;
-    }
-
-    /**
-     * Timers are per key and timestamp, so the TTL timer of a membership may also be the timer of a
-     * pending input, of a cap window or of another segment's membership at that same instant.
-     */
-    private boolean timerStillNeeded(long ts) throws Exception {
-        Long erased = erasedAt.value();
-        if (erased != null && erased + erasureMarkerMillis == ts) return true;
-        for (ActionInput in : pending.get()) if (in.timestamp() == ts) return true;
-        for (Membership m : memberships.values()) if (m.expiresAt == ts) return true;
-        for (Map.Entry<String, long[]> e : recentAlerts.entries()) {
-            PatternDefinition def = latest(e.getKey());
-            if (def == null || def.cap == null) continue;
-            for (long t : e.getValue()) if (t + def.cap.per.toMillis() == ts) return true;
-        }
-        return false;
-    }
-
-    /** At most {@code cap.max} alerts of one pattern per user in any {@code cap.per} of event time. */
-    private boolean withinCap(PatternDefinition def, long at, OnTimerContext ctx) throws Exception {
-        if (def.cap == null) return true;
-        long per = def.cap.per.toMillis();
-        long[] times = recentAlerts.get(def.id);
-        int inWindow = 0;
-        if (times != null) for (long t : times) if (t > at - per) inWindow++;
-        if (inWindow >= def.cap.max) return false;
-        long[] kept = new long[inWindow + 1];
-        int i = 0;
-        if (times != null) for (long t : times) if (t > at - per) kept[i++] = t;
-        kept[i] = at;
-        recentAlerts.put(def.id, kept);
-        ctx.timerService().registerEventTimeTimer(at + per);
-        return true;
-    }
-
-    private void pruneRecentAlerts(long watermark) throws Exception {
-        List<String> empty = new ArrayList<>();
-        for (Map.Entry<String, long[]> e : recentAlerts.entries()) {
-            PatternDefinition def = latest(e.getKey());
-            long per = def == null || def.cap == null ? 0 : def.cap.per.toMillis();
-            boolean anyLive = false;
-            for (long t : e.getValue()) if (t + per > watermark) anyLive = true;
-            if (!anyLive) empty.add(e.getKey());
-        }
-        for (String k : empty) recentAlerts.remove(k);
-    }
-
-    static Alert toAlert(PatternDefinition def, PatternMatch m) {
-        Alert a = new Alert();
-        a.alertId = alertId(def.id, def.version, m.userKey, m.eventIds);
-        a.patternId = def.id;
-        a.patternVersion = def.version;
-        a.alertType = def.alert.type;
-        a.severity = def.alert.severity;
-        a.userId = m.userKey;
-        a.detectedAt = m.detectedAt;
-        a.matchedJson = m.matchedJson;
-        a.payloadJson = m.payloadJson;
-        a.profile = m.profile;
-        return a;
-    }
-
-    /** sha-256 of pattern, version, user and the sorted matched event ids; the first 128 bits in hex. */
+    /** sha-256 of pattern, version, user and the sorted matched event ids; the first 128 bits in hex ({@link UserActions#alertId}). */
     public static String alertId(String patternId, int version, String user, String eventIds) {
-        try {
-            MessageDigest d = MessageDigest.getInstance("SHA-256");
-            byte[] h = d.digest((patternId + "\n" + version + "\n" + user + "\n" + eventIds).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(h, 0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return UserActions.alertId(patternId, version, user, eventIds);
     }
 }
