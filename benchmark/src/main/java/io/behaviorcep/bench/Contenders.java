@@ -208,7 +208,7 @@ public final class Contenders {
                                     || io.behaviorcep.pattern.CepPatternCompiler.isRelevant(def, e)).name("Pre-filter")
                             .keyBy(e -> e.userKey).process(new EventTimeOrder()).name("Event-time order"),
                     e -> e.userKey);
-            DataStream<String> matches = PatternEngineFunction.fixed(ordered, List.of(def)).name("Pattern engine")
+            DataStream<String> matches = ordered.process(new PatternEngineFunction(List.of(def)), org.apache.flink.api.common.typeinfo.TypeInformation.of(io.behaviorcep.engine.ActionInput.class)).name("Pattern engine")
                     .flatMap((io.behaviorcep.engine.ActionInput in, Collector<String> out) -> {
                         if (in instanceof io.behaviorcep.engine.ActionInput.Matched m) out.collect(CART + " " + m.match().userKey + " " + m.match().anchorId);
                     }).returns(Types.STRING);

@@ -115,10 +115,18 @@ public final class JobConfig implements Serializable {
 
     /** {@code --config FILE} (a properties file) first, then every other {@code --key value} on top. */
     public static JobConfig fromArgs(String[] args) throws IOException {
+        return of(settingsFromArgs(List.of(args)));
+    }
+
+    /**
+     * The settings of a command line: {@code --key value} or {@code --key=value}, and {@code --config FILE}
+     * (a properties file) whose values count only where the line gives none. Shared by every command that
+     * takes settings.
+     */
+    public static Map<String, String> settingsFromArgs(List<String> args) throws IOException {
         Map<String, String> m = new LinkedHashMap<>();
-        List<String> rest = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
             if (!a.startsWith("--")) throw new IllegalArgumentException("expected --key value, got '" + a + "'");
             String k = a.substring(2);
             String val;
@@ -127,8 +135,8 @@ public final class JobConfig implements Serializable {
                 val = k.substring(eq + 1);
                 k = k.substring(0, eq);
             } else {
-                if (i + 1 >= args.length) throw new IllegalArgumentException("--" + k + " needs a value");
-                val = args[++i];
+                if (i + 1 >= args.size()) throw new IllegalArgumentException("--" + k + " needs a value");
+                val = args.get(++i);
             }
             if (k.equals("config")) {
                 Properties p = new Properties();
@@ -137,11 +145,10 @@ public final class JobConfig implements Serializable {
                 }
                 p.stringPropertyNames().forEach(n -> m.putIfAbsent(n, p.getProperty(n)));
             } else {
-                rest.add(k);
                 m.put(k, val);
             }
         }
-        return of(m);
+        return m;
     }
 
     private void check(List<String> errors) {

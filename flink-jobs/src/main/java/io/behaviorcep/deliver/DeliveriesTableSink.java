@@ -1,6 +1,7 @@
 package io.behaviorcep.deliver;
 
 import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.sink.OutputJson;
 
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
@@ -94,7 +95,7 @@ public final class DeliveriesTableSink implements Sink<DeliveryOutcome> {
                     ps.setLong(5, o.latencyMs());
                     if (o.httpStatus() > 0) ps.setInt(6, o.httpStatus());
                     else ps.setNull(6, Types.INTEGER);
-                    ps.setString(7, o.error() == null ? null : o.error().replace('\u0000', '\uFFFD'));
+                    ps.setString(7, o.error() == null ? null : OutputJson.clean(o.error()));
                     ps.setString(8, o.alert().alertType());
                     ps.setString(9, o.alert().severity());
                     ps.setTimestamp(10, new Timestamp(o.firstAttemptAtMs()));

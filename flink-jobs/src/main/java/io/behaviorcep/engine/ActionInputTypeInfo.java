@@ -1,8 +1,9 @@
 package io.behaviorcep.engine;
 
+import io.behaviorcep.event.OwnSerializerTypeInfo;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternMatch;
-import io.behaviorcep.event.ProfileSnapshot;
 
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
@@ -13,10 +14,14 @@ import java.lang.reflect.Type;
 import java.util.Map;
 
 /** Makes Flink use {@link ActionInputSerializer} for {@link ActionInput} everywhere, through {@code @TypeInfo}. */
-public final class ActionInputTypeInfo extends TypeInformation<ActionInput> {
+public final class ActionInputTypeInfo extends OwnSerializerTypeInfo<ActionInput> {
     private static final long serialVersionUID = 1L;
 
     public static final ActionInputTypeInfo INSTANCE = new ActionInputTypeInfo();
+
+    private ActionInputTypeInfo() {
+        super(ActionInput.class);
+    }
 
     public static final class Factory extends TypeInfoFactory<ActionInput> {
         @Override
@@ -26,59 +31,9 @@ public final class ActionInputTypeInfo extends TypeInformation<ActionInput> {
     }
 
     @Override
-    public boolean isBasicType() {
-        return false;
-    }
-
-    @Override
-    public boolean isTupleType() {
-        return false;
-    }
-
-    @Override
-    public int getArity() {
-        return 1;
-    }
-
-    @Override
-    public int getTotalFields() {
-        return 1;
-    }
-
-    @Override
-    public Class<ActionInput> getTypeClass() {
-        return ActionInput.class;
-    }
-
-    @Override
-    public boolean isKeyType() {
-        return false;
-    }
-
-    @Override
     public TypeSerializer<ActionInput> createSerializer(SerializerConfig config) {
         return new ActionInputSerializer(TypeInformation.of(PatternMatch.class).createSerializer(config),
                 TypeInformation.of(ProfileSnapshot.class).createSerializer(config),
                 TypeInformation.of(PatternChange.class).createSerializer(config));
-    }
-
-    @Override
-    public String toString() {
-        return "ActionInput";
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof ActionInputTypeInfo;
-    }
-
-    @Override
-    public int hashCode() {
-        return ActionInputTypeInfo.class.hashCode();
-    }
-
-    @Override
-    public boolean canEqual(Object o) {
-        return o instanceof ActionInputTypeInfo;
     }
 }

@@ -17,8 +17,7 @@ import java.util.Map;
  * The pattern changes a running job has seen, as the engine and the actions operator keep them in
  * operator state. Every subtask sees every change (they travel in-band from a broadcast input at the
  * head of the keyed path), and every subtask writes them all into union list state: whatever the
- * parallelism after a restore, each subtask gets them back (duplicates collapse on their key, as
- * they did in the broadcast state this replaces).
+ * parallelism after a restore, each subtask gets them back (duplicates collapse on their key).
  */
 public final class PatternChangeLog implements java.io.Serializable {
     private static final long serialVersionUID = 1L;

@@ -26,8 +26,6 @@ import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.datastream.KeyedStream;
-import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -127,14 +125,6 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
 
     public PatternEngineFunction(List<PatternDefinition> initial) {
         this.submitted = new SubmittedPatterns(initial);
-    }
-
-    /**
-     * The engine on a fixed pattern set (no changes at run time), as the differential tests and the
-     * benchmark run it.
-     */
-    public static SingleOutputStreamOperator<ActionInput> fixed(KeyedStream<BehaviorEvent, String> in, List<PatternDefinition> patterns) {
-        return in.process(new PatternEngineFunction(patterns), TypeInformation.of(ActionInput.class));
     }
 
     /** The descriptor of the engine's one keyed state; events written with the job's event serializer. */

@@ -3,12 +3,9 @@ package io.behaviorcep.engine;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
 
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,13 +33,9 @@ import java.util.TreeMap;
 public final class PatternTimeline {
     private static final Logger LOG = LoggerFactory.getLogger(PatternTimeline.class);
 
-    /** Broadcast state of the engine and the actions operator: "id#version#kind" -> change. */
-    public static final MapStateDescriptor<String, PatternChange> DESCRIPTOR =
-            new MapStateDescriptor<>("pattern-changes", Types.STRING, TypeInformation.of(PatternChange.class));
-
     /**
      * A stream of no changes that carries the events' event time and nothing else: it passes on
-     * their watermarks and idleness and ends when they end. A broadcast input of its own that
+     * their watermarks and idleness and ends when they end. An input of its own that
      * finished at once would sit at the end of time, and whenever the events went idle (a quiet
      * start, a quiet spell) the engine's event time would jump there and decide every absence.
      */
@@ -56,29 +49,6 @@ public final class PatternTimeline {
         public void flatMap(T event, org.apache.flink.util.Collector<PatternChange> out) {}
     }
 
-    /**
-     * A stream of no changes for a bounded job in BATCH mode, where event time plays no part. (Flink
-     * 2.2's {@code fromData} refuses an empty collection, so one placeholder is read and dropped.)
-     */
-    public static SingleOutputStreamOperator<PatternChange> noChanges(StreamExecutionEnvironment env) {
-        return noChanges(env, null);
-    }
-
-    /**
-     * @param uid the filter's uid, the source's is {@code uid + "-source"} (the job's graph: they are part
-     *            of the savepoint contract); null for none (graphs that build this more than once)
-     */
-    public static SingleOutputStreamOperator<PatternChange> noChanges(StreamExecutionEnvironment env, String uid) {
-        PatternChange placeholder = new PatternChange();
-        placeholder.kind = "none";
-        SingleOutputStreamOperator<PatternChange> source = env.fromData(List.of(placeholder), TypeInformation.of(PatternChange.class))
-                .name("Pattern changes (not watched)");
-        if (uid != null) source.uid(uid + "-source");
-        SingleOutputStreamOperator<PatternChange> none = source.filter(c -> false).returns(PatternChange.class).name("No pattern changes");
-        return uid == null ? none : none.uid(uid);
-    }
-
-    /** One version of one pattern (or its deletion) and when it applies. */
     public static final class Entry {
         public final String id;
         public final int version;
@@ -128,7 +98,7 @@ public final class PatternTimeline {
 
     /**
      * @param initial     the patterns this job was submitted with (enabled and disabled)
-     * @param restored    changes from broadcast state (none on a fresh start)
+     * @param restored    changes from operator state (none on a fresh start)
      * @param resubmitted true when the job was restored from a snapshot of a job submitted with
      *                    another pattern set (see the class comment)
      * @param previousInitial the patterns of that earlier submission (their texts), for draining

@@ -75,7 +75,7 @@ public final class SubmittedPatterns implements Serializable {
         return resubmitted;
     }
 
-    /** The timeline of this job: its patterns, the restored changes (from broadcast state) and, after a resubmission, the history. */
+    /** The timeline of this job: its patterns, the restored changes (from operator state) and, after a resubmission, the history. */
     public PatternTimeline timeline(Collection<PatternChange> restoredChanges) {
         return PatternTimeline.of(initial, restoredChanges, resubmitted, previous == null ? List.of() : previous);
     }

@@ -1,6 +1,5 @@
 package io.behaviorcep.event;
 
-
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -13,10 +12,14 @@ import java.util.Map;
  * Makes Flink use {@link BehaviorEventSerializer} for {@link BehaviorEvent} everywhere (network,
  * state, {@code TypeInformation.of}), through the {@code @TypeInfo} annotation on the class.
  */
-public final class BehaviorEventTypeInfo extends TypeInformation<BehaviorEvent> {
+public final class BehaviorEventTypeInfo extends OwnSerializerTypeInfo<BehaviorEvent> {
     private static final long serialVersionUID = 1L;
 
     public static final BehaviorEventTypeInfo INSTANCE = new BehaviorEventTypeInfo();
+
+    private BehaviorEventTypeInfo() {
+        super(BehaviorEvent.class);
+    }
 
     /** Referenced by {@code @TypeInfo} on {@link BehaviorEvent}. */
     public static final class Factory extends TypeInfoFactory<BehaviorEvent> {
@@ -27,57 +30,7 @@ public final class BehaviorEventTypeInfo extends TypeInformation<BehaviorEvent> 
     }
 
     @Override
-    public boolean isBasicType() {
-        return false;
-    }
-
-    @Override
-    public boolean isTupleType() {
-        return false;
-    }
-
-    @Override
-    public int getArity() {
-        return 1;
-    }
-
-    @Override
-    public int getTotalFields() {
-        return 1;
-    }
-
-    @Override
-    public Class<BehaviorEvent> getTypeClass() {
-        return BehaviorEvent.class;
-    }
-
-    @Override
-    public boolean isKeyType() {
-        return false;
-    }
-
-    @Override
     public TypeSerializer<BehaviorEvent> createSerializer(SerializerConfig config) {
         return new BehaviorEventSerializer(TypeInformation.of(ProfileSnapshot.class).createSerializer(config));
-    }
-
-    @Override
-    public String toString() {
-        return "BehaviorEvent";
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof BehaviorEventTypeInfo;
-    }
-
-    @Override
-    public int hashCode() {
-        return BehaviorEventTypeInfo.class.hashCode();
-    }
-
-    @Override
-    public boolean canEqual(Object o) {
-        return o instanceof BehaviorEventTypeInfo;
     }
 }

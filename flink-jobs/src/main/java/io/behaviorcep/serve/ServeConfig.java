@@ -5,15 +5,11 @@ import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.sink.JdbcSettings;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 
 /**
@@ -84,33 +80,7 @@ public final class ServeConfig {
 
     /** {@code --config FILE} first, then every other {@code --key value} (or {@code --key=value}) on top. */
     public static ServeConfig fromArgs(List<String> args) throws IOException {
-        Map<String, String> m = new LinkedHashMap<>();
-        Map<String, String> fromFile = new LinkedHashMap<>();
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            if (!a.startsWith("--")) throw new IllegalArgumentException("expected --key value, got '" + a + "'");
-            String k = a.substring(2);
-            String val;
-            int eq = k.indexOf('=');
-            if (eq > 0) {
-                val = k.substring(eq + 1);
-                k = k.substring(0, eq);
-            } else {
-                if (i + 1 >= args.size()) throw new IllegalArgumentException("--" + k + " needs a value");
-                val = args.get(++i);
-            }
-            if (k.equals("config")) {
-                Properties p = new Properties();
-                try (Reader r = Files.newBufferedReader(Path.of(val))) {
-                    p.load(r);
-                }
-                p.stringPropertyNames().forEach(n -> fromFile.put(n, p.getProperty(n)));
-            } else {
-                m.put(k, val);
-            }
-        }
-        fromFile.forEach(m::putIfAbsent);
-        return of(m);
+        return of(JobConfig.settingsFromArgs(args));
     }
 
     private String get(String k) {

@@ -187,7 +187,7 @@ class CompiledPatternsDifferentialTest {
 
     /** The engine operator of the job, its matches in the same canonical form (from the match's bound-events JSON). */
     private static DataStream<String> engineMatchesOf(KeyedStream<BehaviorEvent, String> in, List<PatternDefinition> defs, String variant) {
-        return PatternEngineFunction.fixed(in, defs)
+        return in.process(new PatternEngineFunction(defs), org.apache.flink.api.common.typeinfo.TypeInformation.of(io.behaviorcep.engine.ActionInput.class))
                 .name(variant + ": " + defs.size() + " pattern(s)")
                 .process(new ProcessFunction<ActionInput, String>() {
                     @Override

@@ -218,7 +218,7 @@ class EngineFeaturesDifferentialTest {
     }
 
     private static DataStream<String> engine(KeyedStream<BehaviorEvent, String> in, List<PatternDefinition> ds, String variant) {
-        return PatternEngineFunction.fixed(in, ds)
+        return in.process(new PatternEngineFunction(ds), org.apache.flink.api.common.typeinfo.TypeInformation.of(io.behaviorcep.engine.ActionInput.class))
                 .name(variant + ": " + ds.size())
                 .process(new ProcessFunction<ActionInput, String>() {
                     @Override
