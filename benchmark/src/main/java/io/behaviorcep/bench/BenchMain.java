@@ -38,6 +38,8 @@ public final class BenchMain {
               users      the job and plain CEP with 10k, 100k, 1M users
               backends   a, b, d with heap (hashmap) and RocksDB state
               state      state bytes per user: a canonical savepoint of the job and of plain CEP, after all events
+              layout     state access alone, heap and RocksDB: today's accesses per event vs one value per
+                         concern vs one value per user, with the state mode's bytes per user (issue #16)
               latency    the job at a fixed input rate, event time following the wall clock: deadline -> alert p50/p99
               all        every mode above
 
@@ -60,6 +62,9 @@ public final class BenchMain {
               --backend-events N    events of the heap vs RocksDB comparison (default 20000)
               --user-counts L       (default 10000,100000,1000000)
               --events-per-user X   users curve: events per user, at least --curve-events (default 1)
+              --layout-events N     events of the layout mode (default 200000)
+              --layout-sizes L      layout mode: bytes per user of dedup,profile,engine,buffered event
+                                    (default 832,1787,7349,300: every shipped pattern, from the state mode)
               --rate N              latency mode: events per second (default 2000)
               --duration SECONDS    latency mode: how long the input lasts (default 60)
               --speed X             latency mode: event time runs X times the wall clock (default 60)
@@ -104,8 +109,8 @@ public final class BenchMain {
             }
         }
         if (modes.isEmpty()) modes.add("compare");
-        if (modes.contains("all")) modes.addAll(List.of("compare", "operators", "patterns", "users", "backends", "state", "latency"));
-        Set<String> known = Set.of("compare", "operators", "patterns", "users", "backends", "state", "latency", "all");
+        if (modes.contains("all")) modes.addAll(List.of("compare", "operators", "patterns", "users", "backends", "state", "latency", "layout"));
+        Set<String> known = Set.of("compare", "operators", "patterns", "users", "backends", "state", "latency", "layout", "all");
         for (String m : modes) if (!known.contains(m)) return usage("unknown mode " + m);
 
         header();
@@ -119,6 +124,7 @@ public final class BenchMain {
                 case "backends" -> backends();
                 case "state" -> state();
                 case "latency" -> latency();
+                case "layout" -> ok &= layout();
                 default -> { }
             }
         }
@@ -508,6 +514,52 @@ public final class BenchMain {
         }
         out.printf("%-20s %12s %12s %8s%n", "contender", "heap ev/s", "rocksdb ev/s", "heap/rdb");
         rows.forEach(out::println);
+    }
+
+    boolean layout() throws Exception {
+        long events = intOpt("layout-events", 200_000);
+        int users = intOpt("users", 20_000);
+        int runs = intOpt("curve-runs", 1);
+        List<Integer> z = listOpt("layout-sizes", "832,1787,7349,300");
+        if (z.size() != 4) throw new IllegalArgumentException("--layout-sizes takes 4 sizes: dedup,profile,engine,event");
+        StateLayoutBench.Sizes sizes = new StateLayoutBench.Sizes(z.get(0), z.get(1), z.get(2), z.get(3));
+        out.printf("%n== state layout: %,d events over %,d users, %s bytes per user (dedup, profile, engine) + %d per buffered event, parallelism %d, warm-up + median of %d%n",
+                events, users, z.subList(0, 3), sizes.event(), intOpt("parallelism", 2), runs);
+        boolean ok = true;
+        Map<String, Double> eps = new LinkedHashMap<>();
+        for (String backend : List.of("hashmap", "rocksdb")) {
+            for (String layout : StateLayoutBench.LAYOUTS) {
+                String name = layout + ", " + backend;
+                out.printf("  %-40s warm-up", name);
+                out.flush();
+                StateLayoutBench.Result r = StateLayoutBench.run(layout, settings(backend), events, users, sizes, intOpt("seed", 42));
+                List<Long> ms = new ArrayList<>();
+                for (int i = 0; i < runs; i++) {
+                    r = StateLayoutBench.run(layout, settings(backend), events, users, sizes, intOpt("seed", 42));
+                    ms.add(r.millis());
+                    out.printf(", %,d ms", r.millis());
+                    out.flush();
+                }
+                out.println();
+                if (r.counted() != events) {
+                    out.printf("  CHECK FAILED: %s handled %,d of %,d events%n", name, r.counted(), events);
+                    ok = false;
+                }
+                ms.sort(null);
+                eps.put(name, events * 1000.0 / Math.max(1, ms.get(ms.size() / 2)));
+            }
+        }
+        out.printf("%-12s %-8s %12s %8s%n", "layout", "backend", "events/s", "/today");
+        for (String backend : List.of("hashmap", "rocksdb")) {
+            double today = eps.get("today, " + backend);
+            for (String layout : StateLayoutBench.LAYOUTS) {
+                out.println(StateLayoutBench.row(layout, backend, eps.get(layout + ", " + backend), eps.get(layout + ", " + backend) / today));
+            }
+        }
+        for (String layout : StateLayoutBench.LAYOUTS) {
+            out.printf(Locale.ROOT, "%-12s RocksDB at %.0f %% of heap%n", layout, 100 * eps.get(layout + ", rocksdb") / eps.get(layout + ", hashmap"));
+        }
+        return ok;
     }
 
     void state() throws Exception {
