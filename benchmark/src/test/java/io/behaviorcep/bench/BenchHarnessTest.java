@@ -71,4 +71,15 @@ class BenchHarnessTest {
         assertThat(Variants.shipped(PATTERNS, false).cap).isNull();
         assertThat(Variants.set(PATTERNS, false, 50)).hasSize(50);
     }
+
+    @Test
+    void everyStateLayoutHandlesEveryEventOnBothBackends() throws Exception {
+        StateLayoutBench.Sizes sizes = new StateLayoutBench.Sizes(100, 200, 300, 50);
+        for (String backend : List.of("hashmap", "rocksdb")) {
+            for (String layout : StateLayoutBench.LAYOUTS) {
+                StateLayoutBench.Result r = StateLayoutBench.run(layout, new Contenders.Settings(2, backend), 3_000, 50, sizes, 7);
+                assertThat(r.counted()).as(layout + " on " + backend).isEqualTo(3_000);
+            }
+        }
+    }
 }
