@@ -322,7 +322,7 @@ public final class PatternLoader {
                     ? readOnTimeout(keys.get("on_timeout"), steps, within != null) : null;
             if (actions == null && onTimeout == null && !keys.containsKey("on_timeout")) {
                 problem(top, "missing 'actions': a pattern must raise an alert and/or enter a segment");
-            } else if (mapping(actions.getValueNode(), "actions") instanceof MappingNode am) {
+            } else if (actions != null && mapping(actions.getValueNode(), "actions") instanceof MappingNode am) {
                 Map<String, NodeTuple> ak = keys(am, ACTION_KEYS, "actions");
                 if (ak.containsKey("alert")) alert = readAlert(ak.get("alert").getValueNode(), stepNames);
                 if (ak.containsKey("segment")) segment = readSegment(ak.get("segment").getValueNode());
