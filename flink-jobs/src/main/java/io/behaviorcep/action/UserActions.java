@@ -232,6 +232,7 @@ public final class UserActions {
             counts.matchErased();
             return null;
         }
+        if (m.timedOut) return applyTimedOut(def, m, state, effects);
         if (state.suppressed()) {
             if (def.alert != null) counts.alertSuppressed();
             return null;
@@ -252,6 +253,22 @@ public final class UserActions {
             effects.segmentUpdate(SegmentUpdate.of(m.userKey, def.segment.name, SegmentUpdate.ENTER, def.id, m.detectedAt, expires));
             counts.segmentEntered(def.segment.name);
             return entered;
+        }
+        return null;
+    }
+
+    /** A timed-out partial match raises the {@code on_timeout} alert, under the pattern's cap; it enters no segment. */
+    private Membership applyTimedOut(PatternDefinition def, PatternMatch m, UserState state, Effects effects) throws Exception {
+        if (def.onTimeout() == null) return null; // a version without on_timeout cannot have emitted it
+        if (state.suppressed()) {
+            counts.alertSuppressed();
+            return null;
+        }
+        if (withinCap(def, m.detectedAt, state, effects)) {
+            effects.alert(timedOutAlert(def, m));
+            counts.alertEmitted(def);
+        } else {
+            counts.alertCapped(def);
         }
         return null;
     }
@@ -343,13 +360,22 @@ public final class UserActions {
         a.alertId = alertId(def.id, def.version, m.userKey, m.eventIds);
         a.patternId = def.id;
         a.patternVersion = def.version;
-        a.alertType = def.alert.type;
-        a.severity = def.alert.severity;
+        a.alertType = def.alert == null ? null : def.alert.type;
+        a.severity = def.alert == null ? null : def.alert.severity;
         a.userId = m.userKey;
         a.detectedAt = m.detectedAt;
         a.matchedJson = m.matchedJson;
         a.payloadJson = m.payloadJson;
         a.profile = m.profile;
+        return a;
+    }
+
+    /** The {@code on_timeout} alert: the events bound before the timeout; its id differs from any match's of the same events. */
+    static Alert timedOutAlert(PatternDefinition def, PatternMatch m) {
+        Alert a = toAlert(def, m);
+        a.alertId = alertId(def.id, def.version, m.userKey, "timeout:" + m.eventIds);
+        a.alertType = def.onTimeout().alert.type;
+        a.severity = def.onTimeout().alert.severity;
         return a;
     }
 

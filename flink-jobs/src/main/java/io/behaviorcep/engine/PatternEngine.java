@@ -57,7 +57,8 @@ public final class PatternEngine {
     static long nextDeadline(CompiledPattern p, PatternRuns runs) {
         long exact = Long.MAX_VALUE;
         long lastExpiry = Long.MIN_VALUE;
-        boolean allExact = p.skip.isSkip() || !runs.completed.isEmpty();
+        // a timed-out partial match is an output of its own when the pattern has on_timeout
+        boolean allExact = p.skip.isSkip() || !runs.completed.isEmpty() || p.def.onTimeout() != null;
         for (Run r : runs.partial) {
             StateGraph.Node i = p.info(r);
             if (i.start) continue; // as in Flink, a run in a start state never times out
@@ -71,19 +72,36 @@ public final class PatternEngine {
         return lastExpiry == Long.MIN_VALUE ? exact : Math.min(exact, lastExpiry);
     }
 
+    /** A partial match that timed out, and when: Flink CEP's timed-out partial match ({@code TimedOutPartialMatchHandler}). */
+    public record TimedOut(Map<String, List<BehaviorEvent>> partial, long at) {}
+
     /** {@code NFA.advanceTime}: drops runs whose window passed and completes absences at the end. */
     static void advanceTime(CompiledPattern p, PatternRuns runs, long timestamp, List<Map<String, List<BehaviorEvent>>> out) {
+        advanceTime(p, runs, timestamp, out, null);
+    }
+
+    /**
+     * {@code NFA.advanceTime} with timeout handling: as above, and each run that times out without
+     * completing (not an absence at the end) and has bound the pattern's {@code on_timeout.reached}
+     * step goes to {@code timedOut}, at the instant its window ended: the previous event's time plus
+     * the state's window when that window passed, else the first event's time plus the pattern's.
+     */
+    static void advanceTime(CompiledPattern p, PatternRuns runs, long timestamp, List<Map<String, List<BehaviorEvent>>> out,
+                            List<TimedOut> timedOut) {
         PriorityQueue<Run> next = null;
         PriorityQueue<Run> potential = null;
         for (Run r : runs.partial) {
             StateGraph.Node i = p.info(r);
-            boolean timedOut = !i.start && ((i.window > 0 && timestamp - r.prevTs >= i.window)
-                    || (p.windowTime > 0 && timestamp - r.startTs >= p.windowTime));
-            if (timedOut) {
+            boolean previousPassed = !i.start && i.window > 0 && timestamp - r.prevTs >= i.window;
+            boolean timedOutRun = !i.start && (previousPassed || (p.windowTime > 0 && timestamp - r.startTs >= p.windowTime));
+            if (timedOutRun) {
                 if (next == null) next = copyUntil(runs.partial, r);
                 if (i.pending) {
                     if (potential == null) potential = new PriorityQueue<>(Run.ORDER);
                     potential.add(r);
+                } else if (timedOut != null && p.def.onTimeout() != null && r.path != null && reached(r.path, p.def.onTimeout().reached)) {
+                    long at = previousPassed ? r.prevTs + i.window : r.startTs + p.windowTime;
+                    timedOut.add(new TimedOut(materialize(pathOf(r.path)), at));
                 }
             } else if (next != null) {
                 next.add(r);
@@ -93,6 +111,12 @@ public final class PatternEngine {
         if (next == null) next = runs.partial;
         processMatches(p, runs, potential, next, out);
         runs.partial = next;
+    }
+
+    private static boolean reached(PathNode path, String step) {
+        if (step == null) return true;
+        for (PathNode n = path; n != null; n = n.prev) if (n.step.equals(step)) return true;
+        return false;
     }
 
     /** A new queue with the runs iterated before {@code stop}, in iteration order (so the heap comes out as Flink's). */

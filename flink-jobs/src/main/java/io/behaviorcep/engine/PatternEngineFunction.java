@@ -99,6 +99,8 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     private transient ValueState<EngineState> state;
     private transient Map<String, PatternMetrics> metrics;
     private transient List<Map<String, List<BehaviorEvent>>> found;
+    /** Partial matches that timed out, of patterns with {@code on_timeout}; emitted with {@link #found}. */
+    private transient List<PatternEngine.TimedOut> timedOut;
     private transient MetricGroup group;
     private transient Counter changesApplied;
     private transient Counter lateActivations;
@@ -157,6 +159,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         failures = new StepFailure.Tally(group, LOG);
         inFlight.register(group, USERS_WITH_PARTIAL_MATCHES, USERS);
         found = new ArrayList<>();
+        timedOut = new ArrayList<>();
         // the submitted patterns' metrics exist from the start (at 0), as operators expect to find them
         for (PatternDefinition d : submitted.initial()) metricsOf(d.id, d.version);
     }
@@ -245,6 +248,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             // event is a dead letter; an infrastructure failure still restarts the task
             if (!StepFailure.isRecordFault(ex)) throw ex;
             found.clear();
+            timedOut.clear();
             ctx.output(FAILED, failures.count(StepFailure.ofEvent(STEP, null, 0, e, ex), ex));
         }
     }
@@ -286,7 +290,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                 if (runs == null) {
                     runs = PatternEngine.initial(p);
                 } else {
-                    PatternEngine.advanceTime(p, runs, ts, found);
+                    PatternEngine.advanceTime(p, runs, ts, found, timedOut);
                     emit(s, p, m, out);
                 }
                 m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern));
@@ -297,6 +301,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                 // this pattern's outcome of the event is lost, its runs stay as far as they got; the
                 // other patterns still see the event
                 found.clear();
+                timedOut.clear();
                 track(cur.key, before, inFlight(s.patterns.get(cur.key)));
                 changed = true;
                 ctx.output(FAILED, failures.count(StepFailure.ofEvent(STEP, cur.id, cur.version, e, ex), ex));
@@ -386,7 +391,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                     // no new matches start on a draining version
                     runs.partial.removeIf(r -> r.path == null && p.info(r).start);
                     PatternMetrics m = metricsOf(mine);
-                    PatternEngine.advanceTime(p, runs, ts, found);
+                    PatternEngine.advanceTime(p, runs, ts, found, timedOut);
                     emit(s, p, m, out);
                     if (e != null && p.wants(e)) {
                         m.evaluated.inc();
@@ -436,6 +441,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             // no new timer is set: the user's next event tries again
             if (!StepFailure.isRecordFault(ex)) throw ex;
             found.clear();
+            timedOut.clear();
             ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, null, 0, ctx.getCurrentKey(), timestamp, ex), ex));
         }
     }
@@ -457,7 +463,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             int before = inFlight(runs);
             try {
                 inspect(ctx.getCurrentKey(), entry.def, null);
-                PatternEngine.advanceTime(p, runs, watermark, found);
+                PatternEngine.advanceTime(p, runs, watermark, found, timedOut);
                 emit(s, p, metricsOf(entry), out);
                 store(s, key, runs, p, before);
             } catch (RuntimeException ex) {
@@ -465,6 +471,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                 // the user's runs of this version go (counted as dropped): kept, their deadline would
                 // stay behind the watermark and fire again at once, for ever
                 found.clear();
+                timedOut.clear();
                 s.patterns.remove(key);
                 track(key, before, 0);
                 metricsOf(entry).dropped.inc(before);
@@ -530,6 +537,14 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     }
 
     private void emit(EngineState s, CompiledPattern p, PatternMetrics m, Collector<ActionInput> out) {
+        if (!timedOut.isEmpty()) {
+            // first: a run that timed out did so before the event now being processed
+            for (PatternEngine.TimedOut t : timedOut) {
+                out.collect(new ActionInput.Matched(MatchFunction.toTimedOutMatch(p.def, t.partial(), t.at())));
+                m.timeoutsFired.inc();
+            }
+            timedOut.clear();
+        }
         if (found.isEmpty()) return;
         for (Map<String, List<BehaviorEvent>> match : found) {
             ActionInput.Matched in = new ActionInput.Matched(MatchFunction.toMatch(p.def, match));

@@ -191,7 +191,7 @@ public final class CepPatternCompiler {
         @Override
         public boolean filter(BehaviorEvent e, Context<BehaviorEvent> ctx) throws Exception {
             if (!step.matcher.matchesKind(e)) return false;
-            if (step.matcher.where.isEmpty()) return true;
+            if (!step.matcher.hasConditions()) return true;
             return step.matcher.matches(e, new CepEvalContext(e, needsSteps ? ctx : null, errors));
         }
     }

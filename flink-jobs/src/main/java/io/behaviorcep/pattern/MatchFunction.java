@@ -63,6 +63,39 @@ public final class MatchFunction {
         m.anchorId = anchor.messageId;
         m.detectedAt = absence == null ? anchor.timestamp : anchor.timestamp + absence.absentFor.toMillis();
         m.profile = anchor.profile;
+        render(def, match, m);
+        m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match);
+        return m;
+    }
+
+    /**
+     * A partial match that Flink CEP times out at {@code timedOutAt} ({@code on_timeout}): a window's
+     * end plus {@link CepPatternCompiler#INCLUSIVE}. It is detected at the window's end, the last
+     * instant at which the awaited event would still have counted, as an absence at the end is
+     * detected at the end of its {@code for}. Its anchor is its latest bound event: the partial
+     * matches that bound the same last event and time out at the same instant are one alert, as
+     * overlapping matches of one anchor are.
+     */
+    public static PatternMatch toTimedOutMatch(PatternDefinition def, Map<String, List<BehaviorEvent>> partial, long timedOutAt) {
+        BehaviorEvent last = null;
+        for (List<BehaviorEvent> events : partial.values()) {
+            for (BehaviorEvent e : events) if (last == null || e.timestamp >= last.timestamp) last = e;
+        }
+        PatternMatch m = new PatternMatch();
+        m.patternId = def.id;
+        m.patternVersion = def.version;
+        m.userKey = last.userKey;
+        m.anchorId = "timeout:" + last.messageId;
+        m.detectedAt = timedOutAt - CepPatternCompiler.INCLUSIVE.toMillis();
+        m.profile = last.profile;
+        m.timedOut = true;
+        render(def, partial, m);
+        m.payloadJson = def.onTimeout().alert.template.renderJson(partial);
+        return m;
+    }
+
+    /** {@link PatternMatch#matchedJson} and {@link PatternMatch#eventIds} of the bound events. */
+    private static void render(PatternDefinition def, Map<String, List<BehaviorEvent>> match, PatternMatch m) {
 
         // written as text, not as a JSON tree: a match is built on the engine's hot path
         StringBuilder matched = new StringBuilder(128).append('{');
@@ -86,7 +119,5 @@ public final class MatchFunction {
         ids.sort(null);
         m.eventIds = String.join(",", ids);
         m.matchedJson = matched.append('}').toString();
-        m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match);
-        return m;
     }
 }

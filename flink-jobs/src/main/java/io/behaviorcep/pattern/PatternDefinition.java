@@ -59,6 +59,33 @@ public final class PatternDefinition implements Serializable {
         return text;
     }
 
+    /** {@code on_timeout:}, or null: what to do when a partial match of this pattern times out. */
+    private OnTimeout onTimeout;
+
+    public OnTimeout onTimeout() {
+        return onTimeout;
+    }
+
+    void onTimeout(OnTimeout onTimeout) {
+        this.onTimeout = onTimeout;
+    }
+
+    /**
+     * A partial match that times out (a step's or the pattern's {@code within} passes before the
+     * next step's event) and has bound {@link #reached} raises {@link #alert}, at the instant it
+     * timed out: Flink CEP's timed-out partial matches ({@code TimedOutPartialMatchHandler}).
+     */
+    public static final class OnTimeout implements Serializable {
+        /** The step the partial match must have bound; null: any timed-out partial match. */
+        public final String reached;
+        public final AlertAction alert;
+
+        OnTimeout(String reached, AlertAction alert) {
+            this.reached = reached;
+            this.alert = alert;
+        }
+    }
+
     void text(String text) {
         this.text = text;
     }

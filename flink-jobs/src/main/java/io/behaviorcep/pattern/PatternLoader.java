@@ -87,12 +87,14 @@ public final class PatternLoader {
     /** File names read as threshold segment files even without {@code kind: segments}. */
     public static final Set<String> SEGMENTS_FILE_NAMES = Set.of("segments.yaml", "segments.yml");
     static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "params", "steps", "within",
-            "after_match", "on_change", "actions", "examples");
+            "after_match", "on_change", "actions", "examples", "on_timeout");
     static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for",
-            "times", "one_or_more", "optional", "greedy", "until", "loop");
-    static final Set<String> MATCHER_KEYS = Set.of("event", "type", "where");
+            "times", "one_or_more", "optional", "greedy", "until", "loop", "any_of");
+    static final Set<String> MATCHER_KEYS = Set.of("event", "type", "where", "any_of");
+    static final Set<String> ALTERNATIVE_KEYS = Set.of("event", "type", "where");
     static final Set<String> ACTION_KEYS = Set.of("alert", "segment", "cap");
     static final Set<String> ALERT_KEYS = Set.of("type", "severity", "payload");
+    static final Set<String> ON_TIMEOUT_KEYS = Set.of("reached", "alert");
     static final Set<String> SEGMENT_KEYS = Set.of("name", "ttl", "exit_on", "exit_alert");
     static final Set<String> CAP_KEYS = Set.of("max", "per");
     static final Set<String> SEVERITIES = Set.of("info", "low", "medium", "high", "critical");
@@ -316,17 +318,19 @@ public final class PatternLoader {
             SegmentAction segment = null;
             CapAction cap = null;
             NodeTuple actions = keys.get("actions");
-            if (actions == null) {
+            PatternDefinition.OnTimeout onTimeout = keys.containsKey("on_timeout")
+                    ? readOnTimeout(keys.get("on_timeout"), steps, within != null) : null;
+            if (actions == null && onTimeout == null && !keys.containsKey("on_timeout")) {
                 problem(top, "missing 'actions': a pattern must raise an alert and/or enter a segment");
-            } else if (mapping(actions.getValueNode(), "actions") instanceof MappingNode am) {
+            } else if (actions != null && mapping(actions.getValueNode(), "actions") instanceof MappingNode am) {
                 Map<String, NodeTuple> ak = keys(am, ACTION_KEYS, "actions");
                 if (ak.containsKey("alert")) alert = readAlert(ak.get("alert").getValueNode(), stepNames);
                 if (ak.containsKey("segment")) segment = readSegment(ak.get("segment").getValueNode());
                 if (ak.containsKey("cap")) cap = readCap(ak.get("cap").getValueNode());
-                if (!ak.containsKey("alert") && !ak.containsKey("segment")) {
+                if (!ak.containsKey("alert") && !ak.containsKey("segment") && onTimeout == null) {
                     problem(am, "'actions' needs an 'alert' or a 'segment' (or both)");
                 }
-                if (ak.containsKey("cap") && !ak.containsKey("alert")) {
+                if (ak.containsKey("cap") && !ak.containsKey("alert") && onTimeout == null) {
                     problem(ak.get("cap").getKeyNode(), "'cap' limits alerts, but this pattern has no 'alert'");
                 }
             }
@@ -375,6 +379,12 @@ public final class PatternLoader {
             if (!problems.isEmpty()) return id == null ? null : partial(id, version);
             PatternDefinition def = new PatternDefinition(id, version, description, owner, enabled == null || enabled, steps, alert, segment,
                     cap, within, afterMatch, afterMatchStep, onChange, file, examples);
+            if (onTimeout != null && alert != null && alert.type.equals(onTimeout.alert.type)) {
+                problem(keys.get("on_timeout").getValueNode(), "the 'on_timeout' alert needs a type of its own; '" + alert.type
+                        + "' is the type of the pattern's match alert");
+                return partial(id, version);
+            }
+            def.onTimeout(onTimeout);
             String flinkProblem = CepPatternCompiler.check(def);
             if (flinkProblem != null) {
                 problem(keys.get("steps").getKeyNode(), "Flink CEP cannot run these steps: " + flinkProblem);
@@ -434,7 +444,7 @@ public final class PatternLoader {
                 EventMatcher matcher;
                 Duration absentFor = null;
                 if (absent) {
-                    for (String clash : List.of("event", "type", "where")) {
+                    for (String clash : List.of("event", "type", "where", "any_of")) {
                         if (k.containsKey(clash)) {
                             problem(k.get(clash).getKeyNode(), "an 'absent' step describes the missing event inside 'absent:'; move '" + clash + "' there");
                         }
@@ -459,8 +469,8 @@ public final class PatternLoader {
                     }
                 } else {
                     if (k.containsKey("for")) problem(k.get("for").getKeyNode(), "'for' belongs to an 'absent' step; did you mean 'within'?");
-                    if (!k.containsKey("event") && !k.containsKey("type")) {
-                        problem(m, "step '" + (name == null ? "?" : name) + "' needs 'event' (a track event name) or 'type' (page, screen, ...)");
+                    if (!k.containsKey("event") && !k.containsKey("type") && !k.containsKey("any_of")) {
+                        problem(m, "step '" + (name == null ? "?" : name) + "' needs 'event' (a track event name), 'type' (page, screen, ...) or 'any_of'");
                     }
                     matcher = readMatcher(m, null, names);
                 }
@@ -553,10 +563,12 @@ public final class PatternLoader {
                 problem(node, "'" + context + "' must be a mapping with 'event' and/or 'type' and optional 'where'");
                 return new EventMatcher(null, null, List.of());
             }
-            Map<String, NodeTuple> k = context == null ? plainKeys(m) : keys(m, MATCHER_KEYS, context);
-            if (context != null && !k.containsKey("event") && !k.containsKey("type")) {
-                problem(m, "'" + context + "' needs 'event' or 'type'");
+            Map<String, NodeTuple> k = context == null ? plainKeys(m)
+                    : keys(m, ANY_OF_ALTERNATIVE.equals(context) ? ALTERNATIVE_KEYS : MATCHER_KEYS, context);
+            if (context != null && !k.containsKey("event") && !k.containsKey("type") && !k.containsKey("any_of")) {
+                problem(m, "'" + context + "' needs 'event' or 'type'" + (ANY_OF_ALTERNATIVE.equals(context) ? "" : " (or 'any_of')"));
             }
+            List<EventMatcher> alternatives = k.containsKey("any_of") ? readAlternatives(k, earlierSteps) : List.of();
             String event = optionalString(k, "event");
             if (ANY_EVENT.equals(event)) event = null;
             String type = optionalString(k, "type");
@@ -564,7 +576,26 @@ public final class PatternLoader {
                 problem(k.get("type").getValueNode(), "type '" + type + "' is not a Segment event type " + EVENT_TYPES + didYouMean(type, EVENT_TYPES));
             }
             List<Expr> where = k.containsKey("where") ? readConditions(k.get("where").getValueNode(), earlierSteps) : new ArrayList<>();
-            return new EventMatcher(event, type, where);
+            return new EventMatcher(event, type, where, alternatives);
+        }
+
+        private static final String ANY_OF_ALTERNATIVE = "any_of alternative";
+
+        /** {@code any_of}: two or more alternatives, each with its own event/type/where; the matcher's own event/type then go. */
+        private List<EventMatcher> readAlternatives(Map<String, NodeTuple> k, Set<String> earlierSteps) {
+            for (String clash : List.of("event", "type")) {
+                if (k.containsKey(clash)) {
+                    problem(k.get(clash).getKeyNode(), "'" + clash + "' and 'any_of' do not go together: give each alternative of 'any_of' its own '" + clash + "'");
+                }
+            }
+            Node n = k.get("any_of").getValueNode();
+            if (!(n instanceof SequenceNode seq) || seq.getValue().size() < 2) {
+                problem(n, "'any_of' is a list of two or more alternatives, each with 'event' and/or 'type' and optional 'where'");
+                return List.of();
+            }
+            List<EventMatcher> out = new ArrayList<>();
+            for (Node alt : seq.getValue()) out.add(readMatcher(alt, ANY_OF_ALTERNATIVE, earlierSteps));
+            return out;
         }
 
         /**
@@ -675,6 +706,35 @@ public final class PatternLoader {
             }
             int quote = style == org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN ? 0 : 1;
             return new int[] {line(sc), column(sc) + quote + before};
+        }
+
+        /**
+         * {@code on_timeout:}: {@code alert} (as in actions) and optional {@code reached} (a positive
+         * step the partial match must have bound). Only a pattern whose partial matches can time
+         * out may have one: a step after the first (which always has a window) or the pattern's {@code within}.
+         */
+        private PatternDefinition.OnTimeout readOnTimeout(NodeTuple t, List<StepDefinition> steps, boolean patternWindow) {
+            if (!(mapping(t.getValueNode(), "on_timeout") instanceof MappingNode m)) return null;
+            Map<String, NodeTuple> k = keys(m, ON_TIMEOUT_KEYS, "on_timeout");
+            Set<String> stepNames = steps.stream().map(x -> x.name).collect(Collectors.toSet());
+            if (steps.size() < 2 && !patternWindow) {
+                problem(t.getKeyNode(), "'on_timeout' needs partial matches that can time out: a second step (with its 'within') or the pattern's 'within'");
+            }
+            String reached = optionalString(k, "reached");
+            if (reached != null) {
+                StepDefinition step = steps.stream().filter(x -> x.name.equals(reached)).findFirst().orElse(null);
+                if (step == null) {
+                    problem(k.get("reached").getValueNode(), "'reached' refers to step '" + reached + "', which this pattern does not have" + didYouMean(reached, stepNames));
+                } else if (step.absent) {
+                    problem(k.get("reached").getValueNode(), "'reached' must name a step that binds an event; '" + reached + "' is an absence");
+                }
+            }
+            if (!k.containsKey("alert")) {
+                problem(m, "'on_timeout' needs an 'alert' (type, severity, payload), raised when a partial match times out");
+                return null;
+            }
+            AlertAction alert = readAlert(k.get("alert").getValueNode(), stepNames);
+            return alert == null ? null : new PatternDefinition.OnTimeout(reached, alert);
         }
 
         private AlertAction readAlert(Node node, Set<String> stepNames) {

@@ -21,11 +21,16 @@ public class PatternMatch {
     /** The alert payload with templates filled in, as a JSON object. */
     public String payloadJson;
     public ProfileSnapshot profile;
+    /**
+     * A partial match that timed out ({@code on_timeout}): {@link #detectedAt} is the instant it timed
+     * out, the payload is the {@code on_timeout} alert's, and it enters no segment.
+     */
+    public boolean timedOut;
 
     public PatternMatch() {}
 
     @Override
     public String toString() {
-        return "PatternMatch{" + patternId + " v" + patternVersion + " " + userKey + " @" + detectedAt + " " + eventIds + "}";
+        return "PatternMatch{" + patternId + " v" + patternVersion + " " + userKey + " @" + detectedAt + " " + eventIds + (timedOut ? " timed out" : "") + "}";
     }
 }

@@ -59,8 +59,11 @@ class EndToEndIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int PARTITIONS = 2;
     private static final Duration WAIT = Duration.ofSeconds(30);
-    /** A day in the past: the parser refuses events more than an hour ahead of the wall clock. */
-    private static final Instant T0 = Instant.now().minus(Duration.ofDays(1)).truncatedTo(ChronoUnit.HOURS);
+    /**
+     * Three days in the past: the parser refuses events more than an hour ahead of the wall clock,
+     * and the tests together claim more than a day of event time (a day-long timeout among them).
+     */
+    private static final Instant T0 = Instant.now().minus(Duration.ofDays(3)).truncatedTo(ChronoUnit.HOURS);
 
     private static IntegrationServices services;
     private static IntegrationServices.Run run;
@@ -259,6 +262,50 @@ class EndToEndIT {
                 .containsExactly("enter", "exit");
         assertThat(order.get("messageId").asText()).isNotBlank();
         assertRunningWithoutRestart();
+    }
+
+    /** Whether a record of the alerts topic is an alert of {@code pattern} for {@code user}. */
+    private static boolean alertOf(String user, String pattern, ConsumerRecord<byte[], byte[]> r) {
+        try {
+            JsonNode a = json(r);
+            return user.equals(a.path("user_id").asText()) && pattern.equals(a.path("pattern_id").asText());
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Test
+    void aPricingViewWithoutSignupTimesOutIntoItsOwnAlertInKafkaAndPostgres() throws Exception {
+        Instant base = window(Duration.ofDays(1).plusHours(1));
+        String user = "e2e-pricing";
+        ObjectNode pricing = page(user, base);
+        pricing.put("name", "Pricing");
+        pricing.putObject("context").putObject("page").put("path", "/pricing").put("url", "https://shop.example/pricing");
+        send(pricing);
+        Instant deadline = base.plus(Duration.ofDays(1));
+        // the partial match is open and the user stays quiet: half a day on, nothing has timed out
+        moveEventTimeTo(base.plus(Duration.ofHours(12)), "pricing");
+        awaitEventTimePast(base.plus(Duration.ofHours(11)));
+        assertThat(alerts.poll().stream().filter(r -> alertOf(user, "pricing-no-signup", r))).as("no alert before the day is over").isEmpty();
+        moveEventTimeTo(deadline.plus(Duration.ofMinutes(2)), "pricing");
+
+        ConsumerRecord<byte[], byte[]> record = alerts.awaitOne("the timeout alert of " + user, r -> alertOf(user, "pricing-no-signup", r), WAIT);
+        assertRunningWithoutRestart();
+        JsonNode alert = json(record);
+        assertThat(alert.get("alert_type").asText()).isEqualTo("pricing_no_signup");
+        assertThat(alert.get("severity").asText()).isEqualTo("medium");
+        assertThat(alert.get("detected_at").asText()).as("the end of the day the signup had").isEqualTo(deadline.toString());
+        JsonNode matched = alert.get("matched");
+        assertThat(matched.get("pricing").get(0).get("message_id").asText()).isEqualTo(pricing.get("messageId").asText());
+        assertThat(matched.has("signed_up")).as("a timed-out partial match lists only the steps it reached").isFalse();
+        assertThat(alert.get("payload")).isEqualTo(JSON.readTree("{\"page_url\":\"https://shop.example/pricing\"}"));
+
+        String alertId = alert.get("alert_id").asText();
+        List<String> row = Await.until("alert " + alertId + " in PostgreSQL", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT pattern_id, alert_type, user_id, detected_at = ?::timestamptz, document = ?::jsonb FROM alerts WHERE alert_id = ?",
+                deadline.toString(), value(record), alertId), r -> !r.isEmpty());
+        assertThat(row).containsExactly("pricing-no-signup | pricing_no_signup | " + user + " | t | t");
+        assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM alerts WHERE user_id = ?", user)).containsExactly("1");
     }
 
     @Test

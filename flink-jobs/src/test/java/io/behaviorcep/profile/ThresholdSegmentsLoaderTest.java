@@ -28,10 +28,10 @@ class ThresholdSegmentsLoaderTest {
     }
 
     @Test
-    void theShippedFolderHasSixPatternsAndTheThresholdSegments() {
+    void theShippedFolderHasEightPatternsAndTheThresholdSegments() {
         PatternLoader.Result r = PatternLoader.load(Repo.patterns());
         assertThat(r.problems()).isEmpty();
-        assertThat(r.patterns()).hasSize(6);
+        assertThat(r.patterns()).hasSize(8);
         assertThat(r.segments()).extracting(s -> s.id)
                 .containsExactly("engaged", "new", "churned", "frequent_viewers", "casual_browsers", "high_value");
         assertThat(r.segmentFiles()).hasSize(1);

@@ -166,6 +166,31 @@ class EngineFeaturesDifferentialTest {
                   - {name: b, event: Product Added, contiguity: followed_by_any}
                   - {name: c, event: Order Completed}
                 """);
+        FEATURES.put("any-of", """
+                within: 30m
+                steps:
+                  - {name: a, event: Product Viewed}
+                  - name: b
+                    contiguity: followed_by_any
+                    any_of:
+                      - {event: Product Added, where: [properties.product_id == a.properties.product_id]}
+                      - {event: Checkout Started}
+                """);
+        // the same step as one condition with 'or': any_of must mean exactly this
+        FEATURES.put("any-of-as-or", """
+                within: 30m
+                steps:
+                  - {name: a, event: Product Viewed}
+                  - name: b
+                    contiguity: followed_by_any
+                    type: track
+                    where: ["(event == 'Product Added' and properties.product_id == a.properties.product_id) or event == 'Checkout Started'"]
+                """);
+        FEATURES.put("any-of-absent-end", """
+                steps:
+                  - {name: a, event: Product Added}
+                  - {name: none, absent: {any_of: [{event: Order Completed}, {event: Checkout Started}]}, for: 15m}
+                """);
         FEATURES.put("price-aggregate", """
                 within: 30m
                 steps:
@@ -250,6 +275,14 @@ class EngineFeaturesDifferentialTest {
         assertThat(cep).as("Flink CEP finds matches of %s (else the comparison proves nothing)", id).isNotEmpty();
         assertThat(engine).as("engine vs Flink CEP: %s", id).isEqualTo(cep);
         assertThat(engineAll).as("engine running all patterns vs Flink CEP: %s", id).isEqualTo(cep);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anyOfIsTheOrOfItsAlternatives() {
+        List<String> anyOf = sorted(matches.getOrDefault(ENGINE, Map.of()).getOrDefault("any-of", List.of()));
+        List<String> asOr = sorted(matches.getOrDefault(CEP, Map.of()).getOrDefault("any-of-as-or", List.of()));
+        assertThat(asOr).isNotEmpty();
+        assertThat(anyOf).as("any_of in the engine vs the same step written with 'or', in Flink CEP").isEqualTo(asOr);
     }
 
     private static List<String> sorted(List<String> l) {

@@ -50,16 +50,45 @@ public class AbsenceDeadlineCepOperator<KEY, OUT> extends CepOperator<BehaviorEv
      */
     static final String CEP_TIMER_SERVICE = "watermark-callbacks";
 
-    /** Absence + 1 ms (absences are inclusive), or 0 when the pattern does not end in a timed absence. */
-    private final long deadlineAfter;
+    /** After each event, when to evaluate the key again: absence + 1 ms (absences are inclusive), and the like; 0 for none. */
+    private final long[] deadlinesAfter;
     private transient InternalTimerService<VoidNamespace> cepTimers;
 
     AbsenceDeadlineCepOperator(TypeSerializer<BehaviorEvent> inputSerializer, NFACompiler.NFAFactory<BehaviorEvent> nfaFactory,
                                Pattern<BehaviorEvent, ?> pattern, org.apache.flink.cep.functions.PatternProcessFunction<BehaviorEvent, OUT> function,
                                OutputTag<BehaviorEvent> lateDataOutputTag,
                                long deadlineAfter) {
+        this(inputSerializer, nfaFactory, pattern, function, lateDataOutputTag, new long[] {deadlineAfter});
+    }
+
+    AbsenceDeadlineCepOperator(TypeSerializer<BehaviorEvent> inputSerializer, NFACompiler.NFAFactory<BehaviorEvent> nfaFactory,
+                               Pattern<BehaviorEvent, ?> pattern, org.apache.flink.cep.functions.PatternProcessFunction<BehaviorEvent, OUT> function,
+                               OutputTag<BehaviorEvent> lateDataOutputTag,
+                               long[] deadlinesAfter) {
         super(inputSerializer, false, nfaFactory, null, pattern.getAfterMatchSkipStrategy(), function, lateDataOutputTag);
-        this.deadlineAfter = deadlineAfter;
+        this.deadlinesAfter = deadlinesAfter.clone();
+    }
+
+    /**
+     * As {@link #apply(KeyedStream, Pattern, org.apache.flink.cep.functions.PatternProcessFunction, TypeInformation, OutputTag, long)},
+     * with a timer after each event at each of {@code deadlinesAfter}: for timed-out partial matches,
+     * every window of the pattern ({@link #windowDeadlines}), so that each partial match times out
+     * when event time passes its window's end, not only when the user sends another event.
+     */
+    public static <OUT> SingleOutputStreamOperator<OUT> apply(KeyedStream<BehaviorEvent, String> input, Pattern<BehaviorEvent, ?> pattern,
+                                                              org.apache.flink.cep.functions.PatternProcessFunction<BehaviorEvent, OUT> function,
+                                                              TypeInformation<OUT> outType, long[] deadlinesAfter) {
+        TypeSerializer<BehaviorEvent> serializer = input.getType().createSerializer(input.getExecutionConfig().getSerializerConfig());
+        NFACompiler.NFAFactory<BehaviorEvent> nfa = NFACompiler.compileFactory(pattern, function instanceof TimedOutPartialMatchHandler);
+        return input.transform("CepOperator", outType,
+                new AbsenceDeadlineCepOperator<>(serializer, nfa, pattern, function, null, deadlinesAfter));
+    }
+
+    /** Every window of the pattern as compiled (each step's from the previous event, the pattern's from the first), inclusive end included. */
+    public static long[] windowDeadlines(PatternDefinition def) {
+        java.util.Set<Long> all = new java.util.TreeSet<>(CepPatternCompiler.previousEventWindows(def).values());
+        if (CepPatternCompiler.firstEventWindow(def) > 0) all.add(CepPatternCompiler.firstEventWindow(def));
+        return all.stream().mapToLong(Long::longValue).toArray();
     }
 
     /**
@@ -100,8 +129,10 @@ public class AbsenceDeadlineCepOperator<KEY, OUT> extends CepOperator<BehaviorEv
         super.processElement(element);
         long at = element.getTimestamp();
         // late events are not buffered (CEP sends them to the late output), so they open no absence
-        if (deadlineAfter > 0 && at > cepTimers.currentWatermark() && at + deadlineAfter > at) {
-            cepTimers.registerEventTimeTimer(VoidNamespace.INSTANCE, at + deadlineAfter);
+        for (long deadlineAfter : deadlinesAfter) {
+            if (deadlineAfter > 0 && at > cepTimers.currentWatermark() && at + deadlineAfter > at) {
+                cepTimers.registerEventTimeTimer(VoidNamespace.INSTANCE, at + deadlineAfter);
+            }
         }
     }
 }
