@@ -105,7 +105,8 @@ public final class BehaviorCepPipeline {
     /** What the profile operator does, from the config and the threshold segments. */
     public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments) {
         return new ProfileOptions(config.profileRetention(), segments.stream().filter(s -> s.enabled).toList(),
-                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents(), config.profileMaxBufferedAtOneInstant());
+                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents(), config.profileMaxBufferedAtOneInstant(),
+                config.profileLifetimeRetention());
     }
 
     /**

@@ -65,6 +65,7 @@ public final class JobConfig implements Serializable {
         key("events.max-bytes", "262144", "events larger than this go to the DLQ");
         key("events.max-depth", "16", "JSON nested deeper than this goes to the DLQ");
         key("profile.retention", "90d", "profile state of a user is dropped after this long without events");
+        key("profile.lifetime-retention", "730d", "after profile.retention a user's first and last seen and lifetime events, orders and revenue (46 bytes) are kept this long after their last event, so a returning user is not new and churned holds while they are gone; profile.retention or less: nothing is kept past profile.retention");
         key("profile.max-buffered-events-per-user", "100000", "most events of one user waiting for the watermark (event-time order), in all; more go to the DLQ as USER_BUFFER_FULL. Reached only by a user with that many events ahead of the job's event time");
         key("profile.max-buffered-events-per-instant", "1000", "most events of one user waiting for the watermark at one instant (a flood at one timestamp); more go to the DLQ as USER_BUFFER_FULL");
         key("profile.write-interval", "15m", "user_profiles in PostgreSQL gets a user's latest profile at most once per this much event time");
@@ -154,7 +155,7 @@ public final class JobConfig implements Serializable {
     private void check(List<String> errors) {
         boolean durationsOk = true;
         for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "checkpoint.timeout", "events.max-out-of-orderness",
-                "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention", "profile.write-interval",
+                "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention", "profile.lifetime-retention", "profile.write-interval",
                 "privacy.suppression-refresh", "patterns.watch-interval", "patterns.activation-delay")) {
             try {
                 Durations.parse(values.get(k));
@@ -361,6 +362,12 @@ public final class JobConfig implements Serializable {
 
     public Duration profileRetention() {
         return duration("profile.retention");
+    }
+
+    /** At least {@link #profileRetention()}: a shorter setting keeps nothing past the retention. */
+    public Duration profileLifetimeRetention() {
+        Duration d = duration("profile.lifetime-retention");
+        return d.compareTo(profileRetention()) < 0 ? profileRetention() : d;
     }
 
     public Duration profileWriteInterval() {

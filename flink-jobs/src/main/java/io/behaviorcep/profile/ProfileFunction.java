@@ -81,6 +81,8 @@ import java.util.TreeMap;
  */
 public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent, BehaviorEvent> implements CheckpointedFunction {
     public static final String PROFILES_HELD = "profilesHeld";
+    /** Gauge: users past the retention of whom only a {@link LifetimeRecord} is kept, on this subtask. */
+    public static final String LIFETIME_RECORDS_HELD = "lifetimeRecordsHeld";
     public static final OutputTag<SegmentUpdate> THRESHOLD_UPDATES = new OutputTag<>("threshold-segment-updates") {};
     public static final OutputTag<ProfileRecord> PROFILE_RECORDS = new OutputTag<>("profile-records") {};
     /** Events refused because their user had too many waiting for the watermark. */
@@ -94,8 +96,12 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     private final long retentionMillis;
     private final ProfileOptions options;
     private final ThresholdEvaluator thresholds;
+    /** The segments a {@link LifetimeRecord} decides: kept, and changed by time, while a user is gone. */
+    private final ThresholdEvaluator thresholdsWhileGone;
     private final SubtaskCounts held = new SubtaskCounts("profiles-held-count");
     private transient ValueState<ProfileState> profile;
+    /** What is remembered of a user past the retention, while {@link #profile} is empty. */
+    private transient ValueState<LifetimeRecord> lifetime;
     /** The snapshot the last handled event got, and of which state object: see applyThresholds. */
     private transient ProfileSnapshot lastSnapshot;
     private transient ProfileState lastSnapshotOf;
@@ -131,11 +137,13 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         this.options = options;
         this.retentionMillis = options.retentionMillis;
         this.thresholds = new ThresholdEvaluator(options.segments);
+        this.thresholdsWhileGone = new ThresholdEvaluator(LifetimeRecord.decided(options.segments, options.retentionMillis));
     }
 
     @Override
     public void open(OpenContext ctx) {
         profile = getRuntimeContext().getState(new ValueStateDescriptor<>("profile", TypeInformation.of(ProfileState.class)));
+        lifetime = getRuntimeContext().getState(new ValueStateDescriptor<>("profile-lifetime", TypeInformation.of(LifetimeRecord.class)));
         cleanupAt = getRuntimeContext().getState(new ValueStateDescriptor<>("profile-cleanup-at", Long.class));
         waiting = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting-for-watermark", Types.LONG,
                 Types.LIST(TypeInformation.of(BehaviorEvent.class))));
@@ -145,6 +153,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         waitingTotal = getRuntimeContext().getState(new ValueStateDescriptor<>("events-waiting-total", Types.INT));
         thresholdMembers = getRuntimeContext().getMapState(new MapStateDescriptor<>("threshold-segments", Types.STRING, Types.LONG));
         held.register(getRuntimeContext().getMetricGroup(), PROFILES_HELD, PROFILES_HELD);
+        held.register(getRuntimeContext().getMetricGroup(), LIFETIME_RECORDS_HELD, LIFETIME_RECORDS_HELD);
         var metrics = getRuntimeContext().getMetricGroup();
         consentDenied = metrics.counter("consentDenied");
         suppressedDropped = metrics.counter("suppressedEventsDropped");
@@ -328,8 +337,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
             suppressedDropped.inc();
             return s;
         }
+        boolean fresh = s == null;
         s = ensure(s);
         s.add(e);
+        if (fresh) resumeLifetime(s);
         s.dirty = true;
         e.profile = s.snapshot();
         lastSnapshot = e.profile;
@@ -344,11 +355,26 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         return new ProfileState();
     }
 
+    /** A user back after the retention: the new profile continues from what was remembered of them. */
+    private void resumeLifetime(ProfileState s) throws Exception {
+        LifetimeRecord r = lifetime.value();
+        if (r == null) return;
+        r.carryInto(s);
+        dropLifetime();
+    }
+
+    private void dropLifetime() throws Exception {
+        if (lifetime.value() == null) return;
+        lifetime.clear();
+        held.decrement(LIFETIME_RECORDS_HELD);
+    }
+
     /** Everything the job holds about the user goes; only whether they opted out or are listed stays. */
     private ProfileState erase(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         erasures.inc();
         String user = ctx.getCurrentKey();
         exitAll(at, SegmentUpdate.REASON_ERASED, ctx);
+        dropLifetime();
         out.collect(KeyedPathRecords.actionsControl(user, KeyedPathRecords.ERASE, at));
         ctx.output(PROFILE_RECORDS, ProfileRecord.erasure(user, at));
         if (s == null) return null;
@@ -364,6 +390,8 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     private void suppress(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         exitAll(at, SegmentUpdate.REASON_SUPPRESSED, ctx);
+        // not profiled any more: nothing of their past is kept for a return either
+        dropLifetime();
         s.segmentCheckAt = Long.MIN_VALUE;
         out.collect(KeyedPathRecords.actionsControl(ctx.getCurrentKey(), KeyedPathRecords.SUPPRESS, at));
     }
@@ -458,23 +486,25 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
      */
     private void settle(ProfileState s, long now, boolean woken, Context ctx) throws Exception {
         if (s == null) {
-            clearState(ctx);
+            LifetimeRecord r = lifetime.value();
+            if (r != null) settleGone(r, now, ctx);
+            else clearState(ctx);
             return;
         }
         long cleanup = cleanupTime(s);
         if (now >= cleanup) {
-            exitAll(cleanup, SegmentUpdate.REASON_TTL, ctx);
-            if (s.suppressed()) {
-                // the opt-out or listing must not be forgotten: keep a marker, without timers
-                ProfileState marker = new ProfileState();
-                marker.optedOut = s.optedOut;
-                marker.suppressionListed = s.suppressionListed;
-                profile.update(marker);
-                setWake(Long.MAX_VALUE, ctx);
-            } else {
+            if (!s.suppressed()) {
                 held.decrement(PROFILES_HELD);
-                clearState(ctx);
+                forget(s, cleanup, ctx);
+                return;
             }
+            exitAll(cleanup, SegmentUpdate.REASON_TTL, ctx);
+            // the opt-out or listing must not be forgotten: keep a marker, without timers
+            ProfileState marker = new ProfileState();
+            marker.optedOut = s.optedOut;
+            marker.suppressionListed = s.suppressionListed;
+            profile.update(marker);
+            setWake(Long.MAX_VALUE, ctx);
             return;
         }
         if (now >= s.compactAt()) {
@@ -512,6 +542,52 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     }
 
     /**
+     * The full profile goes at the retention; a {@link LifetimeRecord} stays. Memberships the record
+     * cannot decide leave with reason {@code ttl} (the job no longer knows); the others stay.
+     */
+    private void forget(ProfileState s, long cleanup, Context ctx) throws Exception {
+        profile.clear();
+        LifetimeRecord r = LifetimeRecord.of(s);
+        if (r == null || lifetimeEnd(r) <= cleanup) {
+            exitAll(cleanup, SegmentUpdate.REASON_TTL, ctx);
+            clearState(ctx);
+            return;
+        }
+        Set<String> decidable = thresholdsWhileGone.evaluate(r.asProfile(), cleanup);
+        List<String> undecidable = new ArrayList<>();
+        for (String seg : thresholdMembers.keys()) if (!decidable.contains(seg)) undecidable.add(seg);
+        undecidable.sort(null);
+        for (String seg : undecidable) exit(seg, SegmentUpdate.REASON_TTL, cleanup, ctx);
+        lifetime.update(r);
+        held.increment(LIFETIME_RECORDS_HELD);
+        settleGone(r, cleanup, ctx);
+    }
+
+    /**
+     * A user gone past the retention, as of {@code now}: threshold segments the record decides, by
+     * time alone; at {@code profile.lifetime-retention} everything goes (reason {@code ttl}).
+     */
+    private void settleGone(LifetimeRecord r, long now, Context ctx) throws Exception {
+        long end = lifetimeEnd(r);
+        if (now >= end) {
+            exitAll(end, SegmentUpdate.REASON_TTL, ctx);
+            clearState(ctx);
+            return;
+        }
+        long wake = end;
+        if (!thresholdsWhileGone.isEmpty()) {
+            ProfileState known = r.asProfile();
+            Set<String> in = applyThresholds(thresholdsWhileGone, known, now, ctx);
+            wake = Math.min(wake, thresholdsWhileGone.nextChange(known, now, in, end));
+        }
+        setWake(wake, ctx);
+    }
+
+    private long lifetimeEnd(LifetimeRecord r) {
+        return roundUpToHour(r.lastSeen + options.lifetimeRetentionMillis);
+    }
+
+    /**
      * When the user's behaviour is dropped: the newest counted event plus the retention, up to the
      * hour. A suppressed user then keeps only the marker, which has no end.
      */
@@ -522,6 +598,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     /** Enters and leaves threshold segments so that membership is what the profile says as of {@code now}. */
     private Set<String> applyThresholds(ProfileState s, long now, Context ctx) throws Exception {
+        return applyThresholds(thresholds, s, now, ctx);
+    }
+
+    private Set<String> applyThresholds(ThresholdEvaluator thresholds, ProfileState s, long now, Context ctx) throws Exception {
         // right after an event the profile as of now is the snapshot the event just got: computing
         // it twice per event was a measurable share of the job
         ProfileSnapshot known = lastSnapshotOf == s && lastSnapshot != null && lastSnapshot.asOf == now ? lastSnapshot : null;
@@ -560,8 +640,15 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         thresholdMembers.clear();
     }
 
+    private void exit(String seg, String reason, long at, Context ctx) throws Exception {
+        thresholdMembers.remove(seg);
+        ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(ctx.getCurrentKey(), seg, SegmentUpdate.EXIT, reason, at, SegmentUpdate.NO_EXPIRY));
+        segmentExits.inc();
+    }
+
     private void clearState(Context ctx) throws Exception {
         profile.clear();
+        dropLifetime();
         thresholdMembers.clear();
         setWake(Long.MAX_VALUE, ctx);
     }

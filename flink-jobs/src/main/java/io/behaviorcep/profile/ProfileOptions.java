@@ -25,9 +25,15 @@ public final class ProfileOptions implements Serializable {
      * which a backlog read far ahead of event time may fill with ordinary events.
      */
     public final int maxBufferedAtOneInstant;
+    /**
+     * How long after a user's last event the job remembers them at all ({@code profile.lifetime-retention}):
+     * past {@link #retentionMillis} only as a {@link LifetimeRecord}. At least the retention.
+     */
+    public final long lifetimeRetentionMillis;
 
     public static final int DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
     public static final int DEFAULT_MAX_BUFFERED_AT_ONE_INSTANT = 1_000;
+    public static final Duration DEFAULT_LIFETIME_RETENTION = Duration.ofDays(730);
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy) {
         this(retention, segments, writeInterval, privacy, DEFAULT_MAX_BUFFERED_EVENTS, DEFAULT_MAX_BUFFERED_AT_ONE_INSTANT);
@@ -40,6 +46,16 @@ public final class ProfileOptions implements Serializable {
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
                           int maxBufferedAtOneInstant) {
+        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant,
+                retention.compareTo(DEFAULT_LIFETIME_RETENTION) > 0 ? retention : DEFAULT_LIFETIME_RETENTION);
+    }
+
+    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
+                          int maxBufferedAtOneInstant, Duration lifetimeRetention) {
+        if (lifetimeRetention.compareTo(retention) < 0) {
+            throw new IllegalArgumentException("profile.lifetime-retention (" + lifetimeRetention + ") must be at least profile.retention (" + retention + ")");
+        }
+        this.lifetimeRetentionMillis = lifetimeRetention.toMillis();
         if (maxBufferedEvents < 1) throw new IllegalArgumentException("profile.max-buffered-events-per-user must be positive, got " + maxBufferedEvents);
         if (maxBufferedAtOneInstant < 1) {
             throw new IllegalArgumentException("profile.max-buffered-events-per-instant must be positive, got " + maxBufferedAtOneInstant);
@@ -58,18 +74,26 @@ public final class ProfileOptions implements Serializable {
     }
 
     public ProfileOptions withSegments(List<ThresholdSegment> s) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant,
+                Duration.ofMillis(lifetimeRetentionMillis));
     }
 
     public ProfileOptions withWriteInterval(Duration d) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant,
+                Duration.ofMillis(lifetimeRetentionMillis));
     }
 
     public ProfileOptions withPrivacy(PrivacyRules p) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant,
+                Duration.ofMillis(lifetimeRetentionMillis));
     }
 
     public ProfileOptions withMaxBufferedEvents(int n) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n,
+                Duration.ofMillis(lifetimeRetentionMillis));
+    }
+
+    public ProfileOptions withLifetimeRetention(Duration d) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant, d);
     }
 }

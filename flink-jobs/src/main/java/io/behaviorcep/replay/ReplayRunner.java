@@ -315,7 +315,9 @@ public final class ReplayRunner {
                 last.merge(u.user(), u.doc(), (a, b) -> a.get("version").asLong() >= b.get("version").asLong() ? a : b);
             }
             long members = last.values().stream().filter(d -> SegmentUpdate.ENTER.equals(d.get("action").asText())).count();
-            long pending = pendingSegments.stream().filter(u -> u.doc().get("segment").asText().equals(name)).count();
+            // per user, not per update: a membership that begins and ends after the horizon (an entry, then its
+            // TTL) is one user whose outcome is not known from the data
+            long pending = pendingSegments.stream().filter(u -> u.doc().get("segment").asText().equals(name)).map(Outcome::user).distinct().count();
             s.bySegment.put(name, new ReplaySummary.SegmentStats(members, enters, exits, pending));
         }
 

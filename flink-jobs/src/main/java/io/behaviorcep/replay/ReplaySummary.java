@@ -11,13 +11,17 @@ import java.util.Map;
 /**
  * What a replay decided, as {@code summary.json} and as the table printed at the end: per pattern
  * the decided alerts, segment entries and users hit, and how many outcomes are still pending (their
- * time lies beyond the last event of the input); per segment its members at the end.
+ * time lies beyond the last event of the input); per segment its members at the end, and how many
+ * users' membership changes after it.
  */
 public final class ReplaySummary {
     /** One pattern's outcomes. {@code users}: distinct users with a decided alert or segment entry of it. */
     public record PatternStats(int version, long alerts, long segmentEnters, long users, long pending) {}
 
-    /** One segment at the horizon: members = entered and not left by then. */
+    /**
+     * One segment at the horizon: members = entered and not left by then; {@code pending}: users whose
+     * membership changes after it (each once, however many changes).
+     */
     public record SegmentStats(long membersAtEnd, long enters, long exits, long pending) {}
 
     public String input;

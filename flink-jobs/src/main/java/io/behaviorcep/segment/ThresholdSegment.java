@@ -77,6 +77,15 @@ public final class ThresholdSegment implements Serializable {
         return out;
     }
 
+    /** The names of the profile fields this segment's conditions read ({@code sessions_7d} for {@code profile.sessions_7d}). */
+    public Set<String> profileFields() {
+        Set<String> out = new java.util.TreeSet<>();
+        for (Expr e : when) {
+            for (FieldRef r : e.fieldRefs()) if (r.kind() == FieldRef.Kind.PROFILE) out.add(r.field());
+        }
+        return out;
+    }
+
     @Override
     public String toString() {
         return "ThresholdSegment{" + id + " when " + when + "}";

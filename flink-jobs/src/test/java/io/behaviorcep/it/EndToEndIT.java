@@ -87,7 +87,9 @@ class EndToEndIT {
                 "events.max-out-of-orderness", "1m",
                 "events.idle-advance", "false",
                 "events.idle-timeout", "10m",
-                "parallelism", "2"));
+                "parallelism", "2",
+                // short enough for event time to pass it within the hour of events the parser accepts
+                "profile.retention", "2h"));
 
         StreamExecutionEnvironment env = services.env(2, new Configuration());
         BehaviorCepJob.prepare(env, run.config(), new KafkaIO(run.config()));
@@ -306,6 +308,36 @@ class EndToEndIT {
                 deadline.toString(), value(record), alertId), r -> !r.isEmpty());
         assertThat(row).containsExactly("pricing-no-signup | pricing_no_signup | " + user + " | t | t");
         assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM alerts WHERE user_id = ?", user)).containsExactly("1");
+    /**
+     * A user gone for longer than {@code profile.retention} (2 h here) who comes back is not new again:
+     * PostgreSQL holds one entry of {@code new} and no {@code ttl} exit, and the profile written on the
+     * return counts from the first visit.
+     */
+    @Test
+    void aUserBackAfterTheRetentionIsNotNewAgainAndKeepsTheirMembership() throws Exception {
+        Instant base = window(Duration.ofHours(6));
+        String user = "e2e-returning";
+        Instant back = base.plus(Duration.ofHours(5));
+        send(page(user, base));
+        moveEventTimeTo(base.plus(Duration.ofHours(4)), "returning-gone");
+        send(page(user, back));
+        moveEventTimeTo(back.plus(Duration.ofMinutes(2)), "returning-back");
+        List<String> profile = Await.until(user + "'s profile after the return in PostgreSQL", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT first_seen = ?::timestamptz, profile->>'events_lifetime' FROM user_profiles WHERE user_id = ? AND last_seen = ?::timestamptz",
+                base.toString(), user, back.toString()), r -> !r.isEmpty());
+        assertThat(profile).containsExactly("t | 2");
+        // a later checkpoint's output, so that whatever the return caused is committed too
+        String marker = "e2e-returning-marker";
+        send(page(marker, back.plus(Duration.ofMinutes(3))));
+        moveEventTimeTo(back.plus(Duration.ofMinutes(5)), "returning-marker");
+        Await.until(marker + "'s profile in PostgreSQL", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT 1 FROM user_profiles WHERE user_id = ?", marker), r -> !r.isEmpty());
+
+        assertThat(rows(run.jdbcUrl(), "SELECT action, reason FROM segment_events WHERE user_id = ? AND segment = 'new' ORDER BY version", user))
+                .containsExactly("enter | new");
+        assertThat(rows(run.jdbcUrl(), "SELECT member FROM user_segments WHERE user_id = ? AND segment = 'new'", user)).containsExactly("t");
+        assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM segment_events WHERE user_id = ? AND reason = 'ttl'", user)).containsExactly("0");
+        assertRunningWithoutRestart();
     }
 
     @Test

@@ -34,10 +34,11 @@ class ProfileDrainTest {
     static final long D0 = Instant.parse("2026-03-02T00:00:00Z").toEpochMilli();
     static final long MIN = 60_000L;
     static final Duration RETENTION = Duration.ofDays(45);
+    static final Duration LIFETIME = Duration.ofDays(120);
 
     static KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, BehaviorEvent> harness() throws Exception {
         ProfileOptions options = new ProfileOptions(RETENTION, PatternLoader.load(Repo.patterns()).segments(), Duration.ofMinutes(15),
-                PrivacyRules.defaults());
+                PrivacyRules.defaults()).withLifetimeRetention(LIFETIME);
         var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new ProfileFunction(options)),
                 (BehaviorEvent e) -> e.userKey, Types.STRING);
         h.open();
@@ -114,15 +115,26 @@ class ProfileDrainTest {
             // nobody sends anything more: step through the quiet months
             for (long t = last; t <= last + RETENTION.toMillis() + 2 * HOUR; t += 7 * DAY) h.processWatermark(t);
             h.processWatermark(last + RETENTION.toMillis() + 2 * HOUR);
+            // past the retention, per user: the compact record, the churned membership, and one timer
+            assertThat(h.numEventTimeTimers()).as("timers left past the retention").isEqualTo(300);
+            assertThat(h.numKeyedStateEntries()).as("keyed state entries left past the retention").isEqualTo(3 * 300);
+            for (long t = last; t <= last + LIFETIME.toMillis() + 2 * HOUR; t += 7 * DAY) h.processWatermark(t);
+            h.processWatermark(last + LIFETIME.toMillis() + 2 * HOUR);
             assertThat(h.numEventTimeTimers()).as("timers left").isZero();
             assertThat(h.numKeyedStateEntries()).as("keyed state entries left").isZero();
 
             List<SegmentUpdate> updates = h.getSideOutput(ProfileFunction.THRESHOLD_UPDATES).stream().map(StreamRecord::getValue).toList();
             assertThat(updates).extracting(u -> u.segment).contains("new", "churned", "engaged", "casual_browsers", "frequent_viewers", "high_value");
             assertEveryEnterWasFollowedByAnExit(updates);
-            // users still in 'churned' when their state went left it with reason ttl
-            assertThat(updates).filteredOn(u -> u.reason.equals(SegmentUpdate.REASON_TTL)).isNotEmpty()
-                    .allMatch(u -> u.segment.equals("churned"));
+            // 'churned' lasts until the user is forgotten altogether: its ttl exit is at the lifetime retention
+            Map<String, Long> lastSeen = new HashMap<>();
+            for (BehaviorEvent e : events) lastSeen.merge(e.userKey, e.timestamp, Math::max);
+            assertThat(updates).filteredOn(u -> u.reason.equals(SegmentUpdate.REASON_TTL)).hasSize(300)
+                    .allSatisfy(u -> {
+                        assertThat(u.segment).isEqualTo("churned");
+                        long end = lastSeen.get(u.userId) + LIFETIME.toMillis();
+                        assertThat(u.at).isBetween(end, end + HOUR - 1);
+                    });
         } finally {
             h.close();
         }
@@ -135,8 +147,8 @@ class ProfileDrainTest {
             List<BehaviorEvent> events = history(200, true, new Random(4));
             run(h, events);
             long last = events.get(events.size() - 1).timestamp;
-            for (long t = last; t <= last + RETENTION.toMillis(); t += 5 * DAY) h.processWatermark(t);
-            h.processWatermark(last + RETENTION.toMillis() + 2 * HOUR);
+            for (long t = last; t <= last + LIFETIME.toMillis(); t += 5 * DAY) h.processWatermark(t);
+            h.processWatermark(last + LIFETIME.toMillis() + 2 * HOUR);
             assertThat(h.numEventTimeTimers()).isZero();
             // users 9, 59, 109, 159 opted out: one state entry each (the marker)
             assertThat(h.numKeyedStateEntries()).isEqualTo(4);

@@ -32,8 +32,10 @@ class ProfileFunctionTest {
 
     @BeforeEach
     void open() throws Exception {
+        // nothing kept past the retention: the retention's own mechanics (ProfileLifetimeTest: what is kept past it)
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new ProfileFunction(RETENTION)), e -> e.userKey, Types.STRING);
+                new KeyedProcessOperator<>(new ProfileFunction(ProfileOptions.countingOnly(RETENTION).withLifetimeRetention(RETENTION))),
+                e -> e.userKey, Types.STRING);
         harness.open();
     }
 

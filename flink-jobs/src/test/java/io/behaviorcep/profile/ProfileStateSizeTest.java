@@ -101,6 +101,42 @@ class ProfileStateSizeTest {
         assertThat(markerBytes).isLessThan(300);
     }
 
+    /**
+     * A user gone past {@code profile.retention}: the {@link LifetimeRecord} (its own keyed state), the
+     * timer instant, and the membership of {@code churned}, the one threshold segment such a user is
+     * typically in. The whole per-user cost of a dormant user, besides the key and the timer itself.
+     */
+    @Test
+    void bytesPerDormantUser() throws Exception {
+        TypeSerializer<LifetimeRecord> records = TypeInformation.of(LifetimeRecord.class).createSerializer(new SerializerConfigImpl());
+        assertThat(records).as("state uses Flink's POJO serializer, not Kryo").isInstanceOf(PojoSerializer.class);
+        ProfileState gone = activeShopper(60, new Random(5));
+        LifetimeRecord r = LifetimeRecord.of(gone);
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        records.serialize(r, out);
+        int recordBytes = out.length();
+        LifetimeRecord back = records.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back.snapshot(gone.lastSeen + 100 * DAY)).isEqualTo(r.snapshot(gone.lastSeen + 100 * DAY));
+        assertThat(back.eventsLifetime).isEqualTo(gone.eventsLifetime).isPositive();
+        assertThat(back.revenueLifetime).isEqualTo(gone.revenueLifetime).isPositive();
+
+        // the state entries beside it, serialized as ProfileFunction declares them
+        DataOutputSerializer entry = new DataOutputSerializer(64);
+        org.apache.flink.api.common.typeutils.base.StringSerializer.INSTANCE.serialize("churned", entry);
+        org.apache.flink.api.common.typeutils.base.LongSerializer.INSTANCE.serialize(gone.lastSeen + 30 * DAY, entry);
+        int membershipBytes = entry.length();
+        int timerInstantBytes = Long.BYTES;
+        int total = recordBytes + membershipBytes + timerInstantBytes;
+
+        ProfileState idle = new ProfileState();
+        idle.add(ev(D0 + 10 * HOUR, "page", "Home"));
+        idle.compact(idle.compactAt());
+        System.out.printf("dormant user (gone past profile.retention): lifetime record %d B + churned membership %d B + timer instant %d B = %d B "
+                + "(a quiet user before the retention: profile %d B)%n", recordBytes, membershipBytes, timerInstantBytes, total, bytes(idle));
+        assertThat(recordBytes).isLessThan(64);
+        assertThat(total).isLessThan(100).isLessThan(bytes(idle) / 3);
+    }
+
     @Test
     void sizeDoesNotGrowWithHistory() throws Exception {
         // a year of activity takes as much as two months: every ring is full either way (the ten

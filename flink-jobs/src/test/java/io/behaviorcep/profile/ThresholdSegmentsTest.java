@@ -54,7 +54,10 @@ class ThresholdSegmentsTest {
 
     KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, BehaviorEvent> harness(List<ThresholdSegment> segments, Duration retention)
             throws Exception {
-        ProfileOptions options = new ProfileOptions(retention, segments, null, PrivacyRules.defaults());
+        return harness(new ProfileOptions(retention, segments, null, PrivacyRules.defaults()));
+    }
+
+    KeyedOneInputStreamOperatorTestHarness<String, BehaviorEvent, BehaviorEvent> harness(ProfileOptions options) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new ProfileFunction(options)),
                 (BehaviorEvent e) -> e.userKey, Types.STRING);
         h.open();
@@ -164,13 +167,14 @@ class ThresholdSegmentsTest {
     }
 
     @Test
-    void membershipsEndWhenTheProfileIsDroppedAndTheStateDrains() throws Exception {
-        var h = harness(segments("""
+    void membershipsEndWhenTheUserIsForgottenAndTheStateDrains() throws Exception {
+        // nothing remembered past the retention (profile.lifetime-retention = profile.retention)
+        var h = harness(new ProfileOptions(Duration.ofDays(10), segments("""
                 kind: segments
                 segments:
                   - id: churned
                     when: profile.days_since_last_seen >= 3
-                """), Duration.ofDays(10));
+                """), null, PrivacyRules.defaults()).withLifetimeRetention(Duration.ofDays(10)));
         send(h, page("u1", D0 + HOUR + 30 * MIN));
         h.processWatermark(D0 + 4 * DAY);
         assertThat(lines(h)).containsExactly("enter churned (churned) +3d1h30m");
