@@ -239,7 +239,7 @@ public final class ExperimentReport {
                 ProportionComparison c = a.conversion();
                 MeanComparison v = a.value();
                 rows.add(new String[] {
-                    a.key().arm() + (a.holdout() ? " (holdout)" : ""),
+                    a.key().arm() + (a.key().equals(g.control()) ? " (control)" : ""),
                     String.format(Locale.ROOT, "%,d", a.exposed()),
                     String.format(Locale.ROOT, "%,d", a.converted()),
                     String.format(Locale.ROOT, "%.2f%%", 100 * a.rate()),

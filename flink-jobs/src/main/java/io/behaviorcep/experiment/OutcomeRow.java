@@ -58,13 +58,13 @@ public record OutcomeRow(String decisionId, String userId, String patternId, int
         JsonNode n;
         try {
             n = JSON.readTree(json);
-        } catch (IOException e) {
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
         }
         if (n == null || !n.isObject()) throw new IllegalArgumentException("not a JSON object");
         return new OutcomeRow(text(n, "decision_id"), text(n, "user_id"), text(n, "pattern_id"), (int) number(n, "pattern_version", true),
                 text(n, "experiment_id"), text(n, "arm"), bool(n, "holdout"), time(n, "decided_at"), text(n, "goal_event"),
-                n.hasNonNull("goal_within_ms") ? number(n, "goal_within_ms", true) : 0, bool(n, "converted"), time(n, "converted_at"),
+                n.hasNonNull("goal_within_ms") ? (long) number(n, "goal_within_ms", true) : 0L, bool(n, "converted"), time(n, "converted_at"),
                 n.hasNonNull("value") ? number(n, "value", false) : null,
                 n.hasNonNull("time_to_convert_ms") ? (long) number(n, "time_to_convert_ms", true) : null);
     }
