@@ -19,6 +19,17 @@ public final class OutcomesTable {
     /** Which decisions count; a null field does not filter. {@code since} inclusive, {@code until} exclusive, on decided_at. */
     public record Filter(String patternId, String experimentId, Instant since, Instant until) {
         public static final Filter ALL = new Filter(null, null, null, null);
+
+        /** The filter of {@link #report} for one record, e.g. of a file. */
+        public boolean test(OutcomeRow r) {
+            if (patternId != null && !patternId.equals(r.patternId())) return false;
+            if (experimentId != null && !experimentId.equals(r.experimentId())
+                    && !(r.experimentId() == null && r.arm().equals(ExperimentReport.GLOBAL_HOLDOUT))) {
+                return false;
+            }
+            if (since != null && r.decidedAt().isBefore(since)) return false;
+            return until == null || r.decidedAt().isBefore(until);
+        }
     }
 
     private static final int FETCH_SIZE = 10_000;
