@@ -102,6 +102,6 @@ public final class ReportCommand implements Callable<Integer> {
         OutcomeRow.readJsonLines(file, r -> {
             if (filter.test(r)) b.add(r);
         });
-        return b.build();
+        return filter.narrow(b.build());
     }
 }

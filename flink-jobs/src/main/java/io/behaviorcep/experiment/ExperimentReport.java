@@ -29,7 +29,8 @@ import java.util.TreeMap;
  * <p>The control of an experiment is its holdout arm: an arm other than {@value #GLOBAL_HOLDOUT} whose
  * decisions are all holdouts (the first by name if there are several). Without one, the
  * {@value #GLOBAL_HOLDOUT} arm of the same pattern, version and experiment, else the
- * {@value #GLOBAL_HOLDOUT} arm of the same pattern and version without experiment.
+ * {@value #GLOBAL_HOLDOUT} arm of the same pattern and version without experiment (then listed with
+ * the experiment's arms, and on its own only if the pattern also has arms without experiment).
  *
  * <p>Warnings (the normal approximations behind the intervals are unreliable): an arm with fewer than
  * {@value #MIN_EXPOSED} exposed users; a comparison where either arm expects fewer than
@@ -95,6 +96,11 @@ public final class ExperimentReport {
 
     public boolean isEmpty() {
         return groups.isEmpty();
+    }
+
+    /** The groups of one experiment only (their arms keep their control, also one borrowed from outside the experiment). */
+    public ExperimentReport ofExperiment(String experimentId) {
+        return new ExperimentReport(groups.stream().filter(g -> experimentId.equals(g.key().experimentId())).toList());
     }
 
     /** The arm of {@code key}, if reported. */
@@ -166,11 +172,17 @@ public final class ExperimentReport {
     private static List<Group> groups(Map<ArmKey, Totals> all) {
         Map<GroupKey, Map<String, ArmKey>> byGroup = new TreeMap<>(GROUP_ORDER);
         all.keySet().forEach(k -> byGroup.computeIfAbsent(k.group(), g -> new TreeMap<>()).put(k.arm(), k));
+        Map<GroupKey, ArmKey> controls = new HashMap<>();
+        byGroup.forEach((g, armsByName) -> controls.put(g, control(g, armsByName, all, byGroup)));
         List<Group> out = new ArrayList<>();
         byGroup.forEach((g, armsByName) -> {
-            ArmKey control = control(g, armsByName, all, byGroup);
+            ArmKey control = controls.get(g);
+            boolean onlyBorrowedControl = armsByName.size() == 1 && armsByName.containsKey(GLOBAL_HOLDOUT)
+                    && controls.entrySet().stream().anyMatch(e -> !e.getKey().equals(g) && armsByName.get(GLOBAL_HOLDOUT).equals(e.getValue()));
+            if (onlyBorrowedControl) return; // shown as the control of the experiments that borrow it
             List<Arm> arms = new ArrayList<>();
-            if (control != null && control.group().equals(g)) arms.add(arm(control, all, null));
+            // the control first, also when borrowed from the pattern's arms without experiment
+            if (control != null) arms.add(arm(control, all, null));
             for (ArmKey k : armsByName.values()) {
                 if (!k.equals(control)) arms.add(arm(k, all, control));
             }

@@ -20,6 +20,14 @@ public final class OutcomesTable {
     public record Filter(String patternId, String experimentId, Instant since, Instant until) {
         public static final Filter ALL = new Filter(null, null, null, null);
 
+        /**
+         * What a report built from the records that pass {@link #test} shows: with an experiment, only its
+         * groups (the global holdout without experiment is read as its possible control, not shown alone).
+         */
+        public ExperimentReport narrow(ExperimentReport report) {
+            return experimentId == null ? report : report.ofExperiment(experimentId);
+        }
+
         /** The filter of {@link #report} for one record, e.g. of a file. */
         public boolean test(OutcomeRow r) {
             if (patternId != null && !patternId.equals(r.patternId())) return false;
@@ -84,6 +92,6 @@ public final class OutcomesTable {
             c.setReadOnly(readOnly);
             c.setAutoCommit(autoCommit);
         }
-        return b.build();
+        return filter.narrow(b.build());
     }
 }

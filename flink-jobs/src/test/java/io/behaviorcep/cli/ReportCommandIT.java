@@ -271,6 +271,10 @@ class ReportCommandIT {
         assertThat(urgentSince).isBetween(4_000L, 7_000L);
         assertThat(r.out()).containsPattern("\\n  urgent\\s+" + String.format(java.util.Locale.ROOT, "%,d", urgentSince) + "\\s");
 
+        Run experiment = report(withDatabase("--experiment", "subject-line"));
+        assertThat(experiment.code()).as(experiment.err()).isZero();
+        assertThat(experiment.out()).contains("experiment subject-line").doesNotContain("checkout-abandonment");
+
         // four hours of decisions: about 57 users per arm
         Run one = report(withDatabase("--pattern", "checkout-abandonment", "--until", "2026-11-01T04:00:00Z"));
         assertThat(one.code()).as(one.err()).isZero();

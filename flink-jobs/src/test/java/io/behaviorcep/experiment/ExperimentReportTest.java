@@ -99,15 +99,40 @@ class ExperimentReportTest {
         ExperimentReport report = ExperimentReport.of(rows);
 
         assertThat(report.groups()).extracting(g -> g.key().patternId() + "/" + g.key().experimentId())
-                .containsExactly("q/null", "r/null", "r/e2");
+                .containsExactly("q/null", "r/e2"); // r's global holdout is shown as the control of e2, not on its own
         Group q = report.groups().get(0);
         assertThat(q.control()).isEqualTo(new ArmKey("q", 1, null, ExperimentReport.GLOBAL_HOLDOUT));
         assertThat(ExperimentReport.armsByName(q).get("default").conversion().absoluteLift()).isCloseTo(0.02, within(1e-12));
-        Group r = report.groups().get(2);
+        Group r = report.groups().get(1);
         assertThat(r.control()).isEqualTo(new ArmKey("r", 1, null, ExperimentReport.GLOBAL_HOLDOUT));
-        assertThat(r.arms()).extracting(a -> a.key().arm()).containsExactly("a", "b");
+        assertThat(r.arms()).extracting(a -> a.key().arm()).containsExactly(ExperimentReport.GLOBAL_HOLDOUT, "a", "b");
+        assertThat(r.arms().get(0).exposed()).isEqualTo(500);
         assertThat(ExperimentReport.armsByName(r).get("b").conversion().absoluteLift()).isCloseTo(-0.02, within(1e-12));
         assertThat(report.text()).contains("against 'global_holdout' (the pattern's global holdout, no experiment)");
+    }
+
+    @Test
+    void anExperimentFilterKeepsTheBorrowedGlobalHoldoutAsControlOnly() {
+        List<OutcomeRow> rows = new ArrayList<>();
+        rows.addAll(arm("q", null, "default", false, 200, 20, 1));
+        rows.addAll(arm("q", null, ExperimentReport.GLOBAL_HOLDOUT, true, 200, 20, 1));
+        rows.addAll(arm("r", "e2", "a", false, 200, 30, 1));
+        rows.addAll(arm("r", "e3", "a", false, 200, 30, 1));
+        rows.addAll(arm("r", null, ExperimentReport.GLOBAL_HOLDOUT, true, 200, 20, 1));
+        OutcomesTable.Filter filter = new OutcomesTable.Filter(null, "e2", null, null);
+        ExperimentReport.Builder b = ExperimentReport.builder();
+        rows.stream().filter(filter::test).forEach(b::add);
+        ExperimentReport report = filter.narrow(b.build());
+        assertThat(report.groups()).hasSize(1);
+        Group e2 = report.groups().get(0);
+        assertThat(e2.key()).isEqualTo(new ExperimentReport.GroupKey("r", 1, "e2"));
+        assertThat(e2.arms()).extracting(a -> a.key().arm()).containsExactly(ExperimentReport.GLOBAL_HOLDOUT, "a");
+        assertThat(e2.arms().get(1).conversion().absoluteLift()).isCloseTo(0.05, within(1e-12));
+        // the filter by time: since inclusive, until exclusive
+        OutcomeRow first = rows.get(0);
+        assertThat(new OutcomesTable.Filter(null, null, first.decidedAt(), null).test(first)).isTrue();
+        assertThat(new OutcomesTable.Filter(null, null, null, first.decidedAt()).test(first)).isFalse();
+        assertThat(new OutcomesTable.Filter("r", null, null, null).test(first)).isFalse();
     }
 
     @Test
