@@ -47,7 +47,10 @@ class LayeringTest {
             ROOT + ".engine.PatternEngine", ROOT + ".engine.CompiledPattern", ROOT + ".engine.FlinkCepInternals",
             ROOT + ".engine.StateGraph", ROOT + ".engine.Run", ROOT + ".engine.PathNode", ROOT + ".engine.PatternRuns",
             ROOT + ".privacy.PrivacyRules", ROOT + ".action.UserActions",
-            ROOT + ".profile.ProfileState", ROOT + ".profile.ProfileSnapshot", ROOT + ".profile.ThresholdEvaluator");
+            ROOT + ".profile.ProfileState", ROOT + ".profile.ProfileSnapshot", ROOT + ".profile.ThresholdEvaluator",
+            ROOT + ".experiment.ExperimentReport", ROOT + ".experiment.OutcomeRow", ROOT + ".experiment.OutcomesTable",
+            ROOT + ".experiment.ProportionComparison", ROOT + ".experiment.MeanComparison", ROOT + ".experiment.SampleSummary",
+            ROOT + ".experiment.Distributions");
     static final String[] FLINK_RUNTIME = {"org.apache.flink.runtime..", "org.apache.flink.streaming..", "org.apache.flink.api.common.state.."};
 
     static final String[] TOOLS = {ROOT + ".cli..", ROOT + ".local..", ROOT + ".replay..", ROOT + ".testkit.."};

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 @Command(name = "behavior-cep", mixinStandardHelpOptions = true, version = "behavior-cep 0.1.0 (Flink 2.2.1)",
         description = "Complex event processing on user-behaviour events with Apache Flink.",
         subcommands = {LocalCommand.class, RunCommand.class, ValidateCommand.class, TestCommand.class, ReplayCommand.class, MigrateCommand.class,
-                ControlCommand.class, ServeCommand.class, ServeKeysCommand.class, DeliverCommand.class, CommandLine.HelpCommand.class})
+                ControlCommand.class, ServeCommand.class, ServeKeysCommand.class, DeliverCommand.class, ReportCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,6 +1,8 @@
 package io.behaviorcep.cli;
 
 import io.behaviorcep.config.JobConfig;
+import io.behaviorcep.experiment.ExperimentReport;
+import io.behaviorcep.experiment.OutcomeRow;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.pattern.PatternProblem;
 import io.behaviorcep.replay.Backfill;
@@ -13,7 +15,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -64,6 +68,9 @@ public final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--to-sinks", description = "write the decided results to the real Kafka topics and PostgreSQL tables (a backfill; idempotent by id)")
     boolean toSinks;
+
+    @Option(names = "--report", description = "also print the experiment report of the replay's decisions (OUT/outcomes.jsonl), as `report --outcomes` does")
+    boolean report;
 
     @Option(names = "--parallelism", paramLabel = "N", description = "default: the number of cores")
     Integer parallelism;
@@ -157,11 +164,16 @@ public final class ReplayCommand implements Callable<Integer> {
             stdout.println(c.b().summary.table());
             stdout.print(c.table(patterns.toString(), compare.toString()));
             stdout.println("\nresults in " + out.resolve("a") + " and " + out.resolve("b") + ", users per pattern in " + out.resolve("compare.json"));
+            if (report) {
+                printExperimentReport(out.resolve("a"), stdout);
+                printExperimentReport(out.resolve("b"), stdout);
+            }
             return 0;
         }
         ReplayRunner.Result r = ReplayRunner.run(o);
         stdout.print(r.summary.table());
         stdout.println("\nresults in " + out + ": alerts.jsonl, segments.jsonl, dlq.jsonl, summary.json");
+        if (report) printExperimentReport(out, stdout);
         if (toSinks) {
             Backfill.Written w = Backfill.write(config, out, o.parallelism);
             stdout.println("backfilled " + w.alerts() + " alert(s) to " + config.alertsTopic() + " and " + w.segmentUpdates()
@@ -185,6 +197,28 @@ public final class ReplayCommand implements Callable<Integer> {
             return ReplayRunner.Input.of(files);
         }
         return ReplayRunner.Input.of(new KafkaRange(config, time(kafkaFrom, "--kafka-from"), time(kafkaTo, "--kafka-to")));
+    }
+
+    /** The decision outcomes of a replay, one record a line as on the outcomes topic (docs/experiments.md). */
+    public static final String OUTCOMES_FILE = "outcomes.jsonl";
+
+    /** The experiment report over {@link #OUTCOMES_FILE} of a replay's result folder, or why there is none. */
+    static void printExperimentReport(Path resultDir, PrintStream to) throws IOException {
+        Path file = resultDir.resolve(OUTCOMES_FILE);
+        to.println();
+        if (!Files.exists(file)) {
+            to.println("experiment report: no " + file + " (this replay wrote no decision outcomes)");
+            return;
+        }
+        ExperimentReport.Builder b = ExperimentReport.builder();
+        try {
+            OutcomeRow.readJsonLines(file, b::add);
+        } catch (IllegalArgumentException e) {
+            to.println("experiment report: " + e.getMessage());
+            return;
+        }
+        to.println("experiment report of " + file + ":");
+        to.print(b.build().text());
     }
 
     public static Instant time(String s, String option) {
