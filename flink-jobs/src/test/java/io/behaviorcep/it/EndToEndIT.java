@@ -308,6 +308,8 @@ class EndToEndIT {
                 deadline.toString(), value(record), alertId), r -> !r.isEmpty());
         assertThat(row).containsExactly("pricing-no-signup | pricing_no_signup | " + user + " | t | t");
         assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM alerts WHERE user_id = ?", user)).containsExactly("1");
+    }
+
     /**
      * A user gone for longer than {@code profile.retention} (2 h here) who comes back is not new again:
      * PostgreSQL holds one entry of {@code new} and no {@code ttl} exit, and the profile written on the
