@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -69,7 +70,7 @@ public final class ReportCommand implements Callable<Integer> {
                 jdbc = config.jdbc();
                 if (jdbc == null) throw new IllegalArgumentException("give --jdbc.url (PostgreSQL with the outcomes table) or --outcomes FILE");
             }
-        } catch (IllegalArgumentException | java.io.IOException e) {
+        } catch (IllegalArgumentException | IOException e) {
             err.println("report: " + e.getMessage());
             err.flush();
             return 2;
@@ -81,7 +82,7 @@ public final class ReportCommand implements Callable<Integer> {
             err.println("report: reading the outcomes table failed: " + e.getMessage());
             err.flush();
             return 1;
-        } catch (IllegalArgumentException | java.io.IOException e) {
+        } catch (IllegalArgumentException | IOException e) {
             err.println("report: " + e.getMessage());
             err.flush();
             return 1;
@@ -97,7 +98,7 @@ public final class ReportCommand implements Callable<Integer> {
         }
     }
 
-    private static ExperimentReport fromFile(Path file, OutcomesTable.Filter filter) throws java.io.IOException {
+    private static ExperimentReport fromFile(Path file, OutcomesTable.Filter filter) throws IOException {
         ExperimentReport.Builder b = ExperimentReport.builder();
         OutcomeRow.readJsonLines(file, r -> {
             if (filter.test(r)) b.add(r);
