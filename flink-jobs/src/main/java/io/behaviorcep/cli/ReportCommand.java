@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
 @Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Print the experiment report: per pattern version, experiment and arm the exposed and converted users, the conversion "
-                    + "rate and value per user, and each arm's lift against the holdout with 95% intervals and p-values "
+                    + "rate and value per user, and each arm's lift against the holdout with 95%% intervals and p-values "
                     + "(docs/experiments.md).",
             "Reads the outcomes table of PostgreSQL (settings as for run: --jdbc.url, --jdbc.user, --jdbc.password-env, or --config FILE), "
                     + "or a file of outcome records (--outcomes)."})
