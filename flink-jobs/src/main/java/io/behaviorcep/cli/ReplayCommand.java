@@ -199,12 +199,9 @@ public final class ReplayCommand implements Callable<Integer> {
         return ReplayRunner.Input.of(new KafkaRange(config, time(kafkaFrom, "--kafka-from"), time(kafkaTo, "--kafka-to")));
     }
 
-    /** The decision outcomes of a replay, one record a line as on the outcomes topic (docs/experiments.md). */
-    public static final String OUTCOMES_FILE = "outcomes.jsonl";
-
-    /** The experiment report over {@link #OUTCOMES_FILE} of a replay's result folder, or why there is none. */
+    /** The experiment report over {@link ReplayRunner#OUTCOMES_FILE} of a replay's result folder, or why there is none. */
     static void printExperimentReport(Path resultDir, PrintStream to) throws IOException {
-        Path file = resultDir.resolve(OUTCOMES_FILE);
+        Path file = resultDir.resolve(ReplayRunner.OUTCOMES_FILE);
         to.println();
         if (!Files.exists(file)) {
             to.println("experiment report: no " + file + " (this replay wrote no decision outcomes)");

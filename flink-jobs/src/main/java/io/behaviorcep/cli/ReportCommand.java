@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -24,7 +25,7 @@ import java.util.concurrent.Callable;
 @Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Print the experiment report: per pattern version, experiment and arm the exposed and converted users, the conversion "
-                    + "rate and value per user, and each arm's lift against the holdout with 95% intervals and p-values "
+                    + "rate and value per user, and each arm's lift against the holdout with 95%% intervals and p-values "
                     + "(docs/experiments.md).",
             "Reads the outcomes table of PostgreSQL (settings as for run: --jdbc.url, --jdbc.user, --jdbc.password-env, or --config FILE), "
                     + "or a file of outcome records (--outcomes)."})
@@ -69,7 +70,7 @@ public final class ReportCommand implements Callable<Integer> {
                 jdbc = config.jdbc();
                 if (jdbc == null) throw new IllegalArgumentException("give --jdbc.url (PostgreSQL with the outcomes table) or --outcomes FILE");
             }
-        } catch (IllegalArgumentException | java.io.IOException e) {
+        } catch (IllegalArgumentException | IOException e) {
             err.println("report: " + e.getMessage());
             err.flush();
             return 2;
@@ -81,7 +82,7 @@ public final class ReportCommand implements Callable<Integer> {
             err.println("report: reading the outcomes table failed: " + e.getMessage());
             err.flush();
             return 1;
-        } catch (IllegalArgumentException | java.io.IOException e) {
+        } catch (IllegalArgumentException | IOException e) {
             err.println("report: " + e.getMessage());
             err.flush();
             return 1;
@@ -97,7 +98,7 @@ public final class ReportCommand implements Callable<Integer> {
         }
     }
 
-    private static ExperimentReport fromFile(Path file, OutcomesTable.Filter filter) throws java.io.IOException {
+    private static ExperimentReport fromFile(Path file, OutcomesTable.Filter filter) throws IOException {
         ExperimentReport.Builder b = ExperimentReport.builder();
         OutcomeRow.readJsonLines(file, r -> {
             if (filter.test(r)) b.add(r);

@@ -120,6 +120,9 @@ public final class ReplayRunner {
         }
     }
 
+    /** The decision outcomes of experiments and holdouts in a result folder, one record a line as on the outcomes topic. */
+    public static final String OUTCOMES_FILE = "outcomes.jsonl";
+
     /** One output document with what it is sorted and cut by. */
     record Outcome(long at, String user, String key, JsonNode doc) {}
 

@@ -1,5 +1,6 @@
 package io.behaviorcep.cli;
 
+import io.behaviorcep.replay.ReplayRunner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -37,7 +38,7 @@ class ReplayReportOptionTest {
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 200; i++) lines.add(outcome("a" + i, "default", false, i < 30));
         for (int i = 0; i < 200; i++) lines.add(outcome("h" + i, "global_holdout", true, i < 20));
-        Files.write(dir.resolve(ReplayCommand.OUTCOMES_FILE), lines);
+        Files.write(dir.resolve(ReplayRunner.OUTCOMES_FILE), lines);
         String text = print(dir);
         assertThat(text).contains("experiment report of " + dir.resolve("outcomes.jsonl"))
                 .contains("pattern cart-abandonment v1, no experiment: arms against 'global_holdout'")
@@ -47,7 +48,7 @@ class ReplayReportOptionTest {
     @Test
     void saysWhyThereIsNoReport(@TempDir Path dir) throws IOException {
         assertThat(print(dir)).contains("experiment report: no " + dir.resolve("outcomes.jsonl") + " (this replay wrote no decision outcomes)");
-        Files.writeString(dir.resolve(ReplayCommand.OUTCOMES_FILE), "{\"user_id\":1}\n");
+        Files.writeString(dir.resolve(ReplayRunner.OUTCOMES_FILE), "{\"user_id\":1}\n");
         assertThat(print(dir)).contains("outcomes.jsonl:1: not an outcome: user_id must be a string");
     }
 
