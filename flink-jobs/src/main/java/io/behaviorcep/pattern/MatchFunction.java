@@ -63,6 +63,7 @@ public final class MatchFunction {
         m.anchorId = anchor.messageId;
         m.detectedAt = absence == null ? anchor.timestamp : anchor.timestamp + absence.absentFor.toMillis();
         m.profile = anchor.profile;
+        m.timezone = anchor.context == null ? null : anchor.context.get("timezone");
 
         // written as text, not as a JSON tree: a match is built on the engine's hot path
         StringBuilder matched = new StringBuilder(128).append('{');

@@ -21,6 +21,8 @@ public class PatternMatch {
     /** The alert payload with templates filled in, as a JSON object. */
     public String payloadJson;
     public ProfileSnapshot profile;
+    /** The anchor event's {@code context.timezone} as sent (untrusted; the messaging policy validates it), or null. */
+    public String timezone;
 
     public PatternMatch() {}
 
