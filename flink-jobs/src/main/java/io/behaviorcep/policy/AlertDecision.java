@@ -54,7 +54,8 @@ public class AlertDecision {
         return d;
     }
 
-    static String id(String alertId, String reason, long decidedAt) {
+    /** sha-256 of alert id, reason and decision time; the first 128 bits in hex. */
+    public static String id(String alertId, String reason, long decidedAt) {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest((alertId + "\n" + reason + "\n" + decidedAt).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h, 0, 16);

@@ -74,7 +74,7 @@ public final class MessagingPolicy {
 
     /** Releases every held alert due at or before {@code watermark}, in time order. */
     public void releaseDue(long watermark, PolicyState state, Out out) {
-        while (state.nextRelease() <= watermark) {
+        while (!state.held.isEmpty() && state.nextRelease() <= watermark) {
             long at = state.nextRelease();
             decide(List.of(), at, state, out);
         }
