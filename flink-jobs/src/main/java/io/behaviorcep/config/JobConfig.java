@@ -43,6 +43,7 @@ public final class JobConfig implements Serializable {
         key("topics.dlq", "behavior.dlq", "output: rejected input records, original bytes, reason in headers");
         key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
         key("topics.pattern-events", "behavior.pattern-events", "output: one JSON record per pattern change accepted or rejected by the running job (key = pattern id)");
+        key("topics.alert-decisions", "behavior.alert-decisions", "output: what the messaging policy did with alerts it did not send at once (key = user)");
         key("topics.control", "behavior.control", "input: privacy controls (erase, opt_out, opt_in) written only by the operator; the job may only read it");
         key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
         key("jdbc.user", "behavior_cep", "PostgreSQL user");
@@ -287,6 +288,10 @@ public final class JobConfig implements Serializable {
 
     public String lateTopic() {
         return values.get("topics.late");
+    }
+
+    public String alertDecisionsTopic() {
+        return values.get("topics.alert-decisions");
     }
 
     public String patternEventsTopic() {

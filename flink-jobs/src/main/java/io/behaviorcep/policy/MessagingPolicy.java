@@ -207,8 +207,8 @@ public final class MessagingPolicy {
 
     /**
      * The first instant after {@code at} at which the local time is the window's end. On a day whose end
-     * time falls in a DST gap the window ends at the first instant after the gap; in an overlap, at the
-     * earlier of the two.
+     * time falls in a DST gap it moves later by the length of the gap (02:30 becomes 03:30); in an
+     * overlap it is the earlier of the two instants ({@link ZonedDateTime#of}).
      */
     static long endOfQuietWindow(long at, ZoneId zone, PolicyDefinition.QuietHours quiet) {
         ZonedDateTime now = Instant.ofEpochMilli(at).atZone(zone);
