@@ -67,8 +67,10 @@ public final class PolicyGate implements UserActions.AlertGate {
         if (alert.detectedAt != offeredAt) advance(alert.detectedAt);
         offeredAt = alert.detectedAt;
         // the body is kept only while the alert waits for quiet hours to end; alerts are few next to events
+        // longer text is no zone id (the policy falls back); not kept in state
+        String zone = timezone == null || timezone.length() > MessagingPolicy.MAX_ZONE_LENGTH ? null : timezone;
         offered.add(new Candidate(alert.alertId, alert.patternId, alert.patternVersion, alert.alertType, alert.userId,
-                alert.detectedAt, timezone, toJson(alert)));
+                alert.detectedAt, zone, toJson(alert)));
         offeredAlerts.put(alert.alertId, alert);
     }
 

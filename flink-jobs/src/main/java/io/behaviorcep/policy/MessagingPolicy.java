@@ -36,7 +36,7 @@ public final class MessagingPolicy {
     }
 
     /** Longer text is not a zone id: don't spend work on it. */
-    static final int MAX_ZONE_LENGTH = 64;
+    public static final int MAX_ZONE_LENGTH = 64;
 
     private final PolicyDefinition def;
 
