@@ -67,6 +67,10 @@ import java.util.Set;
  * leave every segment (reason {@code erased}), forgets their caps and pending matches, and for as long
  * as a partial match can still complete ({@link #erasureMarkerMillis}) drops any match that binds an
  * event from before the erasure. Counters {@code alertsSuppressed}, {@code matchesErased}.
+ *
+ * <p>With a messaging policy ({@link #withPolicy}), alerts past their pattern's cap go through it
+ * ({@link PolicyGate}); its per-user state is the keyed value {@code messaging-policy}, its release
+ * timers are this operator's event-time timers, and what it holds back goes to {@link #ALERT_DECISIONS}.
  */
 public class PatternActionsFunction extends KeyedProcessFunction<String, ActionInput, Alert> implements CheckpointedFunction {
     public static final OutputTag<SegmentUpdate> SEGMENT_UPDATES = new OutputTag<>("segment-updates") {};
@@ -350,15 +354,18 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
                 contain(ex, in, ctx);
             }
         };
-        PolicyGate gate = policy == null ? null : new PolicyGate(policy, io.behaviorcep.policy.PolicyState.fromJson(policyState.value()), effects,
+        String policyBefore = policy == null ? null : policyState.value();
+        PolicyGate gate = policy == null ? null : new PolicyGate(policy, io.behaviorcep.policy.PolicyState.fromJson(policyBefore), effects,
                 d -> {
                     alertDecisions.inc();
                     ctx.output(ALERT_DECISIONS, d);
                 });
         decisions.decide(ctx.getCurrentKey(), watermark, userState, effects, gate);
         if (gate != null) {
-            if (gate.state().isEmpty()) policyState.clear();
-            else policyState.update(gate.state().toJson());
+            // most users had no alert lately: no state write when there was and is nothing to keep
+            String after = gate.state().isEmpty() ? null : gate.state().toJson();
+            if (after == null && policyBefore != null) policyState.clear();
+            else if (after != null && !after.equals(policyBefore)) policyState.update(after);
         }
     }
 
