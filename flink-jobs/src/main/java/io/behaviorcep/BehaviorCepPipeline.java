@@ -3,6 +3,9 @@ package io.behaviorcep;
 import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.action.Alert;
 import io.behaviorcep.action.PatternActionsFunction;
+import io.behaviorcep.policy.AlertDecision;
+import io.behaviorcep.policy.PolicyDefinition;
+import io.behaviorcep.policy.PolicyFile;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
@@ -202,14 +205,25 @@ public final class BehaviorCepPipeline {
 
         // matches, segment exits, the profile's privacy signals and the pattern changes, in-band
         SingleOutputStreamOperator<Alert> alerts = DataStreamUtils.reinterpretAsKeyedStream(engine, ActionInput::userKey, Types.STRING)
-                .process(new PatternActionsFunction(allPatterns), TypeInformation.of(Alert.class))
+                .process(new PatternActionsFunction(allPatterns).withPolicy(policy(config)), TypeInformation.of(Alert.class))
                 .uid(UID_ACTIONS).name("Alerts, caps & segments");
+        // the messaging policy's decisions (issue #19): pseudonymised like the alerts they refer to
+        DataStream<AlertDecision> alertDecisions = alerts.getSideOutput(PatternActionsFunction.ALERT_DECISIONS);
+        io.alertDecisions(pseudonymKey == null ? alertDecisions
+                : alertDecisions.map(Pseudonymizer.alertDecisions(pseudonymKey)).returns(AlertDecision.class)
+                        .uid(UID_PSEUDONYMIZE + "-alert-decisions").name("Pseudonymise alert decisions"));
         io.alerts(pseudonymKey == null ? alerts
                 : alerts.map(Pseudonymizer.alerts(pseudonymKey)).returns(Alert.class).uid(UID_PSEUDONYMIZE + "-alerts").name("Pseudonymise alerts"));
         DataStream<SegmentUpdate> segments = alerts.getSideOutput(PatternActionsFunction.SEGMENT_UPDATES);
         if (!thresholdSegments.isEmpty()) segments = segments.union(thresholdUpdates);
         io.segmentUpdates(pseudonymized(segments, pseudonymKey));
         io.deadLetters(deadLetters.union(alerts.getSideOutput(PatternActionsFunction.FAILED)));
+    }
+
+    /** The messaging policy of {@code policy.file}, read at submission; null when there is none. */
+    public static PolicyDefinition policy(JobConfig config) {
+        java.nio.file.Path file = config.policyPath();
+        return file == null ? null : PolicyFile.read(file).orThrow();
     }
 
     /** The same key on the same subtask: no shuffle, so the next operator chains to this one. */

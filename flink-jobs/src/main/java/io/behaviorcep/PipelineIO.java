@@ -38,6 +38,12 @@ public interface PipelineIO {
      */
     default void patternEvents(DataStream<String> records) {}
 
+    /**
+     * What the messaging policy did with alerts it did not send at once ({@code behavior.alert-decisions},
+     * table {@code alert_decisions}); default: not written.
+     */
+    default void alertDecisions(DataStream<io.behaviorcep.policy.AlertDecision> decisions) {}
+
     /** Latest profiles and erasures for PostgreSQL ({@code user_profiles}, {@code erasures}); default: not written. */
     default void profileRecords(DataStream<ProfileRecord> records) {}
 

@@ -67,6 +67,10 @@ import java.util.Set;
  * leave every segment (reason {@code erased}), forgets their caps and pending matches, and for as long
  * as a partial match can still complete ({@link #erasureMarkerMillis}) drops any match that binds an
  * event from before the erasure. Counters {@code alertsSuppressed}, {@code matchesErased}.
+ *
+ * <p>With a messaging policy ({@link #withPolicy}), alerts past their pattern's cap go through it
+ * ({@link PolicyGate}); its per-user state is the keyed value {@code messaging-policy}, its release
+ * timers are this operator's event-time timers, and what it holds back goes to {@link #ALERT_DECISIONS}.
  */
 public class PatternActionsFunction extends KeyedProcessFunction<String, ActionInput, Alert> implements CheckpointedFunction {
     public static final OutputTag<SegmentUpdate> SEGMENT_UPDATES = new OutputTag<>("segment-updates") {};
@@ -77,6 +81,14 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PatternActionsFunction.class);
     public static final String MATCHES_COLLAPSED = "matchesCollapsed";
     public static final String SEGMENT_MEMBERS = "members";
+    /** What the messaging policy did with alerts it did not send at once (issue #19). */
+    public static final OutputTag<io.behaviorcep.policy.AlertDecision> ALERT_DECISIONS = new OutputTag<>("alert-decisions") {};
+    /** The messaging policy, or null (every alert that passes its pattern's cap goes out). */
+    private io.behaviorcep.policy.PolicyDefinition policyDefinition;
+    private transient io.behaviorcep.policy.MessagingPolicy policy;
+    /** The user's {@link io.behaviorcep.policy.PolicyState} as JSON; absent when empty. */
+    private transient ValueState<String> policyState;
+    private transient Counter alertDecisions;
 
     private transient PatternTimeline timeline;
     /**
@@ -117,6 +129,12 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         this.erasureMarkerMillis = longest + 60 * 60_000L;
     }
 
+    /** Alerts go through this messaging policy (null: none). */
+    public PatternActionsFunction withPolicy(io.behaviorcep.policy.PolicyDefinition policy) {
+        this.policyDefinition = policy;
+        return this;
+    }
+
     /**
      * An upper bound of the event time between a match's first event and its decision: every
      * window and absence of the pattern added up (the pattern window bounds it as well).
@@ -143,6 +161,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         recentAlerts = getRuntimeContext().getMapState(new MapStateDescriptor<>("recent-alerts", Types.STRING, PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
         suppressed = getRuntimeContext().getState(new ValueStateDescriptor<>("user-suppressed", Types.BOOLEAN));
         erasedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("user-erased-at", Types.LONG));
+        policyState = getRuntimeContext().getState(new ValueStateDescriptor<>("messaging-policy", Types.STRING));
+        policy = policyDefinition == null ? null : new io.behaviorcep.policy.MessagingPolicy(policyDefinition);
         var metrics = getRuntimeContext().getMetricGroup();
         alertsEmitted = metrics.counter("alertsEmitted");
         alertsCapped = metrics.counter("alertsCapped");
@@ -150,6 +170,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         segmentExits = metrics.counter("segmentExits");
         alertsSuppressed = metrics.counter("alertsSuppressed");
         matchesErased = metrics.counter("matchesErased");
+        alertDecisions = metrics.counter("alertDecisions");
         failures = new StepFailure.Tally(metrics, LOG);
         patternCounters = new HashMap<>();
         metricGroup = metrics;
@@ -302,7 +323,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     private void decide(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
         long watermark = Math.max(timestamp, ctx.timerService().currentWatermark());
-        decisions.decide(ctx.getCurrentKey(), watermark, userState, new UserActions.Effects() {
+        UserActions.Effects effects = new UserActions.Effects() {
             @Override
             public void alert(Alert alert) {
                 out.collect(alert);
@@ -332,7 +353,20 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             public void failed(RuntimeException ex, ActionInput in) {
                 contain(ex, in, ctx);
             }
-        });
+        };
+        String policyBefore = policy == null ? null : policyState.value();
+        PolicyGate gate = policy == null ? null : new PolicyGate(policy, io.behaviorcep.policy.PolicyState.fromJson(policyBefore), effects,
+                d -> {
+                    alertDecisions.inc();
+                    ctx.output(ALERT_DECISIONS, d);
+                });
+        decisions.decide(ctx.getCurrentKey(), watermark, userState, effects, gate);
+        if (gate != null) {
+            // most users had no alert lately: no state write when there was and is nothing to keep
+            String after = gate.state().isEmpty() ? null : gate.state().toJson();
+            if (after == null && policyBefore != null) policyState.clear();
+            else if (after != null && !after.equals(policyBefore)) policyState.update(after);
+        }
     }
 
     /** The operator's keyed state, as the decisions see it. */

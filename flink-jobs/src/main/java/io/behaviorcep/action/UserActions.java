@@ -116,6 +116,32 @@ public final class UserActions {
         void segmentExited(String segment);
     }
 
+    // ---- messaging policy hook (io.behaviorcep.policy, issue #19) ----
+    /**
+     * The messaging policy between the patterns' caps and the alerts output ({@link PolicyGate}); null:
+     * every alert goes out. Called in event-time order with the inputs.
+     */
+    public interface AlertGate {
+        /** An alert the patterns raised (after their caps); {@code timezone}: the event's context.timezone, or null. */
+        void offer(Alert alert, String timezone);
+
+        /** The next input is at {@code at}: alerts offered at an earlier instant are decided now. */
+        void advance(long at);
+
+        void suppressed(long at);
+
+        void erased(long at);
+
+        /** The batch is done up to {@code watermark}. */
+        void finish(long watermark);
+    }
+
+    private static void emit(Alert alert, String timezone, Effects effects, AlertGate gate) {
+        if (gate == null) effects.alert(alert);
+        else gate.offer(alert, timezone);
+    }
+    // ---- end of the messaging policy hook ----
+
     private final PatternVersions patterns;
     /** How long after an erasure matches binding earlier events are dropped: the longest span a match can have. */
     private final long erasureMarkerMillis;
@@ -129,6 +155,11 @@ public final class UserActions {
 
     /** Applies every pending input and TTL expiry of {@code user} up to {@code watermark}, in order. */
     public void decide(String user, long watermark, UserState state, Effects effects) throws Exception {
+        decide(user, watermark, state, effects, null);
+    }
+
+    /** As {@link #decide(String, long, UserState, Effects)}, with alerts going through {@code gate} (null: none). */
+    public void decide(String user, long watermark, UserState state, Effects effects, AlertGate gate) throws Exception {
         List<ActionInput> due = new ArrayList<>();
         List<ActionInput> later = new ArrayList<>();
         for (ActionInput in : state.pending()) (in.timestamp() <= watermark ? due : later).add(in);
@@ -150,15 +181,16 @@ public final class UserActions {
             ActionInput in = queue.poll();
             // one input that fails is a dead letter; the others of the batch are still applied
             try {
+                if (gate != null) gate.advance(in.timestamp());
                 effects.beforeApply(in);
                 if (in instanceof ActionInput.PrivacySignal signal) {
-                    control(signal, state, effects);
+                    control(signal, state, effects, gate);
                 } else if (in instanceof ActionInput.SegmentExit exit) {
-                    exit(exit, state, effects);
+                    exit(exit, state, effects, gate);
                 } else if (in instanceof ActionInput.Matched matched) {
                     PatternMatch m = matched.match();
                     if (anchorsDone.add(m.patternId + "|" + m.anchorId + "|" + m.detectedAt)) {
-                        Membership entered = apply(m, state, effects);
+                        Membership entered = apply(m, state, effects, gate);
                         if (entered != null && entered.expiresAt <= watermark) {
                             queue.add(new ActionInput.SegmentExit(user, patterns.version(m.patternId, m.patternVersion).segment.name,
                                     SegmentUpdate.REASON_TTL, "", entered.expiresAt, null));
@@ -172,22 +204,25 @@ public final class UserActions {
                 effects.failed(ex, in);
             }
         }
+        if (gate != null) gate.finish(watermark);
         state.replacePending(later);
         pruneRecentAlerts(watermark, state);
         Long erased = state.erasedAt();
         if (erased != null && erased + erasureMarkerMillis <= watermark) state.erasedAt(null);
     }
 
-    private void control(ActionInput.PrivacySignal in, UserState state, Effects effects) throws Exception {
+    private void control(ActionInput.PrivacySignal in, UserState state, Effects effects, AlertGate gate) throws Exception {
         switch (in.signal()) {
             case SUPPRESS -> {
                 state.suppressed(true);
+                if (gate != null) gate.suppressed(in.timestamp());
                 exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_SUPPRESSED, state, effects);
             }
             case UNSUPPRESS -> state.suppressed(false);
             case ERASE -> {
                 exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_ERASED, state, effects);
                 state.clearRecentAlerts();
+                if (gate != null) gate.erased(in.timestamp());
                 // pending inputs are decided later than the erasure; those binding earlier events are
                 // dropped as they come due (erasedAt), the others are the user's new behaviour
                 Long previous = state.erasedAt();
@@ -225,21 +260,21 @@ public final class UserActions {
     }
 
     /** @return the membership the match entered, or null */
-    private Membership apply(PatternMatch m, UserState state, Effects effects) throws Exception {
+    private Membership apply(PatternMatch m, UserState state, Effects effects, AlertGate gate) throws Exception {
         PatternDefinition def = patterns.version(m.patternId, m.patternVersion);
         if (def == null) return null; // a pattern removed from the set since the match was buffered
         if (bindsErasedEvents(m, state.erasedAt())) {
             counts.matchErased();
             return null;
         }
-        if (m.timedOut) return applyTimedOut(def, m, state, effects);
+        if (m.timedOut) return applyTimedOut(def, m, state, effects, gate);
         if (state.suppressed()) {
             if (def.alert != null) counts.alertSuppressed();
             return null;
         }
         if (def.alert != null) {
             if (withinCap(def, m.detectedAt, state, effects)) {
-                effects.alert(toAlert(def, m));
+                emit(toAlert(def, m), m.timezone, effects, gate);
                 counts.alertEmitted(def);
             } else {
                 counts.alertCapped(def);
@@ -258,14 +293,14 @@ public final class UserActions {
     }
 
     /** A timed-out partial match raises the {@code on_timeout} alert, under the pattern's cap; it enters no segment. */
-    private Membership applyTimedOut(PatternDefinition def, PatternMatch m, UserState state, Effects effects) throws Exception {
+    private Membership applyTimedOut(PatternDefinition def, PatternMatch m, UserState state, Effects effects, AlertGate gate) throws Exception {
         if (def.onTimeout() == null) return null; // a version without on_timeout cannot have emitted it
         if (state.suppressed()) {
             counts.alertSuppressed();
             return null;
         }
         if (withinCap(def, m.detectedAt, state, effects)) {
-            effects.alert(timedOutAlert(def, m));
+            emit(timedOutAlert(def, m), m.timezone, effects, gate);
             counts.alertEmitted(def);
         } else {
             counts.alertCapped(def);
@@ -273,7 +308,7 @@ public final class UserActions {
         return null;
     }
 
-    private void exit(ActionInput.SegmentExit in, UserState state, Effects effects) throws Exception {
+    private void exit(ActionInput.SegmentExit in, UserState state, Effects effects, AlertGate gate) throws Exception {
         Membership current = state.membership(in.segment());
         if (current == null) return;
         boolean byTtl = SegmentUpdate.REASON_TTL.equals(in.patternId());
@@ -287,7 +322,7 @@ public final class UserActions {
         counts.segmentExited(in.segment());
         PatternDefinition def = byTtl ? null : patterns.latest(in.patternId());
         if (def != null && def.segment != null && def.segment.exitAlert != null) {
-            effects.alert(exitAlert(def, in));
+            emit(exitAlert(def, in), null, effects, gate);
             counts.alertEmitted(def);
         }
     }

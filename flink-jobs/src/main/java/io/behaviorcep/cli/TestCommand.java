@@ -39,6 +39,26 @@ public final class TestCommand implements Callable<Integer> {
                     System.out.print(r.diff());
                 }
             }
+            // the messaging policy beside the patterns (kind: policy), run with them
+            java.nio.file.Path policyFile = java.nio.file.Files.isDirectory(path) ? path.resolve(io.behaviorcep.policy.PolicyFile.DEFAULT_NAME) : null;
+            if (policyFile != null && java.nio.file.Files.isRegularFile(policyFile)) {
+                io.behaviorcep.policy.PolicyFile.Result policy = io.behaviorcep.policy.PolicyFile.read(policyFile);
+                if (!policy.ok()) {
+                    policy.problems().forEach(System.out::println);
+                    System.out.println("fix the problems above first (see `validate`)");
+                    return 1;
+                }
+                for (PatternTestKit.PolicyResult r : PatternTestKit.run(policy.policy(), loaded.patterns())) {
+                    if (r.passed()) {
+                        passed++;
+                        System.out.println("PASS " + r.title());
+                    } else {
+                        failed++;
+                        System.out.println("FAIL " + r.title());
+                        System.out.print(r.diff());
+                    }
+                }
+            }
         }
         System.out.println(passed + " example(s) passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;

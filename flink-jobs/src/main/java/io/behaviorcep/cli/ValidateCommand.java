@@ -36,11 +36,43 @@ public final class ValidateCommand implements Callable<Integer> {
             for (io.behaviorcep.segment.ThresholdSegment s : r.segments()) {
                 System.out.println("ok  segment " + s.id + "  (" + s.source + ")" + (s.enabled ? "" : "  disabled"));
             }
-            problems += r.problems().size();
+            problems += r.problems().size() + validatePolicies(p);
             patterns += r.patterns().size();
             segments += r.segments().size();
         }
         System.out.println(patterns + " valid pattern(s), " + segments + " threshold segment(s), " + problems + " problem(s)");
         return problems == 0 ? 0 : 1;
+    }
+
+    /** The messaging policy files ({@code kind: policy}) at {@code path}; prints each problem, returns how many. */
+    static int validatePolicies(Path path) {
+        List<Path> files = new java.util.ArrayList<>();
+        try {
+            if (java.nio.file.Files.isDirectory(path)) {
+                try (var s = java.nio.file.Files.list(path)) {
+                    s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).sorted().forEach(files::add);
+                }
+            } else if (java.nio.file.Files.isRegularFile(path)) {
+                files.add(path);
+            }
+        } catch (java.io.IOException e) {
+            return 0; // the pattern loader reports an unreadable path
+        }
+        int problems = 0;
+        for (Path f : files) {
+            String text;
+            try {
+                text = java.nio.file.Files.readString(f);
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                continue; // not UTF-8 or unreadable: the pattern loader reports it
+            }
+            if (!io.behaviorcep.policy.PolicyFile.declaresPolicy(text)) continue;
+            io.behaviorcep.policy.PolicyFile.Result r = io.behaviorcep.policy.PolicyFile.read(f);
+            r.problems().forEach(System.out::println);
+            if (r.ok()) System.out.println("ok  policy  (" + f + ", " + r.policy().channels.size() + " channel(s), "
+                    + r.policy().examples.size() + " example(s))");
+            problems += r.problems().size();
+        }
+        return problems;
     }
 }

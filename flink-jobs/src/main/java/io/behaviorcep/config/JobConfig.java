@@ -43,6 +43,7 @@ public final class JobConfig implements Serializable {
         key("topics.dlq", "behavior.dlq", "output: rejected input records, original bytes, reason in headers");
         key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
         key("topics.pattern-events", "behavior.pattern-events", "output: one JSON record per pattern change accepted or rejected by the running job (key = pattern id)");
+        key("topics.alert-decisions", "behavior.alert-decisions", "output: what the messaging policy did with alerts it did not send at once (key = user)");
         key("topics.control", "behavior.control", "input: privacy controls (erase, opt_out, opt_in) written only by the operator; the job may only read it");
         key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
         key("jdbc.user", "behavior_cep", "PostgreSQL user");
@@ -52,6 +53,7 @@ public final class JobConfig implements Serializable {
         key("patterns.watch", "false", "true: the running job watches patterns.dir (on the task managers too) and applies valid changes without a restart (`local`: on)");
         key("patterns.watch-interval", "1s", "how often the watched pattern folder is read");
         key("patterns.activation-delay", "5s", "event time between the job's watermark when a change is accepted and the change taking effect everywhere");
+        key("policy.file", "", "the messaging policy (kind: policy): caps across patterns per channel, priorities, quiet hours; empty: policy.yaml in patterns.dir when there is one; none: no policy");
         key("engine.max-runs-per-user-pattern", "1000", "at most this many open partial matches per user and pattern version; past it the oldest are dropped (counted in partialMatchesOverflowed)");
         key("checkpoint.interval", "10s", "exactly-once checkpoint interval: also the latency of committed output");
         key("checkpoint.timeout", "5m", "a checkpoint not completed by then is declared failed; checkpoint.interval + checkpoint.timeout must stay below kafka.transaction-timeout");
@@ -289,6 +291,10 @@ public final class JobConfig implements Serializable {
         return values.get("topics.late");
     }
 
+    public String alertDecisionsTopic() {
+        return values.get("topics.alert-decisions");
+    }
+
     public String patternEventsTopic() {
         return values.get("topics.pattern-events");
     }
@@ -304,6 +310,18 @@ public final class JobConfig implements Serializable {
 
     public Path patternsPath() {
         return Path.of(values.get("patterns.dir"));
+    }
+
+    /**
+     * The messaging policy file ({@code policy.file}): that file; when empty, {@code policy.yaml} in
+     * {@link #patternsPath()} if it is a folder holding one; null when there is none or it is {@code none}.
+     */
+    public Path policyPath() {
+        String v = values.get("policy.file");
+        if ("none".equals(v)) return null;
+        if (v != null && !v.isBlank()) return Path.of(v);
+        Path beside = patternsPath().resolve("policy.yaml");
+        return java.nio.file.Files.isDirectory(patternsPath()) && java.nio.file.Files.isRegularFile(beside) ? beside : null;
     }
 
     /** Whether the running job applies changes of {@link #patternsPath()} (issue #9); off: the patterns of the submission only. */

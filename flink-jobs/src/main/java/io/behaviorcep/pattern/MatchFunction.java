@@ -63,6 +63,7 @@ public final class MatchFunction {
         m.anchorId = anchor.messageId;
         m.detectedAt = absence == null ? anchor.timestamp : anchor.timestamp + absence.absentFor.toMillis();
         m.profile = anchor.profile;
+        m.timezone = timezone(anchor);
         render(def, match, m);
         m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match);
         return m;
@@ -89,14 +90,19 @@ public final class MatchFunction {
         m.detectedAt = timedOutAt - CepPatternCompiler.INCLUSIVE.toMillis();
         m.profile = last.profile;
         m.timedOut = true;
+        m.timezone = timezone(last);
         render(def, partial, m);
         m.payloadJson = def.onTimeout().alert.template.renderJson(partial);
         return m;
     }
 
+    /** The event's {@code context.timezone} as sent (untrusted: the messaging policy validates it), or null. */
+    private static String timezone(BehaviorEvent e) {
+        return e.context == null ? null : e.context.get("timezone");
+    }
+
     /** {@link PatternMatch#matchedJson} and {@link PatternMatch#eventIds} of the bound events. */
     private static void render(PatternDefinition def, Map<String, List<BehaviorEvent>> match, PatternMatch m) {
-
         // written as text, not as a JSON tree: a match is built on the engine's hot path
         StringBuilder matched = new StringBuilder(128).append('{');
         List<String> ids = new ArrayList<>();

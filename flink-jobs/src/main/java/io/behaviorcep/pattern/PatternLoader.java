@@ -278,6 +278,8 @@ public final class PatternLoader {
                     kind = t.getValueNode() instanceof ScalarNode v ? v.getValue() : null;
                 }
             }
+            // the messaging policy beside the patterns: read and checked by io.behaviorcep.policy.PolicyFile
+            if ("policy".equals(kind)) return null;
             String fileName = Path.of(file).getFileName() == null ? file : Path.of(file).getFileName().toString();
             if ("segments".equals(kind) || (kind == null && SEGMENTS_FILE_NAMES.contains(fileName))) {
                 isSegmentsFile = true;

@@ -26,6 +26,8 @@ public class PatternMatch {
      * out, the payload is the {@code on_timeout} alert's, and it enters no segment.
      */
     public boolean timedOut;
+    /** The anchor event's {@code context.timezone} as sent (untrusted; the messaging policy validates it), or null. */
+    public String timezone;
 
     public PatternMatch() {}
 

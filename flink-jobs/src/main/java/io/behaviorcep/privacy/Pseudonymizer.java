@@ -59,6 +59,20 @@ public abstract class Pseudonymizer<T> extends RichMapFunction<T, T> {
         };
     }
 
+    /** The messaging policy's decisions: user and alert ids as on the alerts, so they join. */
+    public static Pseudonymizer<io.behaviorcep.policy.AlertDecision> alertDecisions(String keyEnv) {
+        return new Pseudonymizer<>(keyEnv) {
+            @Override
+            public io.behaviorcep.policy.AlertDecision map(io.behaviorcep.policy.AlertDecision d) {
+                d.alertId = alertId(d.alertId);
+                d.winnerAlertId = alertId(d.winnerAlertId);
+                d.userId = pseudonym(d.userId);
+                d.decisionId = io.behaviorcep.policy.AlertDecision.id(d.alertId, d.reason, d.decidedAt);
+                return d;
+            }
+        };
+    }
+
     public static Pseudonymizer<ProfileRecord> profileRecords(String keyEnv) {
         return new Pseudonymizer<>(keyEnv) {
             @Override

@@ -85,6 +85,12 @@ final class ReplayIO implements PipelineIO {
     }
 
     @Override
+    public void alertDecisions(DataStream<io.behaviorcep.policy.AlertDecision> decisions) {
+        decisions.sinkTo(new PartFiles<>(workDir, "alert-decisions", io.behaviorcep.sink.AlertDecisionJson::text))
+                .uid("replay-alert-decisions").name("Alert decisions → part files");
+    }
+
+    @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         updates.sinkTo(new PartFiles<>(workDir, "segments", u -> OutputJson.text(OutputJson.segment(u))))
                 .uid("replay-segments").name("Segment updates → part files");

@@ -327,6 +327,12 @@ public final class ReplayRunner {
         write(o.out.resolve("alerts.jsonl"), alerts.stream().map(Outcome::doc).toList());
         write(o.out.resolve("segments.jsonl"), segments.stream().map(Outcome::doc).toList());
         write(o.out.resolve("dlq.jsonl"), dlq);
+        // the messaging policy's decisions (none without a policy), decided up to the horizon, in time order
+        List<JsonNode> decisions = new ArrayList<>(parts(work, "alert-decisions").stream()
+                .filter(d -> ReplayDocs.millis(d.get("decided_at")) <= horizon).toList());
+        decisions.sort(Comparator.comparingLong((JsonNode d) -> ReplayDocs.millis(d.get("decided_at")))
+                .thenComparing(d -> d.get("user_id").asText()).thenComparing(d -> d.get("decision_id").asText()));
+        write(o.out.resolve("alert-decisions.jsonl"), decisions);
         Files.writeString(o.out.resolve("summary.json"),
                 io.behaviorcep.sink.OutputJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(s.toJson()) + "\n");
         return new Result(s, docs(alerts), docs(segments), docs(pendingAlerts), docs(pendingSegments), dlq, users);

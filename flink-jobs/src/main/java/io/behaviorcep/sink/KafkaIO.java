@@ -93,6 +93,18 @@ public class KafkaIO implements PipelineIO {
         }
     }
 
+    /** The messaging policy's decisions, exactly once like the alerts, keyed by user. */
+    @Override
+    public void alertDecisions(DataStream<io.behaviorcep.policy.AlertDecision> decisions) {
+        String topic = config.alertDecisionsTopic();
+        decisions.sinkTo(kafkaSink("alert-decisions", (d, ctx, ts) -> new ProducerRecord<>(topic, null, null, OutputJson.key(d.userId),
+                        OutputJson.bytes(AlertDecisionJson.of(d)))))
+                .uid("alert-decisions-kafka").name("Alert decisions → Kafka " + topic);
+        if (config.jdbc() != null) {
+            decisions.sinkTo(PostgresSink.alertDecisions(config.jdbc())).uid("alert-decisions-postgres").name("Alert decisions → PostgreSQL");
+        }
+    }
+
     @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         String topic = config.segmentsTopic();
@@ -307,6 +319,6 @@ public class KafkaIO implements PipelineIO {
 
     public List<String> topics() {
         return List.of(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(),
-                config.patternEventsTopic(), config.controlTopic());
+                config.patternEventsTopic(), config.controlTopic(), config.alertDecisionsTopic());
     }
 }

@@ -51,7 +51,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     private static final Logger LOG = LoggerFactory.getLogger(PostgresSink.class);
 
     /** What the documents of a batch are, and so which statements apply them. */
-    public enum Kind { ALERTS, SEGMENTS, PROFILES }
+    public enum Kind { ALERTS, SEGMENTS, PROFILES, ALERT_DECISIONS }
 
     private final Kind kind;
     private final JdbcSettings jdbc;
@@ -69,6 +69,11 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
 
     public static PostgresSink<SegmentUpdate> segments(JdbcSettings jdbc) {
         return new PostgresSink<>(Kind.SEGMENTS, jdbc, u -> OutputJson.text(OutputJson.segment(u)));
+    }
+
+    /** The messaging policy's decisions ({@code alert_decisions}, migration V8). */
+    public static PostgresSink<io.behaviorcep.policy.AlertDecision> alertDecisions(JdbcSettings jdbc) {
+        return new PostgresSink<>(Kind.ALERT_DECISIONS, jdbc, AlertDecisionJson::text);
     }
 
     /** Latest profiles ({@code user_profiles}) and erasures (deletes, and a row in {@code erasures}). */
@@ -272,6 +277,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             case ALERTS -> applyAlerts(c, documents, hash);
             case SEGMENTS -> applySegments(c, documents, hash);
             case PROFILES -> applyProfiles(c, documents, hash);
+            case ALERT_DECISIONS -> applyAlertDecisions(c, documents, hash);
         }
     }
 
@@ -317,6 +323,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             case ALERTS -> "alerts";
             case SEGMENTS -> "segments";
             case PROFILES -> "profiles";
+            case ALERT_DECISIONS -> "alert_decisions";
         };
     }
 
@@ -339,12 +346,14 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 case ALERTS -> "alert_id";
                 case SEGMENTS -> "event_id";
                 case PROFILES -> "user_id";
+                case ALERT_DECISIONS -> "decision_id";
             });
             user = text(n, "user_id");
             String at = text(n, switch (kind) {
                 case ALERTS -> "detected_at";
                 case SEGMENTS -> "at";
                 case PROFILES -> ProfileRecord.ERASURE.equals(text(n, "kind")) ? "erased_at" : "as_of";
+                case ALERT_DECISIONS -> "decided_at";
             });
             Instant t = at == null ? null : Instant.parse(at);
             if (t != null && !t.isAfter(LAST_EVENT_AT) && !t.isBefore(Instant.EPOCH)) eventAt = Timestamp.from(t);
@@ -423,6 +432,35 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 ps.setString(8, doc);
                 ps.setString(9, userHash.of(a.get("user_id").asText()));
                 ps.setTimestamp(10, ts(a.get("detected_at")));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    static void applyAlertDecisions(Connection c, List<String> documents, UserHash userHash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO alert_decisions (decision_id, alert_id, pattern_id, pattern_version, alert_type, user_id, channel, reason, "
+                        + "detected_at, decided_at, release_at, winner_alert_id, document) "
+                        + "SELECT ?, ?, ?, ?::integer, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?, ?::jsonb WHERE " + NOT_ERASED
+                        + " ON CONFLICT (decision_id) DO NOTHING")) {
+            for (String doc : documents) {
+                JsonNode d = read(doc);
+                ps.setString(1, d.get("decision_id").asText());
+                ps.setString(2, d.get("alert_id").asText());
+                ps.setString(3, d.get("pattern_id").asText());
+                ps.setInt(4, d.get("pattern_version").asInt());
+                ps.setString(5, d.get("alert_type").asText());
+                ps.setString(6, d.get("user_id").asText());
+                ps.setString(7, d.get("channel").asText());
+                ps.setString(8, d.get("reason").asText());
+                ps.setTimestamp(9, ts(d.get("detected_at")));
+                ps.setTimestamp(10, ts(d.get("decided_at")));
+                ps.setTimestamp(11, d.get("release_at").isNull() ? null : ts(d.get("release_at")));
+                ps.setString(12, d.get("winner_alert_id").isNull() ? null : d.get("winner_alert_id").asText());
+                ps.setString(13, doc);
+                ps.setString(14, userHash.of(d.get("user_id").asText()));
+                ps.setTimestamp(15, ts(d.get("decided_at")));
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -537,6 +575,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                 "INSERT INTO erasures (user_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING");
              PreparedStatement deleteAlerts = c.prepareStatement("DELETE FROM alerts WHERE user_id = ? AND detected_at <= ?");
              PreparedStatement deleteHistory = c.prepareStatement("DELETE FROM segment_events WHERE user_id = ? AND at <= ?");
+             PreparedStatement deleteDecisions = c.prepareStatement("DELETE FROM alert_decisions WHERE user_id = ? AND decided_at <= ?");
              PreparedStatement deleteMembership = c.prepareStatement("DELETE FROM user_segments WHERE user_id = ? AND updated_at <= ?");
              PreparedStatement deleteProfile = c.prepareStatement("DELETE FROM user_profiles WHERE user_id = ? AND as_of <= ?");
              // dead letters whose time is unknown go too: they may hold anything of the user's
@@ -551,7 +590,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                     erasure.setString(1, userHash.of(user));
                     erasure.setTimestamp(2, at);
                     erasure.executeUpdate();
-                    for (PreparedStatement d : List.of(deleteAlerts, deleteHistory, deleteMembership, deleteProfile, deleteDeadLetters)) {
+                    for (PreparedStatement d : List.of(deleteAlerts, deleteHistory, deleteDecisions, deleteMembership, deleteProfile, deleteDeadLetters)) {
                         d.setString(1, user);
                         d.setTimestamp(2, at);
                         d.executeUpdate();

@@ -72,6 +72,16 @@ public class InMemoryIO implements PipelineIO {
     }
 
     @Override
+    public void alertDecisions(DataStream<io.behaviorcep.policy.AlertDecision> decisions) {
+        decisions.sinkTo(new Collect<>(id + "/alert-decisions")).name("Collect alert decisions");
+    }
+
+    /** What the messaging policy did with alerts it did not send at once. */
+    public List<io.behaviorcep.policy.AlertDecision> alertDecisions() {
+        return get("alert-decisions");
+    }
+
+    @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         updates.sinkTo(new Collect<>(id + "/segments")).name("Collect segment updates");
     }

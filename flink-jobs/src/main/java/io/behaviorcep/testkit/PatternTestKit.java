@@ -7,6 +7,8 @@ import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.Example;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
+import io.behaviorcep.policy.PolicyDefinition;
+import io.behaviorcep.policy.PolicyExample;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.ThresholdSegmentFile;
 import io.behaviorcep.segment.SegmentUpdate;
@@ -113,11 +115,17 @@ public final class PatternTestKit {
 
     private static InMemoryIO execute(List<Example> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
                                       String jobName) throws Exception {
+        return execute(examples.stream().map(e -> e.events).toList(), patterns, segments, Map.of(), jobName);
+    }
+
+    /** Runs examples' events (each example's users apart) through the job with these extra settings. */
+    private static InMemoryIO execute(List<List<Example.Event>> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
+                                      Map<String, String> settings, String jobName) throws Exception {
         List<byte[]> records = new ArrayList<>();
         List<long[]> order = new ArrayList<>();
         for (int x = 0; x < examples.size(); x++) {
-            Example ex = examples.get(x);
-            for (int i = 0; i < ex.events.size(); i++) order.add(new long[] {ex.events.get(i).at(), x, i});
+            List<Example.Event> events = examples.get(x);
+            for (int i = 0; i < events.size(); i++) order.add(new long[] {events.get(i).at(), x, i});
         }
         // event-time order, as a well-behaved stream would deliver them
         order.sort(Comparator.<long[]>comparingLong(a -> a[0]).thenComparingLong(a -> a[1]).thenComparingLong(a -> a[2]));
@@ -129,8 +137,10 @@ public final class PatternTestKit {
             conf.setString("pipeline.generic-types", "false");
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
             env.setParallelism(2);
-            JobConfig config = JobConfig.of(Map.of("kafka.bootstrap-servers", "in-memory:0",
-                    "events.max-out-of-orderness", "1d", "events.idle-advance", "false"));
+            Map<String, String> all = new HashMap<>(Map.of("kafka.bootstrap-servers", "in-memory:0",
+                    "events.max-out-of-orderness", "1d", "events.idle-advance", "false", "policy.file", "none"));
+            all.putAll(settings);
+            JobConfig config = JobConfig.of(all);
             BehaviorCepPipeline.build(env, config, patterns, segments, io);
             env.execute(jobName);
             return io;
@@ -138,6 +148,56 @@ public final class PatternTestKit {
             io.clear();
             throw e;
         }
+    }
+
+    /** One example of a messaging policy file and its outcome. */
+    public record PolicyResult(PolicyDefinition policy, PolicyExample example, boolean passed, String diff) {
+        public String title() {
+            return policy.source + ":" + example.line() + " policy: \"" + example.name() + "\"";
+        }
+    }
+
+    /**
+     * The examples of a messaging policy file, each run through the real job under the policy with the
+     * patterns it names (default: all of {@code patterns}); every alert and policy decision of the
+     * example's users counts.
+     */
+    public static List<PolicyResult> run(PolicyDefinition policy, List<PatternDefinition> patterns) throws Exception {
+        List<PolicyResult> results = new ArrayList<>();
+        for (PolicyExample ex : policy.examples) {
+            List<PatternDefinition> used = patterns;
+            if (ex.patterns() != null) {
+                List<String> unknown = ex.patterns().stream().filter(id -> patterns.stream().noneMatch(p -> p.id.equals(id))).toList();
+                if (!unknown.isEmpty()) {
+                    results.add(new PolicyResult(policy, ex, false, "  unknown pattern(s): " + String.join(", ", unknown) + "\n"));
+                    continue;
+                }
+                used = patterns.stream().filter(p -> ex.patterns().contains(p.id)).toList();
+            }
+            InMemoryIO io = execute(List.of(ex.events()), used, List.of(), Map.of("policy.file", policy.source), "policy example: " + ex.name());
+            try {
+                String prefix = userOf(0, "");
+                long t0 = T0.toEpochMilli();
+                long horizon = t0 + ex.until();
+                StringBuilder diff = new StringBuilder();
+                if (ex.alerts() != null) {
+                    List<Map<String, String>> expected = ex.alerts().stream().map(a -> row(a.at(), a.user(), "type", a.type(), "reason", null)).toList();
+                    List<Map<String, String>> actual = io.alerts().stream().filter(a -> a.userId.startsWith(prefix) && a.detectedAt <= horizon)
+                            .map(a -> row(a.detectedAt - t0, a.userId.substring(prefix.length()), "type", a.alertType, "reason", null)).toList();
+                    diff.append(section("alerts", expected, actual));
+                }
+                if (ex.decisions() != null) {
+                    List<Map<String, String>> expected = ex.decisions().stream().map(d -> row(d.at(), d.user(), "type", d.type(), "reason", d.reason())).toList();
+                    List<Map<String, String>> actual = io.alertDecisions().stream().filter(d -> d.userId.startsWith(prefix) && d.decidedAt <= horizon)
+                            .map(d -> row(d.decidedAt - t0, d.userId.substring(prefix.length()), "type", d.alertType, "reason", d.reason)).toList();
+                    diff.append(section("decisions", expected, actual));
+                }
+                results.add(new PolicyResult(policy, ex, diff.isEmpty(), diff.toString()));
+            } finally {
+                io.clear();
+            }
+        }
+        return results;
     }
 
     static String userOf(int example, String user) {
@@ -148,8 +208,8 @@ public final class PatternTestKit {
         return "ex" + example + ":" + (e.messageId() != null ? e.messageId() : "e" + index);
     }
 
-    private static byte[] toJson(Example ex, int x, int i) {
-        Example.Event e = ex.events.get(i);
+    private static byte[] toJson(List<Example.Event> events, int x, int i) {
+        Example.Event e = events.get(i);
         ObjectNode n = OutputJson.MAPPER.valueToTree(e.json());
         n.put("messageId", messageIdOf(x, e, i));
         n.put("userId", userOf(x, e.user()));

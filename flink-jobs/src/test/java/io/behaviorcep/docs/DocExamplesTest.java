@@ -22,6 +22,7 @@ class DocExamplesTest {
         List<String> problems = new ArrayList<>();
         int checked = 0;
         int segmentFiles = 0;
+        int policyFiles = 0;
         while (m.find()) {
             String yaml = m.group(1);
             if (yaml.startsWith("kind: segments")) {
@@ -32,6 +33,14 @@ class DocExamplesTest {
                 segmentFiles++;
                 continue;
             }
+            if (yaml.startsWith("kind: policy")) {
+                // the messaging policy: a complete, valid policy file
+                policyFiles++;
+                io.behaviorcep.policy.PolicyFile.Result r = io.behaviorcep.policy.PolicyFile.parse("pattern-language.md#policy",
+                        yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                r.problems().forEach(p -> problems.add(p.toString()));
+                continue;
+            }
             if (!yaml.startsWith("id:")) continue; // fragments of a file, shown for one feature
             checked++;
             PatternLoader.Result r = PatternLoader.loadString("pattern-language.md#" + checked, yaml);
@@ -39,6 +48,7 @@ class DocExamplesTest {
         }
         assertThat(checked).as("complete patterns in the reference").isGreaterThanOrEqualTo(5);
         assertThat(segmentFiles).as("threshold segment files in the reference").isGreaterThanOrEqualTo(1);
+        assertThat(policyFiles).as("messaging policy files in the reference").isGreaterThanOrEqualTo(1);
         assertThat(problems).isEmpty();
     }
 }

@@ -178,7 +178,7 @@ class ReplayRunnerTest {
         assertThat(summary.at("/run/events_per_second").asLong()).isPositive();
         try (var files = Files.list(out)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
-                    "alerts.jsonl", "segments.jsonl", "dlq.jsonl", "summary.json");
+                    "alerts.jsonl", "segments.jsonl", "dlq.jsonl", "alert-decisions.jsonl", "summary.json");
         }
     }
 
@@ -231,6 +231,44 @@ class ReplayRunnerTest {
             assertThat(liveSegments).isEqualTo(ids(ordered.segments, "event_id"));
             Set<String> pendingLive = live.alerts().stream().filter(a -> a.detectedAt > horizon).map(a -> a.alertId).collect(Collectors.toSet());
             assertThat(pendingLive).isEqualTo(ids(ordered.pendingAlerts, "alert_id"));
+        } finally {
+            live.clear();
+        }
+    }
+
+    /** Issue #19: under the shipped messaging policy replay decides what the streaming job decides, with the same ids. */
+    @Test
+    void underTheMessagingPolicyReplayAndTheStreamingJobDecideAlike(@TempDir Path dir) throws Exception {
+        List<PatternDefinition> patterns = PatternLoader.load(Repo.patterns()).orThrow();
+        String policy = Repo.patterns().resolve("policy.yaml").toAbsolutePath().toString();
+        ReplayRunner.Result[] results = new ReplayRunner.Result[2];
+        Path[] inputs = {inOrder, shuffledDir};
+        for (int i = 0; i < 2; i++) {
+            ReplayRunner.Options o = options(ReplayRunner.Input.of(EventFiles.of(inputs[i], EventLogFormat.SEGMENT)), patterns, dir.resolve("r" + i));
+            o.config = JobConfig.of(Map.of("policy.file", policy));
+            results[i] = ReplayRunner.run(o);
+        }
+        List<String> decisions = Files.readAllLines(dir.resolve("r0").resolve("alert-decisions.jsonl"));
+        // the generated shoppers meet the cap and compete: something to compare
+        assertThat(decisions).anyMatch(l -> l.contains("\"global_cap\"") || l.contains("\"priority\""));
+        assertThat(Files.readAllLines(dir.resolve("r1").resolve("alert-decisions.jsonl"))).as("shuffled").isEqualTo(decisions);
+        assertThat(results[1].alerts).isEqualTo(results[0].alerts);
+
+        InMemoryIO live = new InMemoryIO(recorded);
+        try {
+            StreamExecutionEnvironment env = Pipelines.env(2);
+            BehaviorCepPipeline.build(env, Pipelines.testConfig().with("events.max-out-of-orderness", "1d").with("policy.file", policy), patterns, live);
+            env.execute("streaming job over the recording, with the policy");
+            long horizon = results[0].summary.horizon;
+            Set<String> liveDecisions = live.alertDecisions().stream().filter(d -> d.decidedAt <= horizon).map(d -> d.decisionId)
+                    .collect(Collectors.toCollection(TreeSet::new));
+            assertThat(liveDecisions).isEqualTo(ids(decisions.stream().map(l -> {
+                try {
+                    return OutputJson.MAPPER.readTree(l);
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }).toList(), "decision_id"));
         } finally {
             live.clear();
         }

@@ -128,7 +128,7 @@ public final class IntegrationServices implements AutoCloseable {
         m.put("kafka.starting-offsets", "earliest");
         m.put("kafka.transactional-id-prefix", "it-" + id);
         m.put("topics.events", eventsTopic);
-        for (String out : List.of("alerts", "segments", "dlq", "late", "pattern-events", "control")) {
+        for (String out : List.of("alerts", "segments", "dlq", "late", "pattern-events", "control", "alert-decisions")) {
             String topic = "it-" + id + "." + out;
             createTopic(topic, 2);
             m.put("topics." + out, topic);
@@ -137,6 +137,8 @@ public final class IntegrationServices implements AutoCloseable {
         m.put("jdbc.url", jdbcUrl);
         m.put("jdbc.user", postgres.user());
         m.put("patterns.dir", Repo.patterns().toAbsolutePath().toString());
+        // the tests check the patterns' own outcomes; PolicyIT runs the shipped messaging policy
+        m.put("policy.file", "none");
         m.putAll(overrides);
         return new Run(id, schema, jdbcUrl, JobConfig.of(m));
     }
