@@ -68,9 +68,13 @@ import java.util.TreeMap;
  * <p>Every user has at most one timer besides those of events waiting for the watermark: the next
  * moment something is due (state {@code profile-cleanup-at}): the next threshold check, a delayed
  * profile record, dropping the rings of a user quiet for 30 days ({@link ProfileState#compact}), or
- * dropping the whole state at {@code lastSeen + retention}, rounded up to the hour. So users who go
- * quiet cost nothing for long. Suppressed users keep a small marker (their opt-out must not be
- * forgotten) without any timer.
+ * dropping the full profile at {@code lastSeen + retention}, rounded up to the hour. What stays then
+ * is a {@link LifetimeRecord} (state {@code profile-lifetime}), until {@code lastSeen +
+ * profile.lifetime-retention}: the threshold segments it decides keep their membership and change by
+ * time alone (the timer: their next change, else the record's end); the others leave with reason
+ * {@code ttl}. A returning user's new profile continues from it. So users who go quiet cost a few
+ * dozen bytes for long, and nothing after the lifetime retention. Suppressed users keep a small
+ * marker (their opt-out must not be forgotten) without any timer, and no lifetime record.
  *
  * <p>Metric: the gauge {@value #PROFILES_HELD} (users with profile state on this subtask), counted
  * when a profile is created or cleared and kept across restarts in operator state. Counters:
