@@ -8,6 +8,7 @@ import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
+import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.sink.OutputJson;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -557,7 +558,9 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
             clearState(ctx);
             return;
         }
-        Set<String> decidable = thresholdsWhileGone.evaluate(r.asProfile(), cleanup);
+        // the record decides the others from now on (settleGone), a change at this very instant with the segment's own reason
+        Set<String> decidable = new java.util.TreeSet<>();
+        for (ThresholdSegment seg : thresholdsWhileGone.segments()) decidable.add(seg.id);
         List<String> undecidable = new ArrayList<>();
         for (String seg : thresholdMembers.keys()) if (!decidable.contains(seg)) undecidable.add(seg);
         undecidable.sort(null);
