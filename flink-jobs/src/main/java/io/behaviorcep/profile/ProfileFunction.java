@@ -78,7 +78,8 @@ import java.util.TreeMap;
  * marker (their opt-out must not be forgotten) without any timer, and no lifetime record.
  *
  * <p>Metric: the gauge {@value #PROFILES_HELD} (users with profile state on this subtask), counted
- * when a profile is created or cleared and kept across restarts in operator state. Counters:
+ * when a profile is created or cleared and kept across restarts in operator state, and so
+ * {@value #LIFETIME_RECORDS_HELD} (users of whom only the lifetime record is kept). Counters:
  * {@code consentDenied}, {@code suppressedEventsDropped}, {@code optOuts}, {@code erasures},
  * {@code thresholdSegmentEnters}, {@code thresholdSegmentExits}, {@code profileRecords}, and for
  * events refused past the buffer bound {@code dlq.USER_BUFFER_FULL} and {@code reason.USER_BUFFER_FULL.deadLetters}
