@@ -8,6 +8,7 @@ import io.behaviorcep.event.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
+import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.sink.OutputJson;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -68,12 +69,17 @@ import java.util.TreeMap;
  * <p>Every user has at most one timer besides those of events waiting for the watermark: the next
  * moment something is due (state {@code profile-cleanup-at}): the next threshold check, a delayed
  * profile record, dropping the rings of a user quiet for 30 days ({@link ProfileState#compact}), or
- * dropping the whole state at {@code lastSeen + retention}, rounded up to the hour. So users who go
- * quiet cost nothing for long. Suppressed users keep a small marker (their opt-out must not be
- * forgotten) without any timer.
+ * dropping the full profile at {@code lastSeen + retention}, rounded up to the hour. What stays then
+ * is a {@link LifetimeRecord} (state {@code profile-lifetime}), until {@code lastSeen +
+ * profile.lifetime-retention}: the threshold segments it decides keep their membership and change by
+ * time alone (the timer: their next change, else the record's end); the others leave with reason
+ * {@code ttl}. A returning user's new profile continues from it. So users who go quiet cost a few
+ * dozen bytes for long, and nothing after the lifetime retention. Suppressed users keep a small
+ * marker (their opt-out must not be forgotten) without any timer, and no lifetime record.
  *
  * <p>Metric: the gauge {@value #PROFILES_HELD} (users with profile state on this subtask), counted
- * when a profile is created or cleared and kept across restarts in operator state. Counters:
+ * when a profile is created or cleared and kept across restarts in operator state, and so
+ * {@value #LIFETIME_RECORDS_HELD} (users of whom only the lifetime record is kept). Counters:
  * {@code consentDenied}, {@code suppressedEventsDropped}, {@code optOuts}, {@code erasures},
  * {@code thresholdSegmentEnters}, {@code thresholdSegmentExits}, {@code profileRecords}, and for
  * events refused past the buffer bound {@code dlq.USER_BUFFER_FULL} and {@code reason.USER_BUFFER_FULL.deadLetters}
@@ -553,7 +559,9 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
             clearState(ctx);
             return;
         }
-        Set<String> decidable = thresholdsWhileGone.evaluate(r.asProfile(), cleanup);
+        // the record decides the others from now on (settleGone), a change at this very instant with the segment's own reason
+        Set<String> decidable = new java.util.TreeSet<>();
+        for (ThresholdSegment seg : thresholdsWhileGone.segments()) decidable.add(seg.id);
         List<String> undecidable = new ArrayList<>();
         for (String seg : thresholdMembers.keys()) if (!decidable.contains(seg)) undecidable.add(seg);
         undecidable.sort(null);

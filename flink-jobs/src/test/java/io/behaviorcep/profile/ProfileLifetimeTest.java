@@ -96,6 +96,20 @@ class ProfileLifetimeTest {
     }
 
     @Test
+    void aMembershipTheRecordDecidesThatEndsAtTheRetentionInstantLeavesWithItsOwnReason() throws Exception {
+        var h = harness(new ProfileOptions(Duration.ofDays(10), segments("""
+                kind: segments
+                segments:
+                  - id: recent
+                    when: profile.days_since_last_seen < 10
+                """), null, PrivacyRules.defaults()));
+        send(h, page("u1", D0 + 2 * HOUR));
+        h.processWatermark(D0 + 20 * DAY);
+        // last seen + 10 days is both the retention's instant and the segment's end: time ended it, not forgetting
+        assertThat(lines(h)).containsExactly("enter recent (recent) +2h", "exit recent (recent) +10d2h");
+    }
+
+    @Test
     void theCompactRecordEndsAtTheLifetimeRetentionAndTheStateDrains() throws Exception {
         var h = harness(new ProfileOptions(Duration.ofDays(10), segments("""
                 kind: segments
