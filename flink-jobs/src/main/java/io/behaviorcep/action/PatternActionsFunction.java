@@ -70,6 +70,9 @@ import java.util.Set;
  */
 public class PatternActionsFunction extends KeyedProcessFunction<String, ActionInput, Alert> implements CheckpointedFunction {
     public static final OutputTag<SegmentUpdate> SEGMENT_UPDATES = new OutputTag<>("segment-updates") {};
+    /** Each decision's goal, decided once in event time (docs/contracts.md, "Outcomes"). */
+    public static final OutputTag<io.behaviorcep.experiment.Outcome> OUTCOMES = new OutputTag<>("outcomes",
+            TypeInformation.of(io.behaviorcep.experiment.Outcome.class));
     /** Inputs (and timers) that made this step throw, as PROCESSING_FAILED dead letters ({@link StepFailure}). */
     public static final OutputTag<DeadLetter> FAILED = new OutputTag<>("actions-processing-failed") {};
     /** The step's name in the dead letters: the operator's. */
@@ -97,6 +100,13 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private transient ValueState<Boolean> suppressed;
     /** The newest erasure of the user, kept for {@link #erasureMarkerMillis}. */
     private transient ValueState<Long> erasedAt;
+    /** Decisions whose goal is still open, by decision id; bounded by {@link io.behaviorcep.experiment.GoalTracker#MAX_OPEN_DECISIONS}. */
+    private transient MapState<String, io.behaviorcep.experiment.PendingDecision> openDecisions;
+    private transient Counter decisionsHeldOut;
+    private transient Counter decisionsOverflowed;
+    private transient Counter outcomesDecided;
+    /** The global holdout ({@code experiments.*}). */
+    private io.behaviorcep.experiment.Experiments experiments = io.behaviorcep.experiment.Experiments.NONE;
     private transient Counter alertsSuppressed;
     private transient Counter matchesErased;
     private transient StepFailure.Tally failures;
@@ -136,6 +146,12 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         return steps;
     }
 
+    /** Holds back the alerts of the global holdout's users, recording their decisions. */
+    public PatternActionsFunction withExperiments(io.behaviorcep.experiment.Experiments experiments) {
+        this.experiments = experiments;
+        return this;
+    }
+
     @Override
     public void open(OpenContext ctx) {
         pending = getRuntimeContext().getListState(new ListStateDescriptor<>("pending-actions", TypeInformation.of(ActionInput.class)));
@@ -143,6 +159,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         recentAlerts = getRuntimeContext().getMapState(new MapStateDescriptor<>("recent-alerts", Types.STRING, PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
         suppressed = getRuntimeContext().getState(new ValueStateDescriptor<>("user-suppressed", Types.BOOLEAN));
         erasedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("user-erased-at", Types.LONG));
+        openDecisions = getRuntimeContext().getMapState(new MapStateDescriptor<>("open-decisions", Types.STRING,
+                TypeInformation.of(io.behaviorcep.experiment.PendingDecision.class)));
         var metrics = getRuntimeContext().getMetricGroup();
         alertsEmitted = metrics.counter("alertsEmitted");
         alertsCapped = metrics.counter("alertsCapped");
@@ -150,6 +168,9 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         segmentExits = metrics.counter("segmentExits");
         alertsSuppressed = metrics.counter("alertsSuppressed");
         matchesErased = metrics.counter("matchesErased");
+        decisionsHeldOut = metrics.counter("decisionsHeldOut");
+        decisionsOverflowed = metrics.counter("decisionsOverflowed");
+        outcomesDecided = metrics.counter("outcomesDecided");
         failures = new StepFailure.Tally(metrics, LOG);
         patternCounters = new HashMap<>();
         metricGroup = metrics;
@@ -171,7 +192,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             public PatternDefinition latest(String patternId) {
                 return PatternActionsFunction.this.latest(patternId);
             }
-        }, erasureMarkerMillis, new MetricCounts());
+        }, erasureMarkerMillis, new MetricCounts(), experiments);
     }
 
     private transient MetricGroup metricGroup;
@@ -255,7 +276,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     static com.fasterxml.jackson.databind.node.ObjectNode inputDocument(ActionInput in) {
         var n = io.behaviorcep.sink.OutputJson.MAPPER.createObjectNode();
         n.put("input", in instanceof ActionInput.PrivacySignal ? "control" : in instanceof ActionInput.SegmentExit ? "exit"
-                : in instanceof ActionInput.Matched ? "match" : "pattern change");
+                : in instanceof ActionInput.Matched ? "match" : in instanceof ActionInput.GoalReached ? "goal" : "pattern change");
         n.put("userKey", in.userKey());
         n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp()));
         if (in instanceof ActionInput.PrivacySignal s) n.put("control", s.signal().word);
@@ -311,6 +332,12 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             @Override
             public void segmentUpdate(SegmentUpdate update) {
                 ctx.output(SEGMENT_UPDATES, update);
+            }
+
+            @Override
+            public void outcome(io.behaviorcep.experiment.Outcome outcome) {
+                outcomesDecided.inc();
+                ctx.output(OUTCOMES, outcome);
             }
 
             @Override
@@ -414,6 +441,33 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             if (at == null) erasedAt.clear();
             else erasedAt.update(at);
         }
+
+        private final io.behaviorcep.experiment.GoalTracker.State decisions = new io.behaviorcep.experiment.GoalTracker.State() {
+            @Override
+            public Iterable<io.behaviorcep.experiment.PendingDecision> open() throws Exception {
+                return openDecisions.values();
+            }
+
+            @Override
+            public void put(io.behaviorcep.experiment.PendingDecision d) throws Exception {
+                openDecisions.put(d.decisionId, d);
+            }
+
+            @Override
+            public void remove(String decisionId) throws Exception {
+                openDecisions.remove(decisionId);
+            }
+
+            @Override
+            public void clear() {
+                openDecisions.clear();
+            }
+        };
+
+        @Override
+        public io.behaviorcep.experiment.GoalTracker.State openDecisions() {
+            return decisions;
+        }
     }
 
     /** The job-wide, per-pattern and per-segment metrics of the decisions. */
@@ -443,6 +497,16 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         @Override
         public void matchErased() {
             matchesErased.inc();
+        }
+
+        @Override
+        public void decisionHeldOut(PatternDefinition def) {
+            decisionsHeldOut.inc();
+        }
+
+        @Override
+        public void decisionOverflowed(PatternDefinition def) {
+            decisionsOverflowed.inc();
         }
 
         @Override
