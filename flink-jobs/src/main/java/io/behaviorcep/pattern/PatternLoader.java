@@ -370,12 +370,14 @@ public final class PatternLoader {
                     onChange = parsed;
                 }
             }
-            List<Example> examples = keys.containsKey("examples") && !readingArm
-                    ? new ExampleReader(this, stepNames).read(keys.get("examples").getValueNode()) : List.of();
             ExperimentReader experiments = new ExperimentReader(this);
             PatternDefinition.Goal goal = keys.containsKey("goal") ? experiments.goal(keys.get("goal").getValueNode()) : null;
             ExperimentReader.WrittenExperiment experiment = keys.containsKey("experiment") && !readingArm
                     ? experiments.experiment(keys.get("experiment").getValueNode(), params, alert, stepNames, keys.containsKey("goal"), top) : null;
+            Set<String> armNames = experiment == null ? null
+                    : experiment.variants().stream().map(ExperimentReader.Written::name).collect(Collectors.toSet());
+            List<Example> examples = keys.containsKey("examples") && !readingArm
+                    ? new ExampleReader(this, stepNames, armNames).read(keys.get("examples").getValueNode()) : List.of();
             if (!problems.isEmpty()) return id == null ? null : partial(id, version);
             PatternDefinition def = new PatternDefinition(id, version, description, owner, enabled == null || enabled, steps, alert, segment,
                     cap, within, afterMatch, afterMatchStep, onChange, file, examples);
