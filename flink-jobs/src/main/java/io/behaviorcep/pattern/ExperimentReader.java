@@ -59,7 +59,6 @@ final class ExperimentReader {
         Duration within = null;
         if (!k.containsKey("within")) r.problem(m, "a goal needs 'within' (how long after a decision the goal event counts), e.g. within: 24h");
         else within = r.duration(k.get("within").getValueNode());
-        if (within != null && within.isZero()) r.problem(k.get("within").getValueNode(), "a goal's 'within' must be longer than 0");
         String value = r.optionalString(k, "value");
         if (value != null && !VALUE_PATH.matcher(value.trim()).matches()) {
             r.problem(k.get("value").getValueNode(), "a goal's 'value' is a field of the goal event, properties.<name> or context.<name> (e.g. properties.revenue), got '" + value + "'");
