@@ -244,7 +244,7 @@ class ReplayRunnerTest {
         // A: cart abandonment as shipped; B: after 5 minutes instead of 15, and a pattern A does not have
         Path b = Files.createDirectories(dir.resolve("patterns-b"));
         Files.writeString(b.resolve("cart-abandonment.yaml"), Files.readString(Repo.patterns().resolve("cart-abandonment.yaml"))
-                .replace("for: 15m", "for: 5m").replaceAll("(?s)\nexamples:.*", "\n"));
+                .replace("wait: 15m", "wait: 5m").replaceAll("(?s)\nexamples:.*", "\n"));
         Files.writeString(b.resolve("orders.yaml"), """
                 id: any-order
                 version: 1
