@@ -120,6 +120,7 @@ class ExperimentOutcomesIT {
                 EXPECTED.put(user, new Expected(arm, !arm.equals("treatment"), added.toEpochMilli(), convertedAt, value));
             }
             events.sort(java.util.Comparator.comparing(e -> e.get("timestamp").asText()));
+            Files.write(dir.resolve("events.jsonl"), events.stream().map(ObjectNode::toString).toList());
             for (ObjectNode e : events) {
                 producer.send(new ProducerRecord<>(eventsTopic, e.get("userId").asText().getBytes(StandardCharsets.UTF_8), Events.bytes(e)));
             }
@@ -186,6 +187,32 @@ class ExperimentOutcomesIT {
         System.out.printf("exposed/converted per arm: %s; conversion treatment %.3f, hold %.3f (true 0.6 vs 0.3)%n",
                 perArm.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()[0] + "/" + e.getValue()[1]).toList(), treated, held);
         assertThat(treated - held).isBetween(0.15, 0.45);
+
+        // replay of the same events gives the same outcomes: same decision ids, arms and conversions
+        io.behaviorcep.replay.ReplayRunner.Options replay = new io.behaviorcep.replay.ReplayRunner.Options();
+        replay.input = io.behaviorcep.replay.ReplayRunner.Input.of(io.behaviorcep.replay.EventFiles.of(dir.resolve("events.jsonl"),
+                io.behaviorcep.replay.EventLogFormat.SEGMENT));
+        replay.patterns = io.behaviorcep.pattern.PatternLoader.load(patterns).orThrow();
+        replay.out = dir.resolve("replay");
+        replay.config = run.config();
+        replay.parallelism = 2;
+        io.behaviorcep.replay.ReplayRunner.run(replay);
+        Map<String, JsonNode> replayed = new TreeMap<>();
+        for (String line : Files.readAllLines(dir.resolve("replay/outcomes.jsonl"))) {
+            JsonNode n = JSON.readTree(line);
+            replayed.put(n.get("user_id").asText(), n);
+        }
+        // replay stops at the last event: outcomes decided later are still pending there
+        long lastEvent = Files.readAllLines(dir.resolve("events.jsonl")).stream()
+                .mapToLong(l -> Instant.parse(l.replaceAll(".*\"timestamp\":\"([^\"]+)\".*", "$1")).toEpochMilli()).max().orElseThrow();
+        Map<String, JsonNode> decidedByTheLastEvent = new TreeMap<>();
+        outcomes.forEach((user, o) -> {
+            long decided = o.get("converted").asBoolean() ? Instant.parse(o.get("converted_at").asText()).toEpochMilli()
+                    : Instant.parse(o.get("decided_at").asText()).toEpochMilli() + o.get("goal_within_ms").asLong();
+            if (decided <= lastEvent) decidedByTheLastEvent.put(user, o);
+        });
+        assertThat(decidedByTheLastEvent.size()).isGreaterThan(USERS / 2);
+        assertThat(replayed).as("replay's outcomes.jsonl against behavior.outcomes").isEqualTo(decidedByTheLastEvent);
 
         // the table holds the same outcomes
         List<String> rows = IntegrationServices.rows(run.jdbcUrl(),

@@ -177,7 +177,7 @@ class ReplayRunnerTest {
         assertThat(summary.at("/run/events_per_second").asLong()).isPositive();
         try (var files = Files.list(out)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
-                    "alerts.jsonl", "segments.jsonl", "dlq.jsonl", "summary.json");
+                    "alerts.jsonl", "segments.jsonl", "outcomes.jsonl", "dlq.jsonl", "summary.json");
         }
     }
 
