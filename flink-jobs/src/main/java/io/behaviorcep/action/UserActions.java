@@ -300,7 +300,7 @@ public final class UserActions {
     private void decideAlert(PatternDefinition def, PatternMatch m, UserState state, Effects effects) throws Exception {
         Arm arm = Arm.of(def, m.userKey, experiments);
         Alert alert = toAlert(def, m);
-        if (arm.experimentId() != null) {
+        if (arm.experimentId() != null && !arm.holdout()) {
             alert.experimentId = arm.experimentId();
             alert.arm = arm.name();
             alert.alertType = arm.pattern().alert.type;

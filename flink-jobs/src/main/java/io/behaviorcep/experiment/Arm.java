@@ -13,13 +13,14 @@ public record Arm(String experimentId, String name, boolean holdout, PatternDefi
 
     /**
      * The arm of {@code user} for {@code def}. The global holdout comes first: its users are in no
-     * experiment's arm, so every experiment compares like with like among the rest.
+     * variant, so every experiment compares like with like among the rest; their decisions still name
+     * the pattern's experiment (if any), so they group with it.
      */
     public static Arm of(PatternDefinition def, String user, Experiments settings) {
-        if (Assignment.inGlobalHoldout(settings.globalHoldoutShare(), settings.globalHoldoutSalt(), user)) {
-            return new Arm(null, GLOBAL_HOLDOUT, true, def);
-        }
         PatternDefinition.Experiment e = def.experiment();
+        if (Assignment.inGlobalHoldout(settings.globalHoldoutShare(), settings.globalHoldoutSalt(), user)) {
+            return new Arm(e == null ? null : e.id, GLOBAL_HOLDOUT, true, def);
+        }
         if (e == null) return new Arm(null, DEFAULT, false, def);
         PatternDefinition.Variant v = Assignment.variant(e, user);
         return new Arm(e.id, v.name, v.holdout, v.pattern);

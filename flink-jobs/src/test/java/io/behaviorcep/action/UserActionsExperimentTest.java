@@ -125,7 +125,7 @@ class UserActionsExperimentTest {
         assertThat(out.alerts).isEmpty();
         assertThat(out.outcomes).singleElement().satisfies(o -> {
             assertThat(o.arm()).isEqualTo("global_holdout");
-            assertThat(o.experimentId()).isNull();
+            assertThat(o.experimentId()).as("grouped with the pattern's experiment").isEqualTo("cart-abandonment-wait");
             assertThat(o.holdout()).isTrue();
         });
     }

@@ -156,7 +156,7 @@ class ExperimentOutcomesIT {
             assertThat(o).as(e.getKey()).isNotNull();
             assertThat(o.get("arm").asText()).as(e.getKey() + " arm").isEqualTo(x.arm());
             assertThat(o.get("holdout").asBoolean()).as(e.getKey() + " holdout").isEqualTo(x.holdout());
-            assertThat(o.get("experiment_id").isNull()).isEqualTo(x.arm().equals("global_holdout"));
+            assertThat(o.get("experiment_id").asText()).isEqualTo("it-exp");
             assertThat(Instant.parse(o.get("decided_at").asText()).toEpochMilli()).isEqualTo(x.decidedAt());
             assertThat(o.get("goal_event").asText()).isEqualTo("Order Completed");
             assertThat(o.get("goal_within_ms").asLong()).isEqualTo(Duration.ofHours(2).toMillis());
