@@ -205,7 +205,7 @@ public final class BehaviorCepPipeline {
 
         // matches, segment exits, the profile's privacy signals and the pattern changes, in-band
         SingleOutputStreamOperator<Alert> alerts = DataStreamUtils.reinterpretAsKeyedStream(engine, ActionInput::userKey, Types.STRING)
-                .process(new PatternActionsFunction(allPatterns).withPolicy(policy(config)), TypeInformation.of(Alert.class))
+                .process(new PatternActionsFunction(allPatterns).withPolicy(policy(config)).withExperiments(config.experiments()), TypeInformation.of(Alert.class))
                 .uid(UID_ACTIONS).name("Alerts, caps & segments");
         // the messaging policy's decisions (issue #19): pseudonymised like the alerts they refer to
         DataStream<AlertDecision> alertDecisions = alerts.getSideOutput(PatternActionsFunction.ALERT_DECISIONS);
@@ -214,6 +214,10 @@ public final class BehaviorCepPipeline {
                         .uid(UID_PSEUDONYMIZE + "-alert-decisions").name("Pseudonymise alert decisions"));
         io.alerts(pseudonymKey == null ? alerts
                 : alerts.map(Pseudonymizer.alerts(pseudonymKey)).returns(Alert.class).uid(UID_PSEUDONYMIZE + "-alerts").name("Pseudonymise alerts"));
+        DataStream<io.behaviorcep.experiment.Outcome> outcomes = alerts.getSideOutput(PatternActionsFunction.OUTCOMES);
+        io.outcomes(pseudonymKey == null ? outcomes
+                : outcomes.map(Pseudonymizer.outcomes(pseudonymKey)).returns(io.behaviorcep.experiment.Outcome.class)
+                        .uid(UID_PSEUDONYMIZE + "-outcomes").name("Pseudonymise outcomes"));
         DataStream<SegmentUpdate> segments = alerts.getSideOutput(PatternActionsFunction.SEGMENT_UPDATES);
         if (!thresholdSegments.isEmpty()) segments = segments.union(thresholdUpdates);
         io.segmentUpdates(pseudonymized(segments, pseudonymKey));

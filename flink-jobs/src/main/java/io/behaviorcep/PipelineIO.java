@@ -44,6 +44,9 @@ public interface PipelineIO {
      */
     default void alertDecisions(DataStream<io.behaviorcep.policy.AlertDecision> decisions) {}
 
+    /** Each decision's outcome (docs/contracts.md, "Outcomes"); default: not written. */
+    default void outcomes(DataStream<io.behaviorcep.experiment.Outcome> outcomes) {}
+
     /** Latest profiles and erasures for PostgreSQL ({@code user_profiles}, {@code erasures}); default: not written. */
     default void profileRecords(DataStream<ProfileRecord> records) {}
 

@@ -15,6 +15,10 @@ public class Alert {
     public String matchedJson;
     public String payloadJson;
     public ProfileSnapshot profile;
+    /** The pattern's experiment, or null when it runs none. */
+    public String experimentId;
+    /** The user's arm in {@link #experimentId}, or null. */
+    public String arm;
 
     public Alert() {}
 

@@ -74,6 +74,9 @@ import java.util.Set;
  */
 public class PatternActionsFunction extends KeyedProcessFunction<String, ActionInput, Alert> implements CheckpointedFunction {
     public static final OutputTag<SegmentUpdate> SEGMENT_UPDATES = new OutputTag<>("segment-updates") {};
+    /** Each decision's goal, decided once in event time (docs/contracts.md, "Outcomes"). */
+    public static final OutputTag<io.behaviorcep.experiment.Outcome> OUTCOMES = new OutputTag<>("outcomes",
+            TypeInformation.of(io.behaviorcep.experiment.Outcome.class));
     /** Inputs (and timers) that made this step throw, as PROCESSING_FAILED dead letters ({@link StepFailure}). */
     public static final OutputTag<DeadLetter> FAILED = new OutputTag<>("actions-processing-failed") {};
     /** The step's name in the dead letters: the operator's. */
@@ -109,6 +112,13 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private transient ValueState<Boolean> suppressed;
     /** The newest erasure of the user, kept for {@link #erasureMarkerMillis}. */
     private transient ValueState<Long> erasedAt;
+    /** Decisions whose goal is still open, by decision id; bounded by {@link io.behaviorcep.experiment.GoalTracker#MAX_OPEN_DECISIONS}. */
+    private transient MapState<String, io.behaviorcep.experiment.PendingDecision> openDecisions;
+    private transient Counter decisionsHeldOut;
+    private transient Counter decisionsOverflowed;
+    private transient Counter outcomesDecided;
+    /** The global holdout ({@code experiments.*}). */
+    private io.behaviorcep.experiment.Experiments experiments = io.behaviorcep.experiment.Experiments.NONE;
     private transient Counter alertsSuppressed;
     private transient Counter matchesErased;
     private transient StepFailure.Tally failures;
@@ -154,6 +164,12 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         return steps;
     }
 
+    /** Holds back the alerts of the global holdout's users, recording their decisions. */
+    public PatternActionsFunction withExperiments(io.behaviorcep.experiment.Experiments experiments) {
+        this.experiments = experiments;
+        return this;
+    }
+
     @Override
     public void open(OpenContext ctx) {
         pending = getRuntimeContext().getListState(new ListStateDescriptor<>("pending-actions", TypeInformation.of(ActionInput.class)));
@@ -163,6 +179,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         erasedAt = getRuntimeContext().getState(new ValueStateDescriptor<>("user-erased-at", Types.LONG));
         policyState = getRuntimeContext().getState(new ValueStateDescriptor<>("messaging-policy", Types.STRING));
         policy = policyDefinition == null ? null : new io.behaviorcep.policy.MessagingPolicy(policyDefinition);
+        openDecisions = getRuntimeContext().getMapState(new MapStateDescriptor<>("open-decisions", Types.STRING,
+                TypeInformation.of(io.behaviorcep.experiment.PendingDecision.class)));
         var metrics = getRuntimeContext().getMetricGroup();
         alertsEmitted = metrics.counter("alertsEmitted");
         alertsCapped = metrics.counter("alertsCapped");
@@ -171,6 +189,9 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         alertsSuppressed = metrics.counter("alertsSuppressed");
         matchesErased = metrics.counter("matchesErased");
         alertDecisions = metrics.counter("alertDecisions");
+        decisionsHeldOut = metrics.counter("decisionsHeldOut");
+        decisionsOverflowed = metrics.counter("decisionsOverflowed");
+        outcomesDecided = metrics.counter("outcomesDecided");
         failures = new StepFailure.Tally(metrics, LOG);
         patternCounters = new HashMap<>();
         metricGroup = metrics;
@@ -192,7 +213,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             public PatternDefinition latest(String patternId) {
                 return PatternActionsFunction.this.latest(patternId);
             }
-        }, erasureMarkerMillis, new MetricCounts());
+        }, erasureMarkerMillis, new MetricCounts(), experiments);
     }
 
     private transient MetricGroup metricGroup;
@@ -276,7 +297,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     static com.fasterxml.jackson.databind.node.ObjectNode inputDocument(ActionInput in) {
         var n = io.behaviorcep.sink.OutputJson.MAPPER.createObjectNode();
         n.put("input", in instanceof ActionInput.PrivacySignal ? "control" : in instanceof ActionInput.SegmentExit ? "exit"
-                : in instanceof ActionInput.Matched ? "match" : "pattern change");
+                : in instanceof ActionInput.Matched ? "match" : in instanceof ActionInput.GoalReached ? "goal" : "pattern change");
         n.put("userKey", in.userKey());
         n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp()));
         if (in instanceof ActionInput.PrivacySignal s) n.put("control", s.signal().word);
@@ -332,6 +353,12 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             @Override
             public void segmentUpdate(SegmentUpdate update) {
                 ctx.output(SEGMENT_UPDATES, update);
+            }
+
+            @Override
+            public void outcome(io.behaviorcep.experiment.Outcome outcome) {
+                outcomesDecided.inc();
+                ctx.output(OUTCOMES, outcome);
             }
 
             @Override
@@ -448,6 +475,33 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             if (at == null) erasedAt.clear();
             else erasedAt.update(at);
         }
+
+        private final io.behaviorcep.experiment.GoalTracker.State decisions = new io.behaviorcep.experiment.GoalTracker.State() {
+            @Override
+            public Iterable<io.behaviorcep.experiment.PendingDecision> open() throws Exception {
+                return openDecisions.values();
+            }
+
+            @Override
+            public void put(io.behaviorcep.experiment.PendingDecision d) throws Exception {
+                openDecisions.put(d.decisionId, d);
+            }
+
+            @Override
+            public void remove(String decisionId) throws Exception {
+                openDecisions.remove(decisionId);
+            }
+
+            @Override
+            public void clear() {
+                openDecisions.clear();
+            }
+        };
+
+        @Override
+        public io.behaviorcep.experiment.GoalTracker.State openDecisions() {
+            return decisions;
+        }
     }
 
     /** The job-wide, per-pattern and per-segment metrics of the decisions. */
@@ -477,6 +531,16 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         @Override
         public void matchErased() {
             matchesErased.inc();
+        }
+
+        @Override
+        public void decisionHeldOut(PatternDefinition def) {
+            decisionsHeldOut.inc();
+        }
+
+        @Override
+        public void decisionOverflowed(PatternDefinition def) {
+            decisionsOverflowed.inc();
         }
 
         @Override

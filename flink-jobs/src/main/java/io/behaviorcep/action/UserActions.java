@@ -1,6 +1,11 @@
 package io.behaviorcep.action;
 
 import io.behaviorcep.engine.ActionInput;
+import io.behaviorcep.experiment.Arm;
+import io.behaviorcep.experiment.Experiments;
+import io.behaviorcep.experiment.GoalTracker;
+import io.behaviorcep.experiment.Outcome;
+import io.behaviorcep.experiment.PendingDecision;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.segment.Membership;
@@ -78,6 +83,11 @@ public final class UserActions {
 
         /** The newest erasure, or null to clear it. */
         void erasedAt(Long at) throws Exception;
+
+        /** The user's decisions whose goal is still open ({@link GoalTracker}); null: outcomes are not tracked. */
+        default GoalTracker.State openDecisions() {
+            return null;
+        }
     }
 
     /** What the decisions produce: outputs, timer requests, and the handling of a failed input. */
@@ -85,6 +95,10 @@ public final class UserActions {
         void alert(Alert alert);
 
         void segmentUpdate(SegmentUpdate update);
+
+        /** A decision's goal decided (docs/contracts.md, "Outcomes"). */
+        default void outcome(Outcome outcome) {
+        }
 
         void registerTimer(long timestamp);
 
@@ -114,6 +128,14 @@ public final class UserActions {
         void segmentEntered(String segment);
 
         void segmentExited(String segment);
+
+        /** A decision whose alert was held back: the user is in a holdout (the pattern's or the global one). */
+        default void decisionHeldOut(PatternDefinition def) {
+        }
+
+        /** A decision not recorded: the user had {@link GoalTracker#MAX_OPEN_DECISIONS} open already. */
+        default void decisionOverflowed(PatternDefinition def) {
+        }
     }
 
     // ---- messaging policy hook (io.behaviorcep.policy, issue #19) ----
@@ -147,10 +169,18 @@ public final class UserActions {
     private final long erasureMarkerMillis;
     private final Counts counts;
 
+    /** The global holdout; experiments and goals themselves are the patterns'. */
+    private final Experiments experiments;
+
     public UserActions(PatternVersions patterns, long erasureMarkerMillis, Counts counts) {
+        this(patterns, erasureMarkerMillis, counts, Experiments.NONE);
+    }
+
+    public UserActions(PatternVersions patterns, long erasureMarkerMillis, Counts counts, Experiments experiments) {
         this.patterns = patterns;
         this.erasureMarkerMillis = erasureMarkerMillis;
         this.counts = counts;
+        this.experiments = experiments;
     }
 
     /** Applies every pending input and TTL expiry of {@code user} up to {@code watermark}, in order. */
@@ -199,12 +229,17 @@ public final class UserActions {
                         PatternDefinition def = patterns.version(m.patternId, m.patternVersion);
                         if (def != null) counts.matchCollapsed(def);
                     }
+                } else if (in instanceof ActionInput.GoalReached goal) {
+                    GoalTracker.State open = state.openDecisions();
+                    if (open != null) GoalTracker.goal(goal.timestamp(), goal.valueByGoalKey(), open, goalOutput(effects));
                 }
             } catch (RuntimeException ex) {
                 effects.failed(ex, in);
             }
         }
         if (gate != null) gate.finish(watermark);
+        GoalTracker.State open = state.openDecisions();
+        if (open != null) GoalTracker.expire(watermark, open, goalOutput(effects));
         state.replacePending(later);
         pruneRecentAlerts(watermark, state);
         Long erased = state.erasedAt();
@@ -217,12 +252,14 @@ public final class UserActions {
                 state.suppressed(true);
                 if (gate != null) gate.suppressed(in.timestamp());
                 exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_SUPPRESSED, state, effects);
+                forgetDecisions(state);
             }
             case UNSUPPRESS -> state.suppressed(false);
             case ERASE -> {
                 exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_ERASED, state, effects);
                 state.clearRecentAlerts();
                 if (gate != null) gate.erased(in.timestamp());
+                forgetDecisions(state);
                 // pending inputs are decided later than the erasure; those binding earlier events are
                 // dropped as they come due (erasedAt), the others are the user's new behaviour
                 Long previous = state.erasedAt();
@@ -274,8 +311,7 @@ public final class UserActions {
         }
         if (def.alert != null) {
             if (withinCap(def, m.detectedAt, state, effects)) {
-                emit(toAlert(def, m), m.timezone, effects, gate);
-                counts.alertEmitted(def);
+                decideAlert(def, m, state, effects, gate);
             } else {
                 counts.alertCapped(def);
             }
@@ -290,6 +326,50 @@ public final class UserActions {
             return entered;
         }
         return null;
+    }
+
+    /**
+     * The alert of a match that passed caps: sent, or held back for a user in a holdout (the
+     * pattern's experiment arm or the global one); either way, with a goal, the decision is kept
+     * until its goal is decided. Holdout decisions count against caps as alerts do.
+     */
+    private void decideAlert(PatternDefinition def, PatternMatch m, UserState state, Effects effects, AlertGate gate) throws Exception {
+        Arm arm = Arm.of(def, m.userKey, experiments);
+        Alert alert = toAlert(def, m);
+        if (arm.experimentId() != null && !arm.holdout()) {
+            alert.experimentId = arm.experimentId();
+            alert.arm = arm.name();
+            alert.alertType = arm.pattern().alert.type;
+        }
+        if (arm.holdout()) {
+            counts.decisionHeldOut(def);
+        } else {
+            emit(alert, m.timezone, effects, gate);
+            counts.alertEmitted(def);
+        }
+        GoalTracker.State open = state.openDecisions();
+        PendingDecision decision = PendingDecision.of(alert.alertId, m.userKey, def, arm, m.detectedAt);
+        if (open != null && decision != null && !GoalTracker.open(decision, open, goalOutput(effects))) counts.decisionOverflowed(def);
+    }
+
+    /** An opted-out or erased user is in no arm: their open decisions go without an outcome. */
+    private static void forgetDecisions(UserState state) throws Exception {
+        GoalTracker.State open = state.openDecisions();
+        if (open != null) open.clear();
+    }
+
+    private static GoalTracker.Output goalOutput(Effects effects) {
+        return new GoalTracker.Output() {
+            @Override
+            public void outcome(Outcome o) {
+                effects.outcome(o);
+            }
+
+            @Override
+            public void registerTimer(long at) {
+                effects.registerTimer(at);
+            }
+        };
     }
 
     /** A timed-out partial match raises the {@code on_timeout} alert, under the pattern's cap; it enters no segment. */
@@ -335,6 +415,8 @@ public final class UserActions {
         Long erased = state.erasedAt();
         if (erased != null && erased + erasureMarkerMillis == ts) return true;
         for (ActionInput in : state.pending()) if (in.timestamp() == ts) return true;
+        GoalTracker.State open = state.openDecisions();
+        if (open != null && GoalTracker.closesAt(ts, open)) return true;
         for (Map.Entry<String, Membership> m : state.memberships()) if (m.getValue().expiresAt == ts) return true;
         for (Map.Entry<String, long[]> e : state.recentAlerts()) {
             PatternDefinition def = patterns.latest(e.getKey());

@@ -136,6 +136,7 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             kafka.createTopic(config.lateTopic(), 1, false);
             kafka.createTopic(config.patternEventsTopic(), 1, false);
             kafka.createTopic(config.controlTopic(), 1, false);
+            kafka.createTopic(config.outcomesTopic(), 1, false);
             try (Connection c = pg.connect()) {
                 List<String> applied = SqlMigrations.apply(c, "public");
                 say("PostgreSQL migrations applied: " + applied);

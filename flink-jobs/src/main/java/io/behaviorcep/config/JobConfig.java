@@ -44,6 +44,7 @@ public final class JobConfig implements Serializable {
         key("topics.late", "behavior.late", "output: events that arrived behind the watermark");
         key("topics.pattern-events", "behavior.pattern-events", "output: one JSON record per pattern change accepted or rejected by the running job (key = pattern id)");
         key("topics.alert-decisions", "behavior.alert-decisions", "output: what the messaging policy did with alerts it did not send at once (key = user)");
+        key("topics.outcomes", "behavior.outcomes", "output: one outcome per decision of a pattern with a goal, once its goal is decided (key = user)");
         key("topics.control", "behavior.control", "input: privacy controls (erase, opt_out, opt_in) written only by the operator; the job may only read it");
         key("jdbc.url", "", "PostgreSQL JDBC URL; empty disables the PostgreSQL sinks");
         key("jdbc.user", "behavior_cep", "PostgreSQL user");
@@ -83,6 +84,8 @@ public final class JobConfig implements Serializable {
         key("privacy.pseudonymize", "false", "true: outputs carry HMAC-SHA256 of the user id instead of the id");
         key("privacy.pseudonym-key-env", "BEHAVIOR_CEP_PSEUDONYM_KEY", "environment variable (on the task managers) holding the HMAC key for privacy.pseudonymize");
         key("privacy.audit-key-env", JdbcSettings.DEFAULT_AUDIT_KEY_ENV, "environment variable (on the task managers) holding the HMAC key of the user hashes in PostgreSQL (erasures.user_hash); required with jdbc.url");
+        key("experiments.global-holdout", "0", "share (0 up to 1) of all users, by keyed hash, whom no pattern alerts; their decisions are recorded as outcomes (arm global_holdout)");
+        key("experiments.global-holdout-salt", "global", "salt of the global holdout's hash; changing it reshuffles who is held out");
         key("parallelism", "", "job parallelism (default: the cluster's)");
     }
 
@@ -176,6 +179,12 @@ public final class JobConfig implements Serializable {
             errors.add("checkpoint.interval (" + values.get("checkpoint.interval") + ") + checkpoint.timeout (" + values.get("checkpoint.timeout")
                     + ") must be less than kafka.transaction-timeout (" + values.get("kafka.transaction-timeout")
                     + "): a Kafka transaction that outlives its timeout is aborted by the broker and its output lost");
+        }
+        try {
+            double holdout = Double.parseDouble(values.get("experiments.global-holdout"));
+            if (!(holdout >= 0 && holdout < 1)) errors.add("experiments.global-holdout must be a share from 0 up to (not including) 1, got " + holdout);
+        } catch (NumberFormatException e) {
+            errors.add("experiments.global-holdout must be a number, e.g. 0.05");
         }
         try {
             double share = Double.parseDouble(values.get("events.late-warning-share"));
@@ -277,6 +286,16 @@ public final class JobConfig implements Serializable {
 
     public String alertsTopic() {
         return values.get("topics.alerts");
+    }
+
+    public String outcomesTopic() {
+        return values.get("topics.outcomes");
+    }
+
+    /** The global holdout ({@code experiments.*}). */
+    public io.behaviorcep.experiment.Experiments experiments() {
+        return new io.behaviorcep.experiment.Experiments(Double.parseDouble(values.get("experiments.global-holdout")),
+                values.get("experiments.global-holdout-salt"));
     }
 
     public String segmentsTopic() {

@@ -13,7 +13,8 @@ import org.apache.flink.api.common.typeinfo.TypeInfo;
  * immutable. Serialised by {@link ActionInputSerializer} (a tag, then the kind's fields).
  */
 @TypeInfo(ActionInputTypeInfo.Factory.class)
-public sealed interface ActionInput permits ActionInput.Matched, ActionInput.SegmentExit, ActionInput.PrivacySignal, ActionInput.PatternChanged {
+public sealed interface ActionInput permits ActionInput.Matched, ActionInput.SegmentExit, ActionInput.PrivacySignal, ActionInput.PatternChanged,
+        ActionInput.GoalReached {
 
     /** The user the input is about; for a pattern change, the key it travels under (see {@code KeyedPathHead}). */
     String userKey();
@@ -74,6 +75,24 @@ public sealed interface ActionInput permits ActionInput.Matched, ActionInput.Seg
         @Override
         public String sortKey() {
             return "0|change|" + change.patternId + "#" + change.version;
+        }
+    }
+
+    /**
+     * An event that meets the {@code goal:} of one or more pattern versions (docs/pattern-language.md,
+     * "Experiments and goals"): it may convert the user's open decisions of those versions.
+     *
+     * @param valueByGoalKey per pattern version ({@code id#version}), the event's goal value, or null for none
+     */
+    record GoalReached(String userKey, String eventId, long timestamp, java.util.Map<String, Double> valueByGoalKey) implements ActionInput {
+        public GoalReached {
+            valueByGoalKey = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(valueByGoalKey));
+        }
+
+        @Override
+        public String sortKey() {
+            // after the matches of the same instant: a decision is converted only by a later event
+            return "3|goal|" + eventId;
         }
     }
 

@@ -23,7 +23,7 @@ import java.io.IOException;
  */
 public final class ActionInputSerializer extends TypeSerializer<ActionInput> {
     private static final long serialVersionUID = 1L;
-    private static final byte MATCHED = 1, SEGMENT_EXIT = 2, PRIVACY_SIGNAL = 3, PATTERN_CHANGED = 4;
+    private static final byte MATCHED = 1, SEGMENT_EXIT = 2, PRIVACY_SIGNAL = 3, PATTERN_CHANGED = 4, GOAL_REACHED = 5;
 
     private final TypeSerializer<PatternMatch> matches;
     private final TypeSerializer<ProfileSnapshot> profiles;
@@ -91,6 +91,17 @@ public final class ActionInputSerializer extends TypeSerializer<ActionInput> {
                 writeString(s.userKey(), out);
                 out.writeByte(s.signal().ordinal());
                 out.writeLong(s.timestamp());
+        } else if (input instanceof ActionInput.GoalReached g) {
+            out.writeByte(GOAL_REACHED);
+            writeString(g.userKey(), out);
+            writeString(g.eventId(), out);
+            out.writeLong(g.timestamp());
+            out.writeInt(g.valueByGoalKey().size());
+            for (java.util.Map.Entry<String, Double> e : g.valueByGoalKey().entrySet()) {
+                writeString(e.getKey(), out);
+                out.writeBoolean(e.getValue() != null);
+                if (e.getValue() != null) out.writeDouble(e.getValue());
+            }
         } else {
             ActionInput.PatternChanged c = (ActionInput.PatternChanged) input;
             out.writeByte(PATTERN_CHANGED);
@@ -118,6 +129,17 @@ public final class ActionInputSerializer extends TypeSerializer<ActionInput> {
             case PATTERN_CHANGED -> {
                 String user = readString(in);
                 yield new ActionInput.PatternChanged(user, changes.deserialize(in));
+            }
+            case GOAL_REACHED -> {
+                String user = readString(in), eventId = readString(in);
+                long at = in.readLong();
+                int n = in.readInt();
+                java.util.Map<String, Double> values = new java.util.HashMap<>();
+                for (int i = 0; i < n; i++) {
+                    String key = readString(in);
+                    values.put(key, in.readBoolean() ? in.readDouble() : null);
+                }
+                yield new ActionInput.GoalReached(user, eventId, at, values);
             }
             default -> throw new IOException("corrupt ActionInput: unknown kind " + tag);
         };

@@ -171,6 +171,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                 if (e.compiled != null) for (var c : e.compiled.conditions) FunctionUtils.closeFunction(c);
             }
         }
+        if (armsCompiled != null) for (CompiledPattern p : armsCompiled.values()) for (var c : p.conditions) FunctionUtils.closeFunction(c);
     }
 
     /** Built on first use, from the changes restored with the operator state. */
@@ -182,7 +183,63 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         return timeline;
     }
 
+    /**
+     * The pattern as the current user's experiment arm runs it: an arm that sets parameters or
+     * overrides the alert is its own compiled version of the pattern (same id, version, runs key and
+     * metrics; a user is only ever in one arm), see docs/pattern-language.md, "Experiments and goals".
+     */
     private CompiledPattern compiled(PatternTimeline.Entry e) throws Exception {
+        if (e.def == null || e.def.experiment() == null || user == null) return compiledBase(e);
+        PatternDefinition arm = io.behaviorcep.experiment.Assignment.patternFor(e.def, user);
+        if (arm == e.def) return compiledBase(e);
+        if (armsCompiled == null) armsCompiled = new java.util.IdentityHashMap<>();
+        CompiledPattern p = armsCompiled.get(arm);
+        if (p == null) {
+            p = new CompiledPattern(arm);
+            for (var c : p.conditions) {
+                FunctionUtils.setFunctionRuntimeContext(c, getRuntimeContext());
+                FunctionUtils.openFunction(c, DefaultOpenContext.INSTANCE);
+            }
+            armsCompiled.put(arm, p);
+        }
+        return p;
+    }
+
+    /** The user being evaluated (set per element and timer): experiment arms depend on it. */
+    private transient String user;
+    /** Experiment arms' own versions of their patterns, compiled once. */
+    private transient Map<PatternDefinition, CompiledPattern> armsCompiled;
+
+    /**
+     * Passes on an event that meets the {@code goal:} of some pattern version (live, draining or
+     * deleted: their decisions may still be open), with its value per version.
+     */
+    private void emitGoal(PatternTimeline t, BehaviorEvent e, Collector<ActionInput> out) {
+        Map<String, Double> values = null;
+        for (PatternTimeline.Entry entry : t.entries()) {
+            PatternDefinition d = entry.def;
+            if (d == null || d.goal() == null || !d.goal().matcher.matchesKind(e)) continue;
+            if (!d.goal().matcher.matches(e, SimpleEvalContext.of(e))) continue;
+            if (values == null) values = new HashMap<>(2);
+            values.put(io.behaviorcep.experiment.PendingDecision.goalKey(d.id, d.version), goalValue(d.goal().valuePath, e));
+        }
+        if (values != null) out.collect(new ActionInput.GoalReached(e.userKey, e.messageId, e.timestamp, values));
+    }
+
+    /** The goal event's value field as a finite number, or null. */
+    static Double goalValue(String path, BehaviorEvent e) {
+        if (path == null) return null;
+        String v = e.field(path);
+        if (v == null) return null;
+        try {
+            double d = Double.parseDouble(v.trim());
+            return Double.isFinite(d) ? d : null;
+        } catch (NumberFormatException notANumber) {
+            return null;
+        }
+    }
+
+    private CompiledPattern compiledBase(PatternTimeline.Entry e) throws Exception {
         if (e.compiled == null) {
             CompiledPattern p = new CompiledPattern(e.def);
             for (var c : p.conditions) {
@@ -241,6 +298,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             out.collect(new ActionInput.PrivacySignal(e.userKey, ActionInput.Signal.of(e.property(KeyedPathRecords.CONTROL_PROPERTY)), e.timestamp));
             return;
         }
+        user = ctx.getCurrentKey();
         try {
             evaluate(e, ctx, out);
         } catch (RuntimeException ex) {
@@ -266,6 +324,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             return;
         }
 
+        emitGoal(t, e, out);
         // most events are of no use to any pattern (page and list views for a cart pattern): they
         // leave the user's state untouched, so they need not even read it
         if (!anyVersionMayUse(t, e)) return;
@@ -435,6 +494,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ActionInput> out) throws Exception {
         EngineState s = state.value();
         if (s == null) return;
+        user = ctx.getCurrentKey();
         try {
             decide(timestamp, s, ctx, out);
         } catch (RuntimeException ex) {

@@ -28,6 +28,30 @@ public final class Example implements Serializable {
         this.segments = segments == null ? null : List.copyOf(segments);
     }
 
+    /** User -> experiment arm the user is put in (the test kit picks a user id that lands there); empty for none. */
+    private Map<String, String> arms = Map.of();
+    /** Null when the example does not check outcomes. */
+    private List<ExpectedOutcome> outcomes;
+
+    public Map<String, String> arms() {
+        return arms;
+    }
+
+    public List<ExpectedOutcome> outcomes() {
+        return outcomes;
+    }
+
+    void experiment(Map<String, String> arms, List<ExpectedOutcome> outcomes) {
+        this.arms = Map.copyOf(arms);
+        this.outcomes = outcomes == null ? null : List.copyOf(outcomes);
+    }
+
+    /**
+     * An outcome of a decision: {@code at} is when it is decided (the goal event, or the end of the goal's
+     * window); {@code arm} and {@code value} null when not checked.
+     */
+    public record ExpectedOutcome(long at, String user, String arm, boolean converted, Double value) implements Serializable {}
+
     /** An input event; {@code json} holds type/event/properties/context as written, without id, user and time. */
     public record Event(long at, String user, Map<String, Object> json, String messageId) implements Serializable {}
 

@@ -14,18 +14,88 @@ import java.util.Set;
 
 /** Reads {@code examples:} (the pattern test kit's input) with the same located problems as the rest of the file. */
 final class ExampleReader {
-    static final Set<String> EXAMPLE_KEYS = Set.of("name", "events", "until", "expect");
+    static final Set<String> EXAMPLE_KEYS = Set.of("name", "events", "until", "expect", "arms");
     static final Set<String> EVENT_KEYS = Set.of("at", "user", "type", "event", "name", "message_id", "properties", "context", "traits");
-    static final Set<String> EXPECT_KEYS = Set.of("alerts", "segments");
+    static final Set<String> EXPECT_KEYS = Set.of("alerts", "segments", "outcomes");
+    static final Set<String> OUTCOME_KEYS = Set.of("at", "user", "arm", "converted", "value");
     static final Set<String> ALERT_KEYS = Set.of("at", "user", "type", "bound");
     static final Set<String> SEGMENT_KEYS = Set.of("enter", "exit", "at", "user", "reason");
 
     private final PatternLoader.FileReader r;
     private final Set<String> stepNames;
 
+    /** The experiment's arm names, for {@code arms:} and expected outcomes; null when the file has no experiment. */
+    private final Set<String> armNames;
+
     ExampleReader(PatternLoader.FileReader r, Set<String> stepNames) {
+        this(r, stepNames, null);
+    }
+
+    ExampleReader(PatternLoader.FileReader r, Set<String> stepNames, Set<String> armNames) {
         this.r = r;
         this.stepNames = stepNames;
+        this.armNames = armNames;
+    }
+
+    private String arm(Node n) {
+        String arm = r.scalar(n, "arm");
+        Set<String> known = new java.util.TreeSet<>(ExperimentReader.RESERVED_ARMS);
+        if (armNames != null) known.addAll(armNames);
+        if (arm != null && !known.contains(arm)) {
+            r.problem(n, "arm '" + arm + "' is not one of " + known + PatternLoader.didYouMean(arm, known));
+        }
+        return arm;
+    }
+
+    /** {@code arms:} user -> variant; each user is put in that arm of the pattern's experiment. */
+    private Map<String, String> readArms(Node n) {
+        Map<String, String> arms = new LinkedHashMap<>();
+        if (!(r.mapping(n, "arms") instanceof MappingNode m)) return arms;
+        if (armNames == null) {
+            r.problem(n, "'arms' puts users in arms of the pattern's experiment, but this pattern has no 'experiment:'");
+            return arms;
+        }
+        for (NodeTuple t : m.getValue()) {
+            String user = r.scalar(t.getKeyNode(), "user");
+            String arm = r.scalar(t.getValueNode(), "arm");
+            if (user == null || arm == null) continue;
+            if (!armNames.contains(arm)) {
+                r.problem(t.getValueNode(), "arm '" + arm + "' is not a variant of the experiment " + new java.util.TreeSet<>(armNames)
+                        + PatternLoader.didYouMean(arm, armNames));
+            } else {
+                arms.put(user, arm);
+            }
+        }
+        return arms;
+    }
+
+    private List<Example.ExpectedOutcome> readOutcomes(Node n) {
+        List<Example.ExpectedOutcome> out = new ArrayList<>();
+        if (!(n instanceof SequenceNode seq)) {
+            r.problem(n, "expected a list (write [] for none)");
+            return out;
+        }
+        for (Node item : seq.getValue()) {
+            if (!(r.mapping(item, "outcome") instanceof MappingNode m)) continue;
+            Map<String, NodeTuple> k = r.keys(m, OUTCOME_KEYS, "expected outcome");
+            Long at = k.containsKey("at") ? offset(k.get("at").getValueNode()) : null;
+            if (!k.containsKey("at")) r.problem(m, "an expected outcome needs 'at' (when it is decided: the goal event, or the end of the goal's window)");
+            String user = k.containsKey("user") ? r.scalar(k.get("user").getValueNode(), "user") : "user";
+            String arm = k.containsKey("arm") ? arm(k.get("arm").getValueNode()) : null;
+            Boolean converted = r.optionalBool(k, "converted");
+            if (!k.containsKey("converted")) r.problem(m, "an expected outcome needs 'converted: true' or 'converted: false'");
+            Double value = null;
+            if (k.containsKey("value")) {
+                String v = r.scalar(k.get("value").getValueNode(), "value");
+                try {
+                    value = v == null ? null : Double.parseDouble(v);
+                } catch (NumberFormatException e) {
+                    r.problem(k.get("value").getValueNode(), "an outcome's 'value' is a number, got '" + v + "'");
+                }
+            }
+            if (at != null && converted != null) out.add(new Example.ExpectedOutcome(at, user, arm, converted, value));
+        }
+        return out;
     }
 
     List<Example> read(Node node) {
@@ -66,6 +136,7 @@ final class ExampleReader {
             }
             List<Example.ExpectedAlert> alerts = null;
             List<Example.ExpectedSegment> segments = null;
+            List<Example.ExpectedOutcome> outcomes = null;
             if (!k.containsKey("expect")) {
                 r.problem(m, "example '" + name + "' needs 'expect:' (alerts and/or segments, or 'nothing')");
             } else {
@@ -73,13 +144,17 @@ final class ExampleReader {
                 if (en instanceof ScalarNode sc && sc.getValue().equals("nothing")) {
                     alerts = List.of();
                     segments = List.of();
+                    outcomes = armNames != null ? List.of() : null;
                 } else if (r.mapping(en, "expect") instanceof MappingNode em) {
                     Map<String, NodeTuple> ek = r.keys(em, EXPECT_KEYS, "expect");
                     if (ek.containsKey("alerts")) alerts = readList(ek.get("alerts").getValueNode(), events.size(), true).alerts;
                     if (ek.containsKey("segments")) segments = readList(ek.get("segments").getValueNode(), events.size(), false).segments;
+                    if (ek.containsKey("outcomes")) outcomes = readOutcomes(ek.get("outcomes").getValueNode());
                 }
             }
-            out.add(new Example(name, PatternLoader.FileReader.line(item), events, until, alerts, segments));
+            Example example = new Example(name, PatternLoader.FileReader.line(item), events, until, alerts, segments);
+            example.experiment(k.containsKey("arms") ? readArms(k.get("arms").getValueNode()) : Map.of(), outcomes);
+            out.add(example);
         }
         return out;
     }

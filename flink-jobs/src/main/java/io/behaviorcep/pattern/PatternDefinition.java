@@ -90,6 +90,27 @@ public final class PatternDefinition implements Serializable {
         this.text = text;
     }
 
+    /** The file's {@code experiment:} (arms of the pattern), or null. Set by the loader. */
+    private Experiment experiment;
+    /** The file's {@code goal:} (what counts as a conversion after a decision), or null. Set by the loader. */
+    private Goal goal;
+
+    public Experiment experiment() {
+        return experiment;
+    }
+
+    public Goal goal() {
+        return goal;
+    }
+
+    void experiment(Experiment experiment) {
+        this.experiment = experiment;
+    }
+
+    void goal(Goal goal) {
+        this.goal = goal;
+    }
+
     /** The last step that binds an event; the match is anchored on its event (one alert per anchor). */
     public StepDefinition anchorStep() {
         for (int i = steps.size() - 1; i >= 0; i--) {
@@ -255,6 +276,70 @@ public final class PatternDefinition implements Serializable {
             this.ttl = ttl;
             this.exitOn = List.copyOf(exitOn);
             this.exitAlert = exitAlert;
+        }
+    }
+
+    /**
+     * {@code experiment:}: named arms with weights, one of which may be a holdout (no alert, the
+     * decision still recorded). An arm may run its own version of the pattern ({@link Variant#pattern}).
+     * Language: docs/pattern-language.md, "Experiments and goals".
+     */
+    public static final class Experiment implements Serializable {
+        public final String id;
+        public final String salt;
+        public final List<Variant> variants;
+
+        Experiment(String id, String salt, List<Variant> variants) {
+            this.id = id;
+            this.salt = salt;
+            this.variants = List.copyOf(variants);
+        }
+
+        public Variant variant(String name) {
+            for (Variant v : variants) if (v.name.equals(name)) return v;
+            return null;
+        }
+    }
+
+    public static final class Variant implements Serializable {
+        public final String name;
+        public final double weight;
+        public final boolean holdout;
+        /** The parameters this arm sets (declared under the pattern's {@code params:}); empty for none. */
+        public final Map<String, String> params;
+        /**
+         * The pattern as this arm runs it: the same id and version, with the arm's parameters and alert
+         * overrides; the pattern itself when the arm changes nothing.
+         */
+        public final PatternDefinition pattern;
+
+        Variant(String name, double weight, boolean holdout, Map<String, String> params, PatternDefinition pattern) {
+            this.name = name;
+            this.weight = weight;
+            this.holdout = holdout;
+            this.params = Map.copyOf(params);
+            this.pattern = pattern;
+        }
+    }
+
+    /**
+     * {@code goal:}: the first event matching {@link #matcher} in (decision, decision + within] converts
+     * the decision; {@link #valuePath} (e.g. {@code properties.revenue}) is its value, or null.
+     */
+    public static final class Goal implements Serializable {
+        public final EventMatcher matcher;
+        public final Duration within;
+        public final String valuePath;
+
+        Goal(EventMatcher matcher, Duration within, String valuePath) {
+            this.matcher = matcher;
+            this.within = within;
+            this.valuePath = valuePath;
+        }
+
+        /** The goal's event name as outcomes name it. */
+        public String event() {
+            return matcher.event;
         }
     }
 

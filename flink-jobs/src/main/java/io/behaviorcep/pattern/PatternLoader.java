@@ -87,7 +87,7 @@ public final class PatternLoader {
     /** File names read as threshold segment files even without {@code kind: segments}. */
     public static final Set<String> SEGMENTS_FILE_NAMES = Set.of("segments.yaml", "segments.yml");
     static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "params", "steps", "within",
-            "after_match", "on_change", "actions", "examples", "on_timeout");
+            "after_match", "on_change", "actions", "examples", "on_timeout", "experiment", "goal");
     static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for",
             "times", "one_or_more", "optional", "greedy", "until", "loop", "any_of");
     static final Set<String> MATCHER_KEYS = Set.of("event", "type", "where", "any_of");
@@ -376,8 +376,14 @@ public final class PatternLoader {
                     onChange = parsed;
                 }
             }
-            List<Example> examples = keys.containsKey("examples")
-                    ? new ExampleReader(this, stepNames).read(keys.get("examples").getValueNode()) : List.of();
+            ExperimentReader experiments = new ExperimentReader(this);
+            PatternDefinition.Goal goal = keys.containsKey("goal") ? experiments.goal(keys.get("goal").getValueNode()) : null;
+            ExperimentReader.WrittenExperiment experiment = keys.containsKey("experiment") && !readingArm
+                    ? experiments.experiment(keys.get("experiment").getValueNode(), params, alert, stepNames, keys.containsKey("goal"), top) : null;
+            Set<String> armNames = experiment == null ? null
+                    : experiment.variants().stream().map(ExperimentReader.Written::name).collect(Collectors.toSet());
+            List<Example> examples = keys.containsKey("examples") && !readingArm
+                    ? new ExampleReader(this, stepNames, armNames).read(keys.get("examples").getValueNode()) : List.of();
             if (!problems.isEmpty()) return id == null ? null : partial(id, version);
             PatternDefinition def = new PatternDefinition(id, version, description, owner, enabled == null || enabled, steps, alert, segment,
                     cap, within, afterMatch, afterMatchStep, onChange, file, examples);
@@ -392,10 +398,20 @@ public final class PatternLoader {
                 problem(keys.get("steps").getKeyNode(), "Flink CEP cannot run these steps: " + flinkProblem);
                 return partial(id, version);
             }
+            def.goal(goal);
+            if (experiment != null) {
+                PatternDefinition.Experiment built = experiments.build(experiment, def, text);
+                if (!problems.isEmpty()) return partial(id, version);
+                def.experiment(built);
+            }
             return def;
         }
 
         private final Map<String, String> params = new HashMap<>();
+        /** An experiment arm's parameters, read in place of the declared values (see {@link ExperimentReader}). */
+        Map<String, String> paramOverrides = Map.of();
+        /** Set while the file is read again for an experiment arm: its experiment and examples are the pattern's. */
+        boolean readingArm;
 
         /** {@code params:} name -> value, substituted as {@code ${params.name}} into conditions before they are parsed. */
         void readParams(NodeTuple t) {
@@ -406,6 +422,7 @@ public final class PatternLoader {
                 String value = scalar(p.getValueNode(), "param value");
                 if (name != null && value != null) params.put(name, value);
             }
+            params.putAll(paramOverrides);
         }
 
         /** A stand-in carrying only the id, so duplicate ids are still reported for broken files. */
@@ -886,8 +903,9 @@ public final class PatternLoader {
             return null;
         }
 
-        private Duration duration(Node n) {
+        Duration duration(Node n) {
             String v = scalar(n, "duration");
+            if (v != null && v.contains("${")) v = substituteParams(v, n, new ArrayList<>());
             if (v == null) return null;
             try {
                 return Durations.parse(v);

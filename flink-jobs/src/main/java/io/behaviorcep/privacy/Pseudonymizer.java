@@ -48,6 +48,18 @@ public abstract class Pseudonymizer<T> extends RichMapFunction<T, T> {
         };
     }
 
+    /** Outcomes as alerts: the decision id is the alert's id, pseudonymised the same way. */
+    public static Pseudonymizer<io.behaviorcep.experiment.Outcome> outcomes(String keyEnv) {
+        return new Pseudonymizer<>(keyEnv) {
+            @Override
+            public io.behaviorcep.experiment.Outcome map(io.behaviorcep.experiment.Outcome o) {
+                return new io.behaviorcep.experiment.Outcome(alertId(o.decisionId()), pseudonym(o.userId()), o.patternId(),
+                        o.patternVersion(), o.experimentId(), o.arm(), o.holdout(), o.decidedAt(), o.goalEvent(), o.goalWithinMs(),
+                        o.converted(), o.convertedAt(), o.value(), o.timeToConvertMs());
+            }
+        };
+    }
+
     public static Pseudonymizer<SegmentUpdate> segmentUpdates(String keyEnv) {
         return new Pseudonymizer<>(keyEnv) {
             @Override

@@ -91,6 +91,12 @@ final class ReplayIO implements PipelineIO {
     }
 
     @Override
+    public void outcomes(DataStream<io.behaviorcep.experiment.Outcome> outcomes) {
+        outcomes.sinkTo(new PartFiles<>(workDir, "outcomes", o -> OutputJson.text(OutputJson.outcome(o))))
+                .uid("replay-outcomes").name("Outcomes → part files");
+    }
+
+    @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         updates.sinkTo(new PartFiles<>(workDir, "segments", u -> OutputJson.text(OutputJson.segment(u))))
                 .uid("replay-segments").name("Segment updates → part files");

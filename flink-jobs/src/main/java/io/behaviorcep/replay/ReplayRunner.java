@@ -326,6 +326,7 @@ public final class ReplayRunner {
 
         write(o.out.resolve("alerts.jsonl"), alerts.stream().map(Outcome::doc).toList());
         write(o.out.resolve("segments.jsonl"), segments.stream().map(Outcome::doc).toList());
+        write(o.out.resolve("outcomes.jsonl"), decidedOutcomes(work, horizon));
         write(o.out.resolve("dlq.jsonl"), dlq);
         // the messaging policy's decisions (none without a policy), decided up to the horizon, in time order
         List<JsonNode> decisions = new ArrayList<>(parts(work, "alert-decisions").stream()
@@ -336,6 +337,22 @@ public final class ReplayRunner {
         Files.writeString(o.out.resolve("summary.json"),
                 io.behaviorcep.sink.OutputJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(s.toJson()) + "\n");
         return new Result(s, docs(alerts), docs(segments), docs(pendingAlerts), docs(pendingSegments), dlq, users);
+    }
+
+    /**
+     * The outcomes (docs/contracts.md, "Outcomes") decided by the horizon (the goal event, or the end of
+     * the goal's window), in the order they were decided, then by decision id: as the stream writes them.
+     */
+    static List<JsonNode> decidedOutcomes(Path work, long horizon) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode n : parts(work, "outcomes")) if (decidedAt(n) <= horizon) out.add(n);
+        out.sort(Comparator.comparingLong(ReplayRunner::decidedAt).thenComparing(n -> n.get("decision_id").asText()));
+        return out;
+    }
+
+    private static long decidedAt(JsonNode outcome) {
+        return outcome.get("converted").asBoolean() ? ReplayDocs.millis(outcome.get("converted_at"))
+                : ReplayDocs.millis(outcome.get("decided_at")) + outcome.get("goal_within_ms").asLong();
     }
 
     private static List<JsonNode> docs(List<Outcome> l) {

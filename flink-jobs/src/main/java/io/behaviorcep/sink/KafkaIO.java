@@ -106,6 +106,21 @@ public class KafkaIO implements PipelineIO {
     }
 
     @Override
+    public void outcomes(DataStream<io.behaviorcep.experiment.Outcome> outcomes) {
+        String topic = config.outcomesTopic();
+        outcomes.sinkTo(kafkaSink("outcomes", (o, ctx, ts) -> outcomeRecord(topic, o)))
+                .uid("outcomes-kafka").name("Outcomes → Kafka " + topic);
+        if (config.jdbc() != null) {
+            outcomes.sinkTo(PostgresSink.outcomes(config.jdbc())).uid("outcomes-postgres").name("Outcomes → PostgreSQL");
+        }
+    }
+
+    /** An outcome keyed by its user. */
+    public static ProducerRecord<byte[], byte[]> outcomeRecord(String topic, io.behaviorcep.experiment.Outcome o) {
+        return new ProducerRecord<>(topic, null, null, OutputJson.key(o.userId()), OutputJson.outcomeValue(o));
+    }
+
+    @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         String topic = config.segmentsTopic();
         updates.sinkTo(kafkaSink("segments", (u, ctx, ts) -> segmentRecord(topic, u)))
@@ -319,6 +334,6 @@ public class KafkaIO implements PipelineIO {
 
     public List<String> topics() {
         return List.of(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(),
-                config.patternEventsTopic(), config.controlTopic(), config.alertDecisionsTopic());
+                config.patternEventsTopic(), config.controlTopic(), config.alertDecisionsTopic(), config.outcomesTopic());
     }
 }

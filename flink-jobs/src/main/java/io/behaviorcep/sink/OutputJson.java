@@ -51,7 +51,36 @@ public final class OutputJson {
         n.set("matched", parse(a.matchedJson));
         n.set("payload", parse(a.payloadJson));
         n.set("profile", profile(a.profile));
+        if (a.experimentId != null) {
+            n.put("experiment_id", a.experimentId);
+            n.put("arm", a.arm);
+        }
         return n;
+    }
+
+    /** An outcome as {@code behavior.outcomes} carries it and {@code outcomes} stores it (docs/contracts.md, "Outcomes"). */
+    public static ObjectNode outcome(io.behaviorcep.experiment.Outcome o) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("decision_id", o.decisionId());
+        n.put("user_id", o.userId());
+        n.put("pattern_id", o.patternId());
+        n.put("pattern_version", o.patternVersion());
+        n.put("experiment_id", o.experimentId());
+        n.put("arm", o.arm());
+        n.put("holdout", o.holdout());
+        n.put("decided_at", iso(o.decidedAt()));
+        n.put("goal_event", o.goalEvent());
+        n.put("goal_within_ms", o.goalWithinMs());
+        n.put("converted", o.converted());
+        if (o.convertedAt() == null) n.putNull("converted_at");
+        else n.put("converted_at", iso(o.convertedAt()));
+        n.put("value", o.value());
+        n.put("time_to_convert_ms", o.timeToConvertMs());
+        return n;
+    }
+
+    public static byte[] outcomeValue(io.behaviorcep.experiment.Outcome o) {
+        return bytes(outcome(o));
     }
 
     /**

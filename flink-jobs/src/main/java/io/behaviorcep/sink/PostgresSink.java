@@ -51,7 +51,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     private static final Logger LOG = LoggerFactory.getLogger(PostgresSink.class);
 
     /** What the documents of a batch are, and so which statements apply them. */
-    public enum Kind { ALERTS, SEGMENTS, PROFILES, ALERT_DECISIONS }
+    public enum Kind { ALERTS, SEGMENTS, PROFILES, ALERT_DECISIONS, OUTCOMES }
 
     private final Kind kind;
     private final JdbcSettings jdbc;
@@ -65,6 +65,11 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
 
     public static PostgresSink<Alert> alerts(JdbcSettings jdbc) {
         return new PostgresSink<>(Kind.ALERTS, jdbc, OutputJson::alertDocument);
+    }
+
+    /** Outcomes ({@code outcomes}): one row per decision id, written once. */
+    public static PostgresSink<io.behaviorcep.experiment.Outcome> outcomes(JdbcSettings jdbc) {
+        return new PostgresSink<>(Kind.OUTCOMES, jdbc, o -> OutputJson.text(OutputJson.outcome(o)));
     }
 
     public static PostgresSink<SegmentUpdate> segments(JdbcSettings jdbc) {
@@ -275,6 +280,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     static void applyDocuments(Connection c, Kind kind, List<String> documents, UserHash hash) throws SQLException {
         switch (kind) {
             case ALERTS -> applyAlerts(c, documents, hash);
+            case OUTCOMES -> applyOutcomes(c, documents, hash);
             case SEGMENTS -> applySegments(c, documents, hash);
             case PROFILES -> applyProfiles(c, documents, hash);
             case ALERT_DECISIONS -> applyAlertDecisions(c, documents, hash);
@@ -321,6 +327,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
     static String sinkName(Kind kind) {
         return switch (kind) {
             case ALERTS -> "alerts";
+            case OUTCOMES -> "outcomes";
             case SEGMENTS -> "segments";
             case PROFILES -> "profiles";
             case ALERT_DECISIONS -> "alert_decisions";
@@ -344,6 +351,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             JsonNode n = read(doc);
             rowKey = text(n, switch (kind) {
                 case ALERTS -> "alert_id";
+                case OUTCOMES -> "decision_id";
                 case SEGMENTS -> "event_id";
                 case PROFILES -> "user_id";
                 case ALERT_DECISIONS -> "decision_id";
@@ -351,6 +359,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
             user = text(n, "user_id");
             String at = text(n, switch (kind) {
                 case ALERTS -> "detected_at";
+                case OUTCOMES -> "decided_at";
                 case SEGMENTS -> "at";
                 case PROFILES -> ProfileRecord.ERASURE.equals(text(n, "kind")) ? "erased_at" : "as_of";
                 case ALERT_DECISIONS -> "decided_at";
@@ -467,6 +476,39 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
         }
     }
 
+    static void applyOutcomes(Connection c, List<String> documents, UserHash userHash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO outcomes (decision_id, user_id, pattern_id, pattern_version, experiment_id, arm, holdout, decided_at, "
+                        + "goal_event, goal_within_ms, converted, converted_at, value, time_to_convert_ms) "
+                        + "SELECT ?, ?, ?, ?::integer, ?, ?, ?::boolean, ?::timestamptz, ?, ?::bigint, ?::boolean, ?::timestamptz, "
+                        + "?::double precision, ?::bigint WHERE " + NOT_ERASED + " ON CONFLICT (decision_id) DO NOTHING")) {
+            for (String doc : documents) {
+                JsonNode o = read(doc);
+                Timestamp decidedAt = ts(o.get("decided_at"));
+                ps.setString(1, o.get("decision_id").asText());
+                ps.setString(2, o.get("user_id").asText());
+                ps.setString(3, o.get("pattern_id").asText());
+                ps.setInt(4, o.get("pattern_version").asInt());
+                ps.setString(5, o.get("experiment_id").isNull() ? null : o.get("experiment_id").asText());
+                ps.setString(6, o.get("arm").asText());
+                ps.setBoolean(7, o.get("holdout").asBoolean());
+                ps.setTimestamp(8, decidedAt);
+                ps.setString(9, o.get("goal_event").asText());
+                ps.setLong(10, o.get("goal_within_ms").asLong());
+                ps.setBoolean(11, o.get("converted").asBoolean());
+                ps.setTimestamp(12, o.get("converted_at").isNull() ? null : ts(o.get("converted_at")));
+                if (o.get("value").isNull()) ps.setNull(13, java.sql.Types.DOUBLE);
+                else ps.setDouble(13, o.get("value").asDouble());
+                if (o.get("time_to_convert_ms").isNull()) ps.setNull(14, java.sql.Types.BIGINT);
+                else ps.setLong(14, o.get("time_to_convert_ms").asLong());
+                ps.setString(15, userHash.of(o.get("user_id").asText()));
+                ps.setTimestamp(16, decidedAt);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
     static void applySegments(Connection c, List<String> documents, UserHash userHash) throws SQLException {
         try (PreparedStatement history = c.prepareStatement(
                 "INSERT INTO segment_events (event_id, user_id, segment, action, reason, at, version, expires_at) "
@@ -574,6 +616,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
              PreparedStatement erasure = c.prepareStatement(
                 "INSERT INTO erasures (user_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING");
              PreparedStatement deleteAlerts = c.prepareStatement("DELETE FROM alerts WHERE user_id = ? AND detected_at <= ?");
+             PreparedStatement deleteOutcomes = c.prepareStatement("DELETE FROM outcomes WHERE user_id = ? AND decided_at <= ?");
              PreparedStatement deleteHistory = c.prepareStatement("DELETE FROM segment_events WHERE user_id = ? AND at <= ?");
              PreparedStatement deleteDecisions = c.prepareStatement("DELETE FROM alert_decisions WHERE user_id = ? AND decided_at <= ?");
              PreparedStatement deleteMembership = c.prepareStatement("DELETE FROM user_segments WHERE user_id = ? AND updated_at <= ?");
@@ -590,7 +633,7 @@ public final class PostgresSink<T> implements Sink<T>, SupportsCommitter<Postgre
                     erasure.setString(1, userHash.of(user));
                     erasure.setTimestamp(2, at);
                     erasure.executeUpdate();
-                    for (PreparedStatement d : List.of(deleteAlerts, deleteHistory, deleteDecisions, deleteMembership, deleteProfile, deleteDeadLetters)) {
+                    for (PreparedStatement d : List.of(deleteAlerts, deleteOutcomes, deleteHistory, deleteDecisions, deleteMembership, deleteProfile, deleteDeadLetters)) {
                         d.setString(1, user);
                         d.setTimestamp(2, at);
                         d.executeUpdate();

@@ -82,6 +82,15 @@ public class InMemoryIO implements PipelineIO {
     }
 
     @Override
+    public void outcomes(DataStream<io.behaviorcep.experiment.Outcome> outcomes) {
+        outcomes.sinkTo(new Collect<>(id + "/outcomes")).name("Collect outcomes");
+    }
+
+    public List<io.behaviorcep.experiment.Outcome> outcomes() {
+        return get("outcomes");
+    }
+
+    @Override
     public void segmentUpdates(DataStream<SegmentUpdate> updates) {
         updates.sinkTo(new Collect<>(id + "/segments")).name("Collect segment updates");
     }

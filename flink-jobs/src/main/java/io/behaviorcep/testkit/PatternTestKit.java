@@ -77,13 +77,15 @@ public final class PatternTestKit {
     }
 
     public static List<Result> run(PatternDefinition pattern) throws Exception {
-        InMemoryIO io = execute(pattern.examples, List.of(pattern), List.of(), "pattern examples: " + pattern.id);
+        Map<String, String> ids = userIds(pattern.examples, pattern);
+        InMemoryIO io = execute(pattern.examples, List.of(pattern), List.of(), "pattern examples: " + pattern.id, ids);
         try {
             List<Result> results = new ArrayList<>();
             for (int x = 0; x < pattern.examples.size(); x++) {
                 Set<String> ownSegments = pattern.segment == null ? Set.of() : Set.of(pattern.segment.name);
                 Example ex = pattern.examples.get(x);
-                String diff = compare(pattern.id, ownSegments, ex, x, io.alerts(), io.segments());
+                String diff = compare(pattern.id, ownSegments, ex, x, io.alerts(), io.segments(), ids)
+                        + compareOutcomes(pattern, ex, x, io.outcomes(), ids);
                 results.add(new Result(pattern, ex, diff.isEmpty(), diff));
             }
             return results;
@@ -97,14 +99,14 @@ public final class PatternTestKit {
      * no pattern): only the updates of the file's own segments are compared.
      */
     public static List<Result> run(ThresholdSegmentFile file) throws Exception {
-        InMemoryIO io = execute(file.examples, List.of(), file.segments, "segment examples: " + file.source);
+        InMemoryIO io = execute(file.examples, List.of(), file.segments, "segment examples: " + file.source, Map.of());
         try {
             Set<String> own = new java.util.HashSet<>();
             for (ThresholdSegment s : file.segments) own.add(s.id);
             List<Result> results = new ArrayList<>();
             for (int x = 0; x < file.examples.size(); x++) {
                 Example ex = file.examples.get(x);
-                String diff = compare(null, own, ex, x, io.alerts(), io.segments());
+                String diff = compare(null, own, ex, x, io.alerts(), io.segments(), Map.of());
                 results.add(new Result(null, ex, diff.isEmpty(), diff, file));
             }
             return results;
@@ -113,14 +115,43 @@ public final class PatternTestKit {
         }
     }
 
+    /**
+     * The user ids of an example of a pattern with an experiment: each user is in the arm the example's
+     * {@code arms:} gives, else in the experiment's first variant. Its id is {@code ex<x>:<user>} with the
+     * first suffix {@code ~<n>} whose keyed hash lands in that arm: the job assigns them as it assigns
+     * anyone, and the example does not depend on how ids happen to hash.
+     */
+    static Map<String, String> userIds(List<Example> examples, PatternDefinition pattern) {
+        Map<String, String> ids = new HashMap<>();
+        if (pattern.experiment() == null) return ids;
+        String first = pattern.experiment().variants.get(0).name;
+        for (int x = 0; x < examples.size(); x++) {
+            Map<String, String> arms = new java.util.LinkedHashMap<>();
+            for (Example.Event e : examples.get(x).events) arms.put(e.user(), first);
+            arms.putAll(examples.get(x).arms());
+            for (Map.Entry<String, String> a : arms.entrySet()) {
+                String base = userOf(x, a.getKey());
+                for (int n = 0; ; n++) {
+                    String id = n == 0 ? base : base + "~" + n;
+                    if (io.behaviorcep.experiment.Assignment.variant(pattern.experiment(), id).name.equals(a.getValue())) {
+                        ids.put(base, id);
+                        break;
+                    }
+                    if (n > 100_000) throw new IllegalStateException("no user id lands in arm " + a.getValue());
+                }
+            }
+        }
+        return ids;
+    }
+
     private static InMemoryIO execute(List<Example> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
-                                      String jobName) throws Exception {
-        return execute(examples.stream().map(e -> e.events).toList(), patterns, segments, Map.of(), jobName);
+                                      String jobName, Map<String, String> ids) throws Exception {
+        return execute(examples.stream().map(e -> e.events).toList(), patterns, segments, Map.of(), jobName, ids);
     }
 
     /** Runs examples' events (each example's users apart) through the job with these extra settings. */
     private static InMemoryIO execute(List<List<Example.Event>> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
-                                      Map<String, String> settings, String jobName) throws Exception {
+                                      Map<String, String> settings, String jobName, Map<String, String> ids) throws Exception {
         List<byte[]> records = new ArrayList<>();
         List<long[]> order = new ArrayList<>();
         for (int x = 0; x < examples.size(); x++) {
@@ -129,7 +160,7 @@ public final class PatternTestKit {
         }
         // event-time order, as a well-behaved stream would deliver them
         order.sort(Comparator.<long[]>comparingLong(a -> a[0]).thenComparingLong(a -> a[1]).thenComparingLong(a -> a[2]));
-        for (long[] o : order) records.add(toJson(examples.get((int) o[1]), (int) o[1], (int) o[2]));
+        for (long[] o : order) records.add(toJson(examples.get((int) o[1]), (int) o[1], (int) o[2], ids));
 
         InMemoryIO io = new InMemoryIO(records);
         try {
@@ -174,7 +205,7 @@ public final class PatternTestKit {
                 }
                 used = patterns.stream().filter(p -> ex.patterns().contains(p.id)).toList();
             }
-            InMemoryIO io = execute(List.of(ex.events()), used, List.of(), Map.of("policy.file", policy.source), "policy example: " + ex.name());
+            InMemoryIO io = execute(List.of(ex.events()), used, List.of(), Map.of("policy.file", policy.source), "policy example: " + ex.name(), Map.of());
             try {
                 String prefix = userOf(0, "");
                 long t0 = T0.toEpochMilli();
@@ -208,11 +239,11 @@ public final class PatternTestKit {
         return "ex" + example + ":" + (e.messageId() != null ? e.messageId() : "e" + index);
     }
 
-    private static byte[] toJson(List<Example.Event> events, int x, int i) {
+    private static byte[] toJson(List<Example.Event> events, int x, int i, Map<String, String> ids) {
         Example.Event e = events.get(i);
         ObjectNode n = OutputJson.MAPPER.valueToTree(e.json());
         n.put("messageId", messageIdOf(x, e, i));
-        n.put("userId", userOf(x, e.user()));
+        n.put("userId", ids.getOrDefault(userOf(x, e.user()), userOf(x, e.user())));
         n.put("timestamp", T0.plusMillis(e.at()).toString());
         return n.toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -224,7 +255,7 @@ public final class PatternTestKit {
      * @param ownSegments whose segment updates count
      */
     private static String compare(String patternId, Set<String> ownSegments, Example ex, int x, List<Alert> allAlerts,
-                                  List<SegmentUpdate> allSegments) {
+                                  List<SegmentUpdate> allSegments, Map<String, String> ids) {
         String prefix = "ex" + x + ":";
         long t0 = T0.toEpochMilli();
         long horizon = t0 + ex.until;
@@ -237,7 +268,7 @@ public final class PatternTestKit {
                     "type", a.type(), "bound", a.bound() == null ? null : boundLine(a.bound()))).toList();
             List<Map<String, String>> actual = allAlerts.stream()
                     .filter(a -> a.userId.startsWith(prefix) && a.patternId.equals(patternId) && a.detectedAt <= horizon)
-                    .map(a -> row(a.detectedAt - t0, a.userId.substring(prefix.length()), "type", a.alertType,
+                    .map(a -> row(a.detectedAt - t0, userName(a.userId, prefix, ids), "type", a.alertType,
                             "bound", boundLine(bound(a, indexById))))
                     .toList();
             diff.append(section("alerts", expected, actual));
@@ -247,11 +278,41 @@ public final class PatternTestKit {
                     u.action(), u.segment(), "reason", u.reason())).toList();
             List<Map<String, String>> actual = allSegments.stream()
                     .filter(u -> u.userId.startsWith(prefix) && ownSegments.contains(u.segment) && u.at <= horizon)
-                    .map(u -> row(u.at - t0, u.userId.substring(prefix.length()), u.action, u.segment, "reason", u.reason))
+                    .map(u -> row(u.at - t0, userName(u.userId, prefix, ids), u.action, u.segment, "reason", u.reason))
                     .toList();
             diff.append(section("segments", expected, actual));
         }
         return diff.toString();
+    }
+
+    /** The example's name of a user id of example {@code prefix}. */
+    private static String userName(String id, String prefix, Map<String, String> ids) {
+        for (Map.Entry<String, String> e : ids.entrySet()) if (e.getValue().equals(id)) return e.getKey().substring(prefix.length());
+        return id.substring(prefix.length());
+    }
+
+    /** The outcomes example {@code x} expects against those decided by its {@code until}; "" when it checks none or all match. */
+    private static String compareOutcomes(PatternDefinition pattern, Example ex, int x, List<io.behaviorcep.experiment.Outcome> all,
+                                          Map<String, String> ids) {
+        if (ex.outcomes() == null) return "";
+        String prefix = "ex" + x + ":";
+        long t0 = T0.toEpochMilli();
+        long horizon = t0 + ex.until;
+        List<Map<String, String>> expected = ex.outcomes().stream().map(o -> row(o.at(), o.user(), "arm", o.arm(),
+                "converted", String.valueOf(o.converted()), "value", o.value() == null ? null : String.valueOf(o.value()))).toList();
+        List<Map<String, String>> actual = all.stream()
+                .filter(o -> o.userId().startsWith(prefix) && o.patternId().equals(pattern.id))
+                .filter(o -> (o.converted() ? o.convertedAt() : o.decidedAt() + o.goalWithinMs()) <= horizon)
+                .map(o -> row((o.converted() ? o.convertedAt() : o.decidedAt() + o.goalWithinMs()) - t0, userName(o.userId(), prefix, ids),
+                        "arm", o.arm(), "converted", String.valueOf(o.converted()), "value", o.value() == null ? null : String.valueOf(o.value())))
+                .toList();
+        return section("outcomes", expected, actual);
+    }
+
+    private static Map<String, String> row(long at, String user, String k1, String v1, String k2, String v2, String k3, String v3) {
+        Map<String, String> r = row(at, user, k1, v1, k2, v2);
+        if (v3 != null) r.put(k3, v3);
+        return r;
     }
 
     /** An outcome as ordered fields; on the expected side a null value means "not checked". */

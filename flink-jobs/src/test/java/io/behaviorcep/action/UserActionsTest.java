@@ -230,7 +230,7 @@ class UserActionsTest {
     }
 
     /** The state a user's decisions read and write, in maps. */
-    static final class InMemoryState implements UserActions.UserState {
+    static class InMemoryState implements UserActions.UserState {
         final List<ActionInput> pending = new ArrayList<>();
         final Map<String, Membership> memberships = new LinkedHashMap<>();
         final Map<String, long[]> recentAlerts = new LinkedHashMap<>();
@@ -315,7 +315,7 @@ class UserActionsTest {
     }
 
     /** What the decisions produced, in order. */
-    static final class Recorded implements UserActions.Effects {
+    static class Recorded implements UserActions.Effects {
         final List<Alert> alerts = new ArrayList<>();
         final List<SegmentUpdate> updates = new ArrayList<>();
         final List<Long> registered = new ArrayList<>();

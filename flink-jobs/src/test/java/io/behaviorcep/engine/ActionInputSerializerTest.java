@@ -20,6 +20,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ActionInputSerializerTest {
     static final TypeSerializer<ActionInput> SERIALIZER = TypeInformation.of(ActionInput.class).createSerializer(new SerializerConfigImpl());
 
+    /** Two pattern versions' goals met by one event: one with a value, one without. */
+    static java.util.Map<String, Double> goalValues() {
+        java.util.Map<String, Double> values = new java.util.HashMap<>();
+        values.put("cart-abandonment#3", 59.9);
+        values.put("checkout-abandonment#1", null);
+        return values;
+    }
+
     static List<ActionInput> oneOfEach() {
         PatternMatch m = new PatternMatch();
         m.patternId = "cart-abandonment";
@@ -35,6 +43,7 @@ class ActionInputSerializerTest {
                 new ActionInput.SegmentExit("u1", "dormant", "dormancy-14d", "e".repeat(70_000), 2_000, p),
                 new ActionInput.SegmentExit("u2", "dormant", "ttl", "", 3_000, null),
                 new ActionInput.PrivacySignal("u3", ActionInput.Signal.ERASE, 4_000),
+                new ActionInput.GoalReached("u4", "order-1", 5_000, goalValues()),
                 new ActionInput.PatternChanged("\u0000keyed-path-1", PatternChange.delete("cart", 2, "cart.yaml", 5_000, 6_000)));
     }
 

@@ -212,8 +212,11 @@ class ExactlyOnceIT {
         compare("table alerts (alert_id, document)", clean.alertRows, failed.alertRows, differences);
         compare("table segment_events (all but recorded_at)", clean.segmentEventRows, failed.segmentEventRows, differences);
         compare("table user_segments (all columns)", clean.userSegmentRows, failed.userSegmentRows, differences);
+        compare("outcomes topic (key + JSON)", clean.outcomes, failed.outcomes, differences);
+        compare("table outcomes (all but recorded_at)", clean.outcomeRows, failed.outcomeRows, differences);
         long compared = clean.alerts.size() + clean.segments.size() + clean.deadLetters.size() + clean.late.size()
-                + clean.alertRows.size() + clean.segmentEventRows.size() + clean.userSegmentRows.size();
+                + clean.alertRows.size() + clean.segmentEventRows.size() + clean.userSegmentRows.size()
+                + clean.outcomes.size() + clean.outcomeRows.size();
         System.out.printf("records compared: %d per run; differences: %d%n", compared, differences.size());
         differences.stream().limit(40).forEach(d -> System.out.println("  " + d));
 
@@ -231,7 +234,12 @@ class ExactlyOnceIT {
             assertThat(o.pgDocumentsEqualKafka).as(o.name + ": every alert document in PostgreSQL equals the one on Kafka").isTrue();
             assertThat(o.openTransactionTail).as(o.name + ": offsets behind an open transaction").isZero();
             assertThat(o.deletedRecords).as(o.name + ": records the broker deleted from the output topics").isZero();
+            // cart-abandonment has a goal: each of its alerts has one outcome, decided by the end of the input
+            assertThat(o.outcomes).as(o.name + ": outcomes vs cart-abandonment alerts").hasSize(o.alertsPerPattern.get("cart-abandonment").intValue());
+            assertThat(o.outcomeRows).as(o.name + ": outcome rows vs outcomes on Kafka").hasSize(o.outcomes.size());
         }
+        assertThat(clean.outcomes).as("some decisions converted, some did not")
+                .anyMatch(r -> r.contains("\"converted\":true")).anyMatch(r -> r.contains("\"converted\":false"));
         assertThat(differences).as("outputs of the failure-free and the recovered run").isEmpty();
     }
 
@@ -271,6 +279,8 @@ class ExactlyOnceIT {
         List<String> alertRows;
         List<String> segmentEventRows;
         List<String> userSegmentRows;
+        List<String> outcomes;
+        List<String> outcomeRows;
     }
 
     /** @param plan the faults to inject; null for the failure-free run */
@@ -314,20 +324,25 @@ class ExactlyOnceIT {
         try (TopicReader alerts = new TopicReader(services.kafka.bootstrapServers(), c.alertsTopic());
              TopicReader segments = new TopicReader(services.kafka.bootstrapServers(), c.segmentsTopic());
              TopicReader dlq = new TopicReader(services.kafka.bootstrapServers(), c.dlqTopic());
-             TopicReader late = new TopicReader(services.kafka.bootstrapServers(), c.lateTopic())) {
+             TopicReader late = new TopicReader(services.kafka.bootstrapServers(), c.lateTopic());
+             TopicReader outcomes = new TopicReader(services.kafka.bootstrapServers(), c.outcomesTopic())) {
+            o.outcomes = outcomes.readToEnd(wait).stream().map(r -> TopicReader.key(r) + " " + TopicReader.value(r)).toList();
             o.alerts = TopicReader.values(alerts.readToEnd(wait));
             o.segments = segments.readToEnd(wait).stream().map(r -> TopicReader.key(r) + " " + TopicReader.value(r)).toList();
             o.deadLetters = dlq.readToEnd(wait).stream().map(ExactlyOnceIT::deadLetter).toList();
             o.late = TopicReader.values(late.readToEnd(wait));
             o.openTransactionTail = alerts.openTransactionTail() + segments.openTransactionTail()
-                    + dlq.openTransactionTail() + late.openTransactionTail();
+                    + dlq.openTransactionTail() + late.openTransactionTail() + outcomes.openTransactionTail();
         }
-        for (String topic : List.of(c.alertsTopic(), c.segmentsTopic(), c.dlqTopic(), c.lateTopic())) {
+        for (String topic : List.of(c.alertsTopic(), c.segmentsTopic(), c.dlqTopic(), c.lateTopic(), c.outcomesTopic())) {
             o.deletedRecords += services.deletedRecords(topic);
         }
         o.alertRows = IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id, document FROM alerts ORDER BY alert_id");
         o.segmentEventRows = IntegrationServices.rows(run.jdbcUrl(),
                 "SELECT event_id, user_id, segment, action, reason, at, version, expires_at FROM segment_events ORDER BY event_id");
+        o.outcomeRows = IntegrationServices.rows(run.jdbcUrl(),
+                "SELECT decision_id, user_id, pattern_id, pattern_version, experiment_id, arm, holdout, decided_at, goal_event, goal_within_ms, "
+                        + "converted, converted_at, value, time_to_convert_ms FROM outcomes ORDER BY decision_id");
         o.userSegmentRows = IntegrationServices.rows(run.jdbcUrl(),
                 "SELECT user_id, segment, member, entered_at, expires_at, reason, version, updated_at FROM user_segments ORDER BY user_id, segment");
 

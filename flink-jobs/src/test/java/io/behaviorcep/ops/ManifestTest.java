@@ -337,7 +337,7 @@ class ManifestTest {
             assertThat(compacted).as(t + " compacted").isEqualTo(s.path("topicName").asText().equals(config.segmentsTopic()));
         }
         assertThat(names).containsExactlyInAnyOrder(config.eventsTopic(), config.alertsTopic(), config.segmentsTopic(), config.dlqTopic(), config.lateTopic(),
-                config.patternEventsTopic(), config.controlTopic(), config.alertDecisionsTopic());
+                config.patternEventsTopic(), config.controlTopic(), config.alertDecisionsTopic(), config.outcomesTopic());
         assertThat(new TreeSet<>(new KafkaIO(config).topics())).isEqualTo(names);
         // the bootstrap address is the Strimzi cluster's
         assertThat(config.bootstrapServers()).startsWith("behavior-kafka-bootstrap.");

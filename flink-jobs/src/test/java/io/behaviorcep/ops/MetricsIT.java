@@ -117,6 +117,7 @@ class MetricsIT {
         createTopic(config.lateTopic(), 1, false);
         createTopic(config.patternEventsTopic(), 1, false);
         createTopic(config.controlTopic(), 1, false);
+        createTopic(config.outcomesTopic(), 1, false);
     }
 
     /** A fresh broker may briefly answer UNKNOWN_TOPIC_OR_PARTITION for a topic it just created; creating is idempotent. */

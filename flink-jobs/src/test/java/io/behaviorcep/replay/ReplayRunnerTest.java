@@ -178,7 +178,7 @@ class ReplayRunnerTest {
         assertThat(summary.at("/run/events_per_second").asLong()).isPositive();
         try (var files = Files.list(out)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
-                    "alerts.jsonl", "segments.jsonl", "dlq.jsonl", "alert-decisions.jsonl", "summary.json");
+                    "alerts.jsonl", "segments.jsonl", "outcomes.jsonl", "dlq.jsonl", "alert-decisions.jsonl", "summary.json");
         }
     }
 
@@ -283,7 +283,7 @@ class ReplayRunnerTest {
         // A: cart abandonment as shipped; B: after 5 minutes instead of 15, and a pattern A does not have
         Path b = Files.createDirectories(dir.resolve("patterns-b"));
         Files.writeString(b.resolve("cart-abandonment.yaml"), Files.readString(Repo.patterns().resolve("cart-abandonment.yaml"))
-                .replace("for: 15m", "for: 5m").replaceAll("(?s)\nexamples:.*", "\n"));
+                .replace("wait: 15m", "wait: 5m").replaceAll("(?s)\nexamples:.*", "\n"));
         Files.writeString(b.resolve("orders.yaml"), """
                 id: any-order
                 version: 1

@@ -128,7 +128,7 @@ public final class IntegrationServices implements AutoCloseable {
         m.put("kafka.starting-offsets", "earliest");
         m.put("kafka.transactional-id-prefix", "it-" + id);
         m.put("topics.events", eventsTopic);
-        for (String out : List.of("alerts", "segments", "dlq", "late", "pattern-events", "control", "alert-decisions")) {
+        for (String out : List.of("alerts", "segments", "dlq", "late", "pattern-events", "control", "alert-decisions", "outcomes")) {
             String topic = "it-" + id + "." + out;
             createTopic(topic, 2);
             m.put("topics." + out, topic);
