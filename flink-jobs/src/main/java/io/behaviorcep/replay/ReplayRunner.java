@@ -326,7 +326,7 @@ public final class ReplayRunner {
 
         write(o.out.resolve("alerts.jsonl"), alerts.stream().map(Outcome::doc).toList());
         write(o.out.resolve("segments.jsonl"), segments.stream().map(Outcome::doc).toList());
-        write(o.out.resolve("outcomes.jsonl"), decidedOutcomes(work, horizon));
+        write(o.out.resolve(OUTCOMES_FILE), decidedOutcomes(work, horizon));
         write(o.out.resolve("dlq.jsonl"), dlq);
         // the messaging policy's decisions (none without a policy), decided up to the horizon, in time order
         List<JsonNode> decisions = new ArrayList<>(parts(work, "alert-decisions").stream()

@@ -230,5 +230,28 @@ class ExperimentOutcomesIT {
                 assertThat(Long.parseLong(c[6])).isEqualTo(o.get("time_to_convert_ms").asLong());
             }
         }
+
+        // the report recovers the generated lift (treatment 0.6 against the holdout's 0.3) within its 95 %
+        // interval: from the table, as `report` reads it, and from replay's outcomes.jsonl, as `replay --report` does
+        io.behaviorcep.experiment.ExperimentReport fromTable;
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(run.jdbcUrl(), "postgres", "")) {
+            fromTable = io.behaviorcep.experiment.OutcomesTable.report(c, io.behaviorcep.experiment.OutcomesTable.Filter.ALL);
+        }
+        io.behaviorcep.experiment.ExperimentReport.Arm treatedArm = fromTable
+                .arm(new io.behaviorcep.experiment.ExperimentReport.ArmKey("added-to-cart", 3, "it-exp", "treatment")).orElseThrow();
+        System.out.println(fromTable.text());
+        assertThat(treatedArm.exposed()).isEqualTo(perArm.get("treatment")[0]);
+        assertThat(treatedArm.converted()).isEqualTo(perArm.get("treatment")[1]);
+        assertThat(treatedArm.control().arm()).isEqualTo("hold");
+        assertThat(treatedArm.conversion().absoluteLiftLow()).as("lower end of the lift's interval").isLessThan(0.3);
+        assertThat(treatedArm.conversion().absoluteLiftHigh()).as("upper end of the lift's interval").isGreaterThan(0.3);
+        assertThat(treatedArm.conversion().pValue()).isLessThan(0.001);
+        List<io.behaviorcep.experiment.OutcomeRow> replayedRows = new ArrayList<>();
+        io.behaviorcep.experiment.OutcomeRow.readJsonLines(dir.resolve("replay/outcomes.jsonl"), replayedRows::add);
+        io.behaviorcep.experiment.ExperimentReport fromReplay = io.behaviorcep.experiment.ExperimentReport.of(replayedRows);
+        io.behaviorcep.experiment.ExperimentReport.Arm replayedArm = fromReplay
+                .arm(new io.behaviorcep.experiment.ExperimentReport.ArmKey("added-to-cart", 3, "it-exp", "treatment")).orElseThrow();
+        assertThat(replayedArm.conversion().absoluteLiftLow()).isLessThan(0.3);
+        assertThat(replayedArm.conversion().absoluteLiftHigh()).isGreaterThan(0.3);
     }
 }
