@@ -21,6 +21,8 @@ import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.privacy.Pseudonymizer;
 import io.behaviorcep.profile.ProfileFunction;
 import io.behaviorcep.profile.ProfileOptions;
+import io.behaviorcep.pattern.TraitDefinition;
+import io.behaviorcep.trait.TraitSet;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
@@ -104,8 +106,14 @@ public final class BehaviorCepPipeline {
 
     /** What the profile operator does, from the config and the threshold segments. */
     public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments) {
+        return profileOptions(config, segments, List.of());
+    }
+
+    /** @param traits the computed traits ({@code kind: traits}), computed in the profile operator */
+    public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments, List<TraitDefinition> traits) {
         return new ProfileOptions(config.profileRetention(), segments.stream().filter(s -> s.enabled).toList(),
-                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents(), config.profileMaxBufferedAtOneInstant());
+                config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents(), config.profileMaxBufferedAtOneInstant(),
+                new TraitSet(traits));
     }
 
     /**
@@ -114,6 +122,12 @@ public final class BehaviorCepPipeline {
      */
     public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns,
                              List<ThresholdSegment> thresholdSegments, PipelineIO io) {
+        build(env, config, allPatterns, thresholdSegments, List.of(), io);
+    }
+
+    /** @param traits the computed traits of the pattern folder ({@code kind: traits}), kept per user in the profile operator */
+    public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns,
+                             List<ThresholdSegment> thresholdSegments, List<TraitDefinition> traits, PipelineIO io) {
         List<PatternDefinition> patterns = allPatterns.stream().filter(p -> p.enabled).toList();
 
         // Chained operators may hand records on without Flink's defensive deep copy (one per event
@@ -173,7 +187,7 @@ public final class BehaviorCepPipeline {
         late.add(fresh.getSideOutput(IngestFilter.LATE));
 
         SingleOutputStreamOperator<BehaviorEvent> profileOperator = keyed(fresh)
-                .process(new ProfileFunction(profileOptions(config, thresholdSegments)))
+                .process(new ProfileFunction(profileOptions(config, thresholdSegments, traits)))
                 .uid(UID_PROFILE).name("User profile");
         // valid events refused past a user's buffer bound, and those that made a keyed step throw
         // (PROCESSING_FAILED), join the parse step's dead letters: one DLQ sink, written once at the end

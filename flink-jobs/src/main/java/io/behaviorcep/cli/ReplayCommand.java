@@ -125,6 +125,7 @@ public final class ReplayCommand implements Callable<Integer> {
         o.input = input;
         o.patterns = a.patterns();
         o.segments = a.segments();
+        o.traits = a.traits();
         o.patternsLabel = patterns.toString();
         o.out = out;
         o.config = config;
@@ -143,6 +144,7 @@ public final class ReplayCommand implements Callable<Integer> {
             if (b != null) {
                 ReplayRunner.Options ob = o.copy();
                 ob.segments = b.segments();
+                ob.traits = b.traits();
                 ob.patternsLabel = compare.toString();
                 ReplayRunner.mode(ob);
             }

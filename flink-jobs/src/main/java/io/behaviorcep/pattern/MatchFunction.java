@@ -86,7 +86,7 @@ public final class MatchFunction {
         ids.sort(null);
         m.eventIds = String.join(",", ids);
         m.matchedJson = matched.append('}').toString();
-        m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match);
+        m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match, anchor.profile);
         return m;
     }
 }

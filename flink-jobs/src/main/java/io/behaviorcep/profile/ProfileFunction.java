@@ -9,6 +9,7 @@ import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.trait.TraitSet;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -93,7 +94,9 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     private final long retentionMillis;
     private final ProfileOptions options;
-    private final ThresholdEvaluator thresholds;
+    /** Threshold segments and computed traits in effect: those of the submission, until a running job changes them in-band. */
+    private ThresholdEvaluator thresholds;
+    private TraitSet traits;
     private final SubtaskCounts held = new SubtaskCounts("profiles-held-count");
     private transient ValueState<ProfileState> profile;
     /** The snapshot the last handled event got, and of which state object: see applyThresholds. */
@@ -130,7 +133,8 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     public ProfileFunction(ProfileOptions options) {
         this.options = options;
         this.retentionMillis = options.retentionMillis;
-        this.thresholds = new ThresholdEvaluator(options.segments);
+        this.traits = options.traits;
+        this.thresholds = new ThresholdEvaluator(options.segments, traits);
     }
 
     @Override
@@ -330,8 +334,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         }
         s = ensure(s);
         s.add(e);
+        s.traits = traits.add(s.traits, e);
         s.dirty = true;
         e.profile = s.snapshot();
+        traits.fill(e.profile, s.traits);
         lastSnapshot = e.profile;
         lastSnapshotOf = s;
         out.collect(e);

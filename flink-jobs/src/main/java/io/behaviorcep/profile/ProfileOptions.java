@@ -2,6 +2,7 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.trait.TraitSet;
 
 import java.io.Serializable;
 import java.time.Duration;
@@ -25,6 +26,8 @@ public final class ProfileOptions implements Serializable {
      * which a backlog read far ahead of event time may fill with ordinary events.
      */
     public final int maxBufferedAtOneInstant;
+    /** The computed traits at submission ({@code kind: traits}); a running job may change them in-band. */
+    public final TraitSet traits;
 
     public static final int DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
     public static final int DEFAULT_MAX_BUFFERED_AT_ONE_INSTANT = 1_000;
@@ -40,6 +43,12 @@ public final class ProfileOptions implements Serializable {
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
                           int maxBufferedAtOneInstant) {
+        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant, TraitSet.EMPTY);
+    }
+
+    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
+                          int maxBufferedAtOneInstant, TraitSet traits) {
+        this.traits = traits == null ? TraitSet.EMPTY : traits;
         if (maxBufferedEvents < 1) throw new IllegalArgumentException("profile.max-buffered-events-per-user must be positive, got " + maxBufferedEvents);
         if (maxBufferedAtOneInstant < 1) {
             throw new IllegalArgumentException("profile.max-buffered-events-per-instant must be positive, got " + maxBufferedAtOneInstant);
@@ -58,18 +67,23 @@ public final class ProfileOptions implements Serializable {
     }
 
     public ProfileOptions withSegments(List<ThresholdSegment> s) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant, traits);
     }
 
     public ProfileOptions withWriteInterval(Duration d) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant, traits);
     }
 
     public ProfileOptions withPrivacy(PrivacyRules p) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant, traits);
     }
 
     public ProfileOptions withMaxBufferedEvents(int n) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n, traits);
+    }
+
+    public ProfileOptions withTraits(TraitSet t) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents,
+                maxBufferedAtOneInstant, t);
     }
 }

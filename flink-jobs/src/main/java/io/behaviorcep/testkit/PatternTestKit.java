@@ -6,6 +6,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.Example;
 import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.pattern.TraitDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.ThresholdSegmentFile;
@@ -58,24 +59,33 @@ public final class PatternTestKit {
     private PatternTestKit() {}
 
     public static List<Result> run(List<PatternDefinition> patterns) throws Exception {
+        return run(patterns, List.of());
+    }
+
+    /** @param traits the computed traits the patterns may read (those of their folder's traits file) */
+    public static List<Result> run(List<PatternDefinition> patterns, List<TraitDefinition> traits) throws Exception {
         List<Result> results = new ArrayList<>();
         for (PatternDefinition p : patterns) {
-            if (!p.examples.isEmpty()) results.addAll(run(p));
+            if (!p.examples.isEmpty()) results.addAll(run(p, traits));
         }
         return results;
     }
 
     /** Every example of a loaded folder: patterns' and threshold segment files'. */
     public static List<Result> run(PatternLoader.Result loaded) throws Exception {
-        List<Result> results = new ArrayList<>(run(loaded.patterns()));
+        List<Result> results = new ArrayList<>(run(loaded.patterns(), loaded.traits()));
         for (ThresholdSegmentFile f : loaded.segmentFiles()) {
-            if (!f.examples.isEmpty()) results.addAll(run(f));
+            if (!f.examples.isEmpty()) results.addAll(run(f, loaded.traits()));
         }
         return results;
     }
 
     public static List<Result> run(PatternDefinition pattern) throws Exception {
-        InMemoryIO io = execute(pattern.examples, List.of(pattern), List.of(), "pattern examples: " + pattern.id);
+        return run(pattern, List.of());
+    }
+
+    public static List<Result> run(PatternDefinition pattern, List<TraitDefinition> traits) throws Exception {
+        InMemoryIO io = execute(pattern.examples, List.of(pattern), List.of(), traits, "pattern examples: " + pattern.id);
         try {
             List<Result> results = new ArrayList<>();
             for (int x = 0; x < pattern.examples.size(); x++) {
@@ -95,7 +105,11 @@ public final class PatternTestKit {
      * no pattern): only the updates of the file's own segments are compared.
      */
     public static List<Result> run(ThresholdSegmentFile file) throws Exception {
-        InMemoryIO io = execute(file.examples, List.of(), file.segments, "segment examples: " + file.source);
+        return run(file, List.of());
+    }
+
+    public static List<Result> run(ThresholdSegmentFile file, List<TraitDefinition> traits) throws Exception {
+        InMemoryIO io = execute(file.examples, List.of(), file.segments, traits, "segment examples: " + file.source);
         try {
             Set<String> own = new java.util.HashSet<>();
             for (ThresholdSegment s : file.segments) own.add(s.id);
@@ -112,7 +126,7 @@ public final class PatternTestKit {
     }
 
     private static InMemoryIO execute(List<Example> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
-                                      String jobName) throws Exception {
+                                      List<TraitDefinition> traits, String jobName) throws Exception {
         List<byte[]> records = new ArrayList<>();
         List<long[]> order = new ArrayList<>();
         for (int x = 0; x < examples.size(); x++) {
@@ -131,7 +145,7 @@ public final class PatternTestKit {
             env.setParallelism(2);
             JobConfig config = JobConfig.of(Map.of("kafka.bootstrap-servers", "in-memory:0",
                     "events.max-out-of-orderness", "1d", "events.idle-advance", "false"));
-            BehaviorCepPipeline.build(env, config, patterns, segments, io);
+            BehaviorCepPipeline.build(env, config, patterns, segments, traits, io);
             env.execute(jobName);
             return io;
         } catch (Exception | Error e) {
