@@ -140,8 +140,10 @@ class PatternLoaderTest {
         try (var s = Files.list(dir)) {
             files = s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).count();
         }
-        // every file is a pattern, except the threshold segments file (kind: segments)
-        assertThat(r.patterns().size() + r.segmentFiles().size()).isEqualTo((int) files);
+        // every file is a pattern, except the threshold segments file (kind: segments) and the traits file (kind: traits)
+        long traitFiles = r.traits().stream().map(t -> t.source).distinct().count();
+        assertThat(traitFiles).isEqualTo(1);
+        assertThat(r.patterns().size() + r.segmentFiles().size() + traitFiles).isEqualTo(files);
         assertThat(r.segmentFiles()).extracting(f -> Path.of(f.source).getFileName().toString()).containsExactly("segments.yaml");
         assertThat(r.patterns()).extracting(p -> p.id).contains("cart-abandonment").doesNotHaveDuplicates();
     }
