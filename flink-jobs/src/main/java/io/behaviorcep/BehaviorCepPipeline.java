@@ -220,7 +220,8 @@ public final class BehaviorCepPipeline {
         io.alerts(pseudonymKey == null ? alerts
                 : alerts.map(Pseudonymizer.alerts(pseudonymKey)).returns(Alert.class).uid(UID_PSEUDONYMIZE + "-alerts").name("Pseudonymise alerts"));
         DataStream<SegmentUpdate> segments = alerts.getSideOutput(PatternActionsFunction.SEGMENT_UPDATES);
-        if (!thresholdSegments.isEmpty()) segments = segments.union(thresholdUpdates);
+        // a job that watches its folder may be given threshold segments while it runs
+        if (!thresholdSegments.isEmpty() || config.patternsWatch()) segments = segments.union(thresholdUpdates);
         io.segmentUpdates(pseudonymized(segments, pseudonymKey));
         io.deadLetters(deadLetters.union(alerts.getSideOutput(PatternActionsFunction.FAILED)));
     }

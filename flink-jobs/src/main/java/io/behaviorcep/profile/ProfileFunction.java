@@ -95,8 +95,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     private final long retentionMillis;
     private final ProfileOptions options;
     /** Threshold segments and computed traits in effect: those of the submission, until a running job changes them in-band. */
-    private ThresholdEvaluator thresholds;
-    private TraitSet traits;
+    private transient ThresholdEvaluator thresholds;
+    private transient TraitSet traits;
+    /** Segments and traits files changed in the running job ({@link ProfileDefinitions}): in effect, and waiting for their activation time. */
+    private transient ProfileDefinitions definitions;
     private final SubtaskCounts held = new SubtaskCounts("profiles-held-count");
     private transient ValueState<ProfileState> profile;
     /** The snapshot the last handled event got, and of which state object: see applyThresholds. */
@@ -133,8 +135,6 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     public ProfileFunction(ProfileOptions options) {
         this.options = options;
         this.retentionMillis = options.retentionMillis;
-        this.traits = options.traits;
-        this.thresholds = new ThresholdEvaluator(options.segments, traits);
     }
 
     @Override
@@ -176,11 +176,26 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     @Override
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         held.initialize(ctx, getRuntimeContext().getTaskInfo());
+        definitions = new ProfileDefinitions(options.segments, options.traits);
+        definitions.initialize(ctx.getOperatorStateStore().getUnionListState(
+                new org.apache.flink.api.common.state.ListStateDescriptor<>(ProfileDefinitions.STATE, String.class)), ctx.isRestored());
+        useDefinitions();
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         held.snapshot(ctx);
+        definitions.snapshot();
+    }
+
+    /** Takes the segments and traits a change brought once event time reaches its activation (hot reload). */
+    private void activateDefinitionsUpTo(long time) {
+        if (definitions.activateUpTo(time)) useDefinitions();
+    }
+
+    private void useDefinitions() {
+        traits = definitions.traits();
+        thresholds = new ThresholdEvaluator(definitions.segments(), traits);
     }
 
     @Override
@@ -193,6 +208,11 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     }
 
     private void receive(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (io.behaviorcep.pattern.PatternChange.isDefinitionsRecord(event)) {
+            // segments and traits files of a running job: for this operator only
+            definitions.receive(io.behaviorcep.pattern.PatternChange.fromRecord(event));
+            return;
+        }
         if (KeyedPathRecords.isPatternChange(event)) {
             out.collect(event); // for the engine and the actions; nothing of the user's
             return;
@@ -212,6 +232,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         }
         if (event.timestamp <= ctx.timerService().currentWatermark()) {
             // already behind the watermark (the ingest filter routes such events away; kept for safety)
+            activateDefinitionsUpTo(event.timestamp);
             ProfileState s = handle(profile.value(), event, ctx, out);
             settle(s, event.timestamp, false, ctx);
             return;
@@ -270,6 +291,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
+        activateDefinitionsUpTo(timestamp);
         ProfileState s = profile.value();
         List<BehaviorEvent> due = takeWaiting(timestamp);
         if (due != null) {
