@@ -154,7 +154,7 @@ public final class ReplayCommand implements Callable<Integer> {
         }
 
         if (compare != null) {
-            ReplayRunner.Comparison c = ReplayRunner.compare(o, b.patterns(), b.segments(), compare.toString());
+            ReplayRunner.Comparison c = ReplayRunner.compare(o, b.patterns(), b.segments(), b.traits(), compare.toString());
             stdout.println(c.a().summary.table());
             stdout.println(c.b().summary.table());
             stdout.print(c.table(patterns.toString(), compare.toString()));

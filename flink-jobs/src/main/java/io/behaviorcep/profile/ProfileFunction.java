@@ -47,6 +47,10 @@ import java.util.TreeMap;
  *
  * <p>Besides counting, in the same event-time order (see {@link ProfileOptions}):
  * <ul>
+ *   <li><b>computed traits</b> ({@code kind: traits}, {@link TraitSet}): updated with each event and
+ *       carried in its profile snapshot ({@code profile.traits.<id>});</li>
+ *   <li><b>threshold segments and traits changed in a running job</b>: a definitions record of the
+ *       pattern watcher ({@link ProfileDefinitions}), applied from its activation time;</li>
  *   <li><b>threshold segments</b> ({@code segments.yaml}): membership is decided after each
  *       timestamp's events and whenever time alone changes it (side output {@link #THRESHOLD_UPDATES});</li>
  *   <li><b>profile records</b> for {@code user_profiles}: at most one per user per write interval of

@@ -82,8 +82,7 @@ public final class PatternSetDiff {
     public record RejectedFile(String file, String sha256, String patternId) {}
 
     /** What the watcher must do or say, in this order. */
-    public sealed interface Decision permits Upsert, Delete, PatternAccepted, PatternRejected, SegmentsFileChanged,
-            DefinitionsChanged, DefinitionsRejected {}
+    public sealed interface Decision permits Upsert, Delete, PatternAccepted, PatternRejected, DefinitionsChanged, DefinitionsRejected {}
 
     /** A new or changed pattern goes to the engine. */
     public record Upsert(PatternChange change) implements Decision {}
@@ -118,9 +117,6 @@ public final class PatternSetDiff {
             return record("rejected", patternId, version, file, change, problems, null, at);
         }
     }
-
-    /** A threshold segment file changed: it is read only when the job starts, so the change waits for a restart. */
-    public record SegmentsFileChanged(String file) implements Decision {}
 
     /**
      * The threshold segments and computed traits files ({@code kind: segments}, {@code kind: traits})

@@ -350,9 +350,6 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
                     String.join("\n  ", r.problems()));
             long ts = lastWatermark == Long.MIN_VALUE ? now : lastWatermark;
             output.collect(PATTERN_EVENTS, new StreamRecord<>(r.toJson(), ts));
-        } else if (decision instanceof PatternSetDiff.SegmentsFileChanged c) {
-            LOG.warn("threshold segment file {} changed: threshold segments are read when the job starts; "
-                    + "it takes effect at the next restart (savepoint upgrade), not now", c.file());
         }
     }
 

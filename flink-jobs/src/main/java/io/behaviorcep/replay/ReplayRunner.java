@@ -383,6 +383,12 @@ public final class ReplayRunner {
      */
     public static Comparison compare(Options a, List<PatternDefinition> patternsB, List<ThresholdSegment> segmentsB, String labelB)
             throws Exception {
+        return compare(a, patternsB, segmentsB, a.traits, labelB);
+    }
+
+    /** @param traitsB the computed traits of the second folder */
+    public static Comparison compare(Options a, List<PatternDefinition> patternsB, List<ThresholdSegment> segmentsB,
+                                     List<io.behaviorcep.pattern.TraitDefinition> traitsB, String labelB) throws Exception {
         Path out = a.out;
         Options oa = a.copy();
         oa.out = out.resolve("a");
@@ -390,6 +396,7 @@ public final class ReplayRunner {
         ob.out = out.resolve("b");
         ob.patterns = patternsB;
         ob.segments = segmentsB;
+        ob.traits = traitsB;
         ob.patternsLabel = labelB;
         Result ra = run(oa);
         Result rb = run(ob);
