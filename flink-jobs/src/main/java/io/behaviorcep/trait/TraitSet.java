@@ -17,14 +17,14 @@ import java.util.Set;
  *
  * <p>Per user and trait, bounded whatever the user sends:
  * <ul>
- *   <li>{@code since}: scalars only (about 60 bytes with the id);</li>
+ *   <li>{@code since}: scalars only (about 90 bytes serialized, with the id);</li>
  *   <li>windowed {@code count}, {@code sum}, {@code min}, {@code max}: one double per bucket, an hour
  *       wide for windows up to 2 days (at most 48), a UTC day beyond (at most 90): at most 720 bytes;
  *       windowed {@code last}: scalars; windowed {@code first}: one value per bucket (at most 90 of
- *       {@link #MAX_VALUE_CHARS} characters);</li>
+ *       {@link #MAX_VALUE_CHARS} characters); about 470 / 810 bytes at 48 hourly / 90 daily buckets;</li>
  *   <li>{@code distinct_count}: a 64-bit hash per distinct value (and its latest bucket, windowed),
  *       exact up to {@link #MAX_DISTINCT} values; beyond that the value stays at {@link #MAX_DISTINCT}
- *       (read it as "at least"): at most 4 KiB.</li>
+ *       (read it as "at least"): at most about 4.2 KB.</li>
  * </ul>
  * Windows are exact to the bucket, like the profile's own windows: a 7d trait as of a time holds the
  * events of that time's UTC day and the 6 days before.
