@@ -49,7 +49,8 @@ public final class BehaviorCepJob {
         loaded.segments().forEach(s -> LOG.info("threshold segment {} ({}){}", s.id, s.source, s.enabled ? "" : " is disabled"));
         if (config.parallelism() != null) env.setParallelism(config.parallelism());
         BehaviorCepPipeline.configureCheckpointing(env, config);
-        BehaviorCepPipeline.build(env, config, patterns, loaded.segments(), io);
+        loaded.traits().forEach(t -> LOG.info("trait {} = {} ({})", t.id, t.spec(), t.source));
+        BehaviorCepPipeline.build(env, config, patterns, loaded.segments(), loaded.traits(), io);
         return patterns;
     }
 }

@@ -24,6 +24,8 @@ import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.privacy.Pseudonymizer;
 import io.behaviorcep.profile.ProfileFunction;
 import io.behaviorcep.profile.ProfileOptions;
+import io.behaviorcep.pattern.TraitDefinition;
+import io.behaviorcep.trait.TraitSet;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
@@ -107,9 +109,14 @@ public final class BehaviorCepPipeline {
 
     /** What the profile operator does, from the config and the threshold segments. */
     public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments) {
+        return profileOptions(config, segments, List.of());
+    }
+
+    /** @param traits the computed traits ({@code kind: traits}), computed in the profile operator */
+    public static ProfileOptions profileOptions(JobConfig config, List<ThresholdSegment> segments, List<TraitDefinition> traits) {
         return new ProfileOptions(config.profileRetention(), segments.stream().filter(s -> s.enabled).toList(),
                 config.profileWriteInterval(), config.privacyRules(), config.profileMaxBufferedEvents(), config.profileMaxBufferedAtOneInstant(),
-                config.profileLifetimeRetention());
+                config.profileLifetimeRetention(), new TraitSet(traits));
     }
 
     /**
@@ -118,6 +125,12 @@ public final class BehaviorCepPipeline {
      */
     public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns,
                              List<ThresholdSegment> thresholdSegments, PipelineIO io) {
+        build(env, config, allPatterns, thresholdSegments, List.of(), io);
+    }
+
+    /** @param traits the computed traits of the pattern folder ({@code kind: traits}), kept per user in the profile operator */
+    public static void build(StreamExecutionEnvironment env, JobConfig config, List<PatternDefinition> allPatterns,
+                             List<ThresholdSegment> thresholdSegments, List<TraitDefinition> traits, PipelineIO io) {
         List<PatternDefinition> patterns = allPatterns.stream().filter(p -> p.enabled).toList();
 
         // Chained operators may hand records on without Flink's defensive deep copy (one per event
@@ -177,7 +190,7 @@ public final class BehaviorCepPipeline {
         late.add(fresh.getSideOutput(IngestFilter.LATE));
 
         SingleOutputStreamOperator<BehaviorEvent> profileOperator = keyed(fresh)
-                .process(new ProfileFunction(profileOptions(config, thresholdSegments)))
+                .process(new ProfileFunction(profileOptions(config, thresholdSegments, traits)))
                 .uid(UID_PROFILE).name("User profile");
         // valid events refused past a user's buffer bound, and those that made a keyed step throw
         // (PROCESSING_FAILED), join the parse step's dead letters: one DLQ sink, written once at the end
@@ -219,7 +232,8 @@ public final class BehaviorCepPipeline {
                 : outcomes.map(Pseudonymizer.outcomes(pseudonymKey)).returns(io.behaviorcep.experiment.Outcome.class)
                         .uid(UID_PSEUDONYMIZE + "-outcomes").name("Pseudonymise outcomes"));
         DataStream<SegmentUpdate> segments = alerts.getSideOutput(PatternActionsFunction.SEGMENT_UPDATES);
-        if (!thresholdSegments.isEmpty()) segments = segments.union(thresholdUpdates);
+        // a job that watches its folder may be given threshold segments while it runs
+        if (!thresholdSegments.isEmpty() || config.patternsWatch()) segments = segments.union(thresholdUpdates);
         io.segmentUpdates(pseudonymized(segments, pseudonymKey));
         io.deadLetters(deadLetters.union(alerts.getSideOutput(PatternActionsFunction.FAILED)));
     }

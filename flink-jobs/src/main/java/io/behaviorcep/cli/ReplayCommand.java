@@ -132,6 +132,7 @@ public final class ReplayCommand implements Callable<Integer> {
         o.input = input;
         o.patterns = a.patterns();
         o.segments = a.segments();
+        o.traits = a.traits();
         o.patternsLabel = patterns.toString();
         o.out = out;
         o.config = config;
@@ -150,6 +151,7 @@ public final class ReplayCommand implements Callable<Integer> {
             if (b != null) {
                 ReplayRunner.Options ob = o.copy();
                 ob.segments = b.segments();
+                ob.traits = b.traits();
                 ob.patternsLabel = compare.toString();
                 ReplayRunner.mode(ob);
             }
@@ -159,7 +161,7 @@ public final class ReplayCommand implements Callable<Integer> {
         }
 
         if (compare != null) {
-            ReplayRunner.Comparison c = ReplayRunner.compare(o, b.patterns(), b.segments(), compare.toString());
+            ReplayRunner.Comparison c = ReplayRunner.compare(o, b.patterns(), b.segments(), b.traits(), compare.toString());
             stdout.println(c.a().summary.table());
             stdout.println(c.b().summary.table());
             stdout.print(c.table(patterns.toString(), compare.toString()));

@@ -36,6 +36,9 @@ public final class ValidateCommand implements Callable<Integer> {
             for (io.behaviorcep.segment.ThresholdSegment s : r.segments()) {
                 System.out.println("ok  segment " + s.id + "  (" + s.source + ")" + (s.enabled ? "" : "  disabled"));
             }
+            for (io.behaviorcep.pattern.TraitDefinition t : r.traits()) {
+                System.out.println("ok  trait " + t.id + " = " + t.spec() + "  (" + t.source + ")");
+            }
             problems += r.problems().size() + validatePolicies(p);
             patterns += r.patterns().size();
             segments += r.segments().size();

@@ -63,6 +63,16 @@ public class ProfileSnapshot {
      * sessions fell to half or less of their average over the four weeks before: engagement decay.
      */
     public int decayWeeks;
+    /**
+     * The computed traits ({@code profile.traits.<id>}), as of {@link #asOf}: ids and values (as
+     * text; null: missing) side by side; null when the job defines no traits. Filled by the profile
+     * operator ({@code io.behaviorcep.trait.TraitSet}).
+     */
+    public String[] traitIds;
+    public String[] traitValues;
+
+    /** A trait's field name starts so: {@code profile.traits.cart_value} is field {@code traits.cart_value}. */
+    public static final String TRAITS_PREFIX = "traits.";
 
     public ProfileSnapshot() {}
 
@@ -144,8 +154,18 @@ public class ProfileSnapshot {
 
     /** A field by its pattern-language name ({@code profile.sessions_7d}); null if there is no such field. */
     public String field(String name) {
+        if (name.startsWith(TRAITS_PREFIX)) return trait(name.substring(TRAITS_PREFIX.length()));
         Def d = DEFS.get(name);
         return d == null ? null : d.value.apply(this);
+    }
+
+    /** The value of computed trait {@code id}; null if it is missing or not defined. */
+    public String trait(String id) {
+        if (traitIds == null) return null;
+        for (int i = 0; i < traitIds.length; i++) {
+            if (traitIds[i].equals(id)) return traitValues[i];
+        }
+        return null;
     }
 
     /** How {@code name} changes with time alone; null if there is no such field. */
@@ -160,7 +180,7 @@ public class ProfileSnapshot {
         for (Def d : DEFS.values()) {
             if (!d.value.apply(this).equals(d.value.apply(p))) return false;
         }
-        return asOf == p.asOf;
+        return asOf == p.asOf && java.util.Arrays.equals(traitIds, p.traitIds) && java.util.Arrays.equals(traitValues, p.traitValues);
     }
 
     @Override

@@ -65,7 +65,7 @@ public final class MatchFunction {
         m.profile = anchor.profile;
         m.timezone = timezone(anchor);
         render(def, match, m);
-        m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match);
+        m.payloadJson = def.alert == null ? "{}" : def.alert.template.renderJson(match, anchor.profile);
         return m;
     }
 
@@ -92,7 +92,7 @@ public final class MatchFunction {
         m.timedOut = true;
         m.timezone = timezone(last);
         render(def, partial, m);
-        m.payloadJson = def.onTimeout().alert.template.renderJson(partial);
+        m.payloadJson = def.onTimeout().alert.template.renderJson(partial, last.profile);
         return m;
     }
 

@@ -19,6 +19,13 @@ import io.behaviorcep.event.KeyedPathRecords;
 public class PatternChange {
     public static final String UPSERT = "upsert";
     public static final String DELETE = "delete";
+    /**
+     * The threshold segments and computed traits files, all of them, for the profile operator (which
+     * takes it off the keyed path: the engine and the actions never see one). {@link #yaml} holds the
+     * files as a JSON object, name to text.
+     */
+    public static final String DEFINITIONS = "definitions";
+    static final String DEFINITIONS_ID = "_profile_definitions";
 
     /** {@link #UPSERT} (added, changed, enabled or disabled) or {@link #DELETE} (file removed). */
     public String kind;
@@ -52,6 +59,35 @@ public class PatternChange {
         PatternChange c = upsert(patternId, version, source, null, activateAt, acceptedAt);
         c.kind = DELETE;
         return c;
+    }
+
+    /** Every segments and traits file of the folder, by name, to take effect at {@code activateAt}. */
+    public static PatternChange definitions(java.util.Map<String, String> files, long activateAt, long acceptedAt) {
+        com.fasterxml.jackson.databind.node.ObjectNode o = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        files.forEach(o::put);
+        PatternChange c = upsert(DEFINITIONS_ID, 0, "segments and traits files", o.toString(), activateAt, acceptedAt);
+        c.kind = DEFINITIONS;
+        return c;
+    }
+
+    public boolean isDefinitions() {
+        return DEFINITIONS.equals(kind);
+    }
+
+    /** Whether a record of the keyed path is a {@link #DEFINITIONS} change. */
+    public static boolean isDefinitionsRecord(BehaviorEvent e) {
+        return KeyedPathRecords.isPatternChange(e) && DEFINITIONS.equals(e.event);
+    }
+
+    /** The files of a {@link #DEFINITIONS} change, name to text. */
+    public java.util.Map<String, String> definitionFiles() {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        try {
+            new com.fasterxml.jackson.databind.ObjectMapper().readTree(yaml).fields().forEachRemaining(f -> out.put(f.getKey(), f.getValue().asText()));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("a definitions change whose files cannot be read", e);
+        }
+        return out;
     }
 
     public boolean isDelete() {

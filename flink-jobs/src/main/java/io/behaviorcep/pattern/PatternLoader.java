@@ -57,9 +57,14 @@ public final class PatternLoader {
      * Everything read: the valid patterns, the threshold segment files ({@code kind: segments}, e.g.
      * {@code segments.yaml}) and every problem. Usable only if {@link #problems} is empty.
      */
-    public record Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles) {
+    public record Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles,
+                         List<TraitDefinition> traits) {
         public Result(List<PatternDefinition> patterns, List<PatternProblem> problems) {
             this(patterns, problems, List.of());
+        }
+
+        public Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles) {
+            this(patterns, problems, segmentFiles, List.of());
         }
 
         public boolean ok() {
@@ -137,13 +142,18 @@ public final class PatternLoader {
         List<PatternProblem> problems = new ArrayList<>();
         Map<String, String> seenIds = new HashMap<>();
         List<FileReader> segmentReaders = new ArrayList<>();
+        List<FileReader> traitReaders = new ArrayList<>();
+        List<FileReader> allReaders = new ArrayList<>();
         for (Map.Entry<String, String> f : filesByName.entrySet()) {
             FileReader r = new FileReader(f.getKey());
+            allReaders.add(r);
             PatternDefinition p = r.read(f.getValue());
             if (p != null) p.text(f.getValue());
             problems.addAll(r.problems);
             if (r.segmentFile != null || r.isSegmentsFile) {
                 segmentReaders.add(r);
+            } else if (r.traitsFile != null) {
+                traitReaders.add(r);
             } else if (p != null) {
                 String other = seenIds.putIfAbsent(p.id, f.getKey());
                 if (other != null) {
@@ -180,8 +190,9 @@ public final class PatternLoader {
             }
             if (clean && r.segmentFile != null) segmentFiles.add(r.segmentFile);
         }
+        List<TraitDefinition> traits = TraitChecks.acrossFiles(traitReaders, allReaders, problems);
         problems.sort(null);
-        return new Result(patterns, problems, segmentFiles);
+        return new Result(patterns, problems, segmentFiles, traits);
     }
 
     public static Result loadString(String name, String yaml) {
@@ -240,6 +251,12 @@ public final class PatternLoader {
         boolean isSegmentsFile;
         /** Each threshold segment id and where it is written (line, column). */
         final Map<String, int[]> segmentIdPositions = new LinkedHashMap<>();
+        /** Set when this is a traits file (then {@link #read} returns null). */
+        List<TraitDefinition> traitsFile;
+        /** Each trait id of a traits file and where it is written (line, column). */
+        final Map<String, int[]> traitIdPositions = new LinkedHashMap<>();
+        /** Every {@code profile.traits.<id>} this file reads: id, line, column; checked against all traits files. */
+        final List<Object[]> traitRefs = new ArrayList<>();
 
         PatternDefinition read(String text) {
             if (isNotUtf8(text)) {
@@ -286,8 +303,13 @@ public final class PatternLoader {
                 segmentFile = new SegmentsFileReader(this).read(top);
                 return null;
             }
+            if ("traits".equals(kind) || (kind == null && TraitsFileReader.FILE_NAMES.contains(fileName))) {
+                traitsFile = new TraitsFileReader(this).read(top);
+                return null;
+            }
             if (kindTuple != null && !"pattern".equals(kind)) {
-                problem(kindTuple.getValueNode(), "kind '" + kind + "' is not 'pattern' or 'segments'" + didYouMean(String.valueOf(kind), Set.of("pattern", "segments")));
+                problem(kindTuple.getValueNode(), "kind '" + kind + "' is not 'pattern', 'segments' or 'traits'"
+                        + didYouMean(String.valueOf(kind), Set.of("pattern", "segments", "traits")));
             }
             if (kindTuple != null) {
                 // 'kind: pattern' is allowed and means the default
@@ -641,7 +663,10 @@ public final class PatternLoader {
                         }
                     }
                     for (FieldRef ref : x.fieldRefs()) {
-                        if (ref.kind() == FieldRef.Kind.PROFILE && ProfileSnapshot.timeDependence(ref.field()) == null) {
+                        if (ref.kind() == FieldRef.Kind.PROFILE && ref.field().startsWith(TraitChecks.PREFIX)) {
+                            int[] at = positionInScalar(sc, originalOffset(ref.column() - 1 + "profile.traits.".length(), substitutions));
+                            traitRefs.add(new Object[] {ref.field().substring(TraitChecks.PREFIX.length()), at[0], at[1]});
+                        } else if (ref.kind() == FieldRef.Kind.PROFILE && ProfileSnapshot.timeDependence(ref.field()) == null) {
                             int[] at = positionInScalar(sc, originalOffset(ref.column() - 1, substitutions));
                             problems.add(new PatternProblem(file, at[0], at[1], "unknown profile field '" + ref.field() + "'"
                                     + didYouMean(ref.field(), new java.util.HashSet<>(ProfileSnapshot.FIELDS))
@@ -775,7 +800,9 @@ public final class PatternLoader {
                     while (tm.find()) {
                         String ref = tm.group(1).trim();
                         String step = ref.contains(".") ? ref.substring(0, ref.indexOf('.')) : ref;
-                        if (!stepNames.contains(step)) {
+                        if (!stepNames.contains(step) && TraitChecks.PROFILE.equals(step)) {
+                            TraitChecks.profileTemplate(this, ref.substring(step.length()).replaceFirst("^\\.", ""), t.getValueNode());
+                        } else if (!stepNames.contains(step)) {
                             problem(t.getValueNode(), "template ${" + ref + "} refers to step '" + step + "', which this pattern does not have" + didYouMean(step, stepNames));
                         }
                     }

@@ -1,6 +1,7 @@
 package io.behaviorcep.pattern;
 
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.util.JsonText;
 
 
@@ -27,6 +28,8 @@ import java.util.regex.Pattern;
 public final class PayloadTemplate implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
+    /** {@code ${profile.<field>}}: a field of the profile the alert carries. */
+    private static final String PROFILE = "profile";
 
     /** One output field: a single reference (typed) or text parts (literals and references). */
     private record Field(String name, Ref whole, List<Object> parts) implements Serializable {}
@@ -75,12 +78,20 @@ public final class PayloadTemplate implements Serializable {
      * building and printing a JSON tree per match was most of that.
      */
     public String renderJson(Map<String, List<BehaviorEvent>> match) {
+        return renderJson(match, null);
+    }
+
+    /**
+     * @param profile the profile the alert carries (its anchor event's), for {@code ${profile.<field>}}
+     *                and {@code ${profile.traits.<id>}} when the pattern has no step named {@code profile}; may be null
+     */
+    public String renderJson(Map<String, List<BehaviorEvent>> match, ProfileSnapshot profile) {
         StringBuilder sb = new StringBuilder(64 * fields.size() + 2).append('{');
         for (Field f : fields) {
             if (sb.length() > 1) sb.append(',');
             JsonText.appendQuoted(sb, f.name).append(':');
             if (f.whole != null) {
-                String v = lookup(f.whole, match);
+                String v = lookup(f.whole, match, profile);
                 String number = v == null ? null : jsonNumber(v);
                 if (v == null) sb.append("null");
                 else if (number != null) sb.append(number);
@@ -89,7 +100,7 @@ public final class PayloadTemplate implements Serializable {
             }
             sb.append('"');
             for (Object part : f.parts) {
-                String v = part instanceof String literal ? literal : lookup((Ref) part, match);
+                String v = part instanceof String literal ? literal : lookup((Ref) part, match, profile);
                 if (v != null) JsonText.appendEscaped(sb, v);
             }
             sb.append('"');
@@ -97,9 +108,10 @@ public final class PayloadTemplate implements Serializable {
         return sb.append('}').toString();
     }
 
-    private static String lookup(Ref ref, Map<String, List<BehaviorEvent>> match) {
+    private static String lookup(Ref ref, Map<String, List<BehaviorEvent>> match, ProfileSnapshot profile) {
         if (ref.step == null) return null;
         List<BehaviorEvent> events = match.get(ref.step);
+        if (events == null && PROFILE.equals(ref.step)) return profile == null ? null : profile.field(ref.path);
         if (events == null || events.isEmpty()) return null;
         return events.get(events.size() - 1).field(ref.path);
     }

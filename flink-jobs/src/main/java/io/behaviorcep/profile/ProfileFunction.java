@@ -10,6 +10,7 @@ import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.trait.TraitSet;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -47,6 +48,10 @@ import java.util.TreeMap;
  *
  * <p>Besides counting, in the same event-time order (see {@link ProfileOptions}):
  * <ul>
+ *   <li><b>computed traits</b> ({@code kind: traits}, {@link TraitSet}): updated with each event and
+ *       carried in its profile snapshot ({@code profile.traits.<id>});</li>
+ *   <li><b>threshold segments and traits changed in a running job</b>: a definitions record of the
+ *       pattern watcher ({@link ProfileDefinitions}), applied from its activation time;</li>
  *   <li><b>threshold segments</b> ({@code segments.yaml}): membership is decided after each
  *       timestamp's events and whenever time alone changes it (side output {@link #THRESHOLD_UPDATES});</li>
  *   <li><b>profile records</b> for {@code user_profiles}: at most one per user per write interval of
@@ -101,9 +106,13 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     private final long retentionMillis;
     private final ProfileOptions options;
-    private final ThresholdEvaluator thresholds;
-    /** The segments a {@link LifetimeRecord} decides: kept, and changed by time, while a user is gone. */
-    private final ThresholdEvaluator thresholdsWhileGone;
+    /** Threshold segments and computed traits in effect: those of the submission, until a running job changes them in-band. */
+    private transient ThresholdEvaluator thresholds;
+    private transient TraitSet traits;
+    /** Segments and traits files changed in the running job ({@link ProfileDefinitions}): in effect, and waiting for their activation time. */
+    private transient ProfileDefinitions definitions;
+    /** The segments a {@link LifetimeRecord} decides, of those in effect: kept, and changed by time, while a user is gone. */
+    private transient ThresholdEvaluator thresholdsWhileGone;
     private final SubtaskCounts held = new SubtaskCounts("profiles-held-count");
     private transient ValueState<ProfileState> profile;
     /** What is remembered of a user past the retention, while {@link #profile} is empty. */
@@ -142,8 +151,6 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     public ProfileFunction(ProfileOptions options) {
         this.options = options;
         this.retentionMillis = options.retentionMillis;
-        this.thresholds = new ThresholdEvaluator(options.segments);
-        this.thresholdsWhileGone = new ThresholdEvaluator(LifetimeRecord.decided(options.segments, options.retentionMillis));
     }
 
     @Override
@@ -187,11 +194,27 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     @Override
     public void initializeState(FunctionInitializationContext ctx) throws Exception {
         held.initialize(ctx, getRuntimeContext().getTaskInfo());
+        definitions = new ProfileDefinitions(options.segments, options.traits);
+        definitions.initialize(ctx.getOperatorStateStore().getUnionListState(
+                new org.apache.flink.api.common.state.ListStateDescriptor<>(ProfileDefinitions.STATE, String.class)), ctx.isRestored());
+        useDefinitions();
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
         held.snapshot(ctx);
+        definitions.snapshot();
+    }
+
+    /** Takes the segments and traits a change brought once event time reaches its activation (hot reload). */
+    private void activateDefinitionsUpTo(long time) {
+        if (definitions.activateUpTo(time)) useDefinitions();
+    }
+
+    private void useDefinitions() {
+        traits = definitions.traits();
+        thresholds = new ThresholdEvaluator(definitions.segments(), traits);
+        thresholdsWhileGone = new ThresholdEvaluator(LifetimeRecord.decided(definitions.segments(), options.retentionMillis), traits);
     }
 
     @Override
@@ -204,6 +227,11 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     }
 
     private void receive(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (io.behaviorcep.pattern.PatternChange.isDefinitionsRecord(event)) {
+            // segments and traits files of a running job: for this operator only
+            definitions.receive(io.behaviorcep.pattern.PatternChange.fromRecord(event));
+            return;
+        }
         if (KeyedPathRecords.isPatternChange(event)) {
             out.collect(event); // for the engine and the actions; nothing of the user's
             return;
@@ -223,6 +251,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         }
         if (event.timestamp <= ctx.timerService().currentWatermark()) {
             // already behind the watermark (the ingest filter routes such events away; kept for safety)
+            activateDefinitionsUpTo(event.timestamp);
             ProfileState s = handle(profile.value(), event, ctx, out);
             settle(s, event.timestamp, false, ctx);
             return;
@@ -281,6 +310,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
+        activateDefinitionsUpTo(timestamp);
         ProfileState s = profile.value();
         List<BehaviorEvent> due = takeWaiting(timestamp);
         if (due != null) {
@@ -347,8 +377,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         s = ensure(s);
         s.add(e);
         if (fresh) resumeLifetime(s);
+        s.traits = traits.add(s.traits, e);
         s.dirty = true;
         e.profile = s.snapshot();
+        traits.fill(e.profile, s.traits);
         lastSnapshot = e.profile;
         lastSnapshotOf = s;
         out.collect(e);

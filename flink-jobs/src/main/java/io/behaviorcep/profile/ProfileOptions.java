@@ -2,6 +2,7 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.trait.TraitSet;
 
 import java.io.Serializable;
 import java.time.Duration;
@@ -30,6 +31,8 @@ public final class ProfileOptions implements Serializable {
      * past {@link #retentionMillis} only as a {@link LifetimeRecord}. At least the retention.
      */
     public final long lifetimeRetentionMillis;
+    /** The computed traits at submission ({@code kind: traits}); a running job may change them in-band. */
+    public final TraitSet traits;
 
     public static final int DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
     public static final int DEFAULT_MAX_BUFFERED_AT_ONE_INSTANT = 1_000;
@@ -46,16 +49,27 @@ public final class ProfileOptions implements Serializable {
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
                           int maxBufferedAtOneInstant) {
+        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant, TraitSet.EMPTY);
+    }
+
+    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
+                          int maxBufferedAtOneInstant, TraitSet traits) {
         this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant,
-                retention.compareTo(DEFAULT_LIFETIME_RETENTION) > 0 ? retention : DEFAULT_LIFETIME_RETENTION);
+                retention.compareTo(DEFAULT_LIFETIME_RETENTION) > 0 ? retention : DEFAULT_LIFETIME_RETENTION, traits);
     }
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
                           int maxBufferedAtOneInstant, Duration lifetimeRetention) {
+        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant, lifetimeRetention, TraitSet.EMPTY);
+    }
+
+    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
+                          int maxBufferedAtOneInstant, Duration lifetimeRetention, TraitSet traits) {
         if (lifetimeRetention.compareTo(retention) < 0) {
             throw new IllegalArgumentException("profile.lifetime-retention (" + lifetimeRetention + ") must be at least profile.retention (" + retention + ")");
         }
         this.lifetimeRetentionMillis = lifetimeRetention.toMillis();
+        this.traits = traits == null ? TraitSet.EMPTY : traits;
         if (maxBufferedEvents < 1) throw new IllegalArgumentException("profile.max-buffered-events-per-user must be positive, got " + maxBufferedEvents);
         if (maxBufferedAtOneInstant < 1) {
             throw new IllegalArgumentException("profile.max-buffered-events-per-instant must be positive, got " + maxBufferedAtOneInstant);
@@ -75,25 +89,31 @@ public final class ProfileOptions implements Serializable {
 
     public ProfileOptions withSegments(List<ThresholdSegment> s) {
         return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant,
-                Duration.ofMillis(lifetimeRetentionMillis));
+                Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
     public ProfileOptions withWriteInterval(Duration d) {
         return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant,
-                Duration.ofMillis(lifetimeRetentionMillis));
+                Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
     public ProfileOptions withPrivacy(PrivacyRules p) {
         return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant,
-                Duration.ofMillis(lifetimeRetentionMillis));
+                Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
     public ProfileOptions withMaxBufferedEvents(int n) {
         return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n,
-                Duration.ofMillis(lifetimeRetentionMillis));
+                Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
     public ProfileOptions withLifetimeRetention(Duration d) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant, d);
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant,
+                d, traits);
+    }
+
+    public ProfileOptions withTraits(TraitSet t) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents,
+                maxBufferedAtOneInstant, Duration.ofMillis(lifetimeRetentionMillis), t);
     }
 }

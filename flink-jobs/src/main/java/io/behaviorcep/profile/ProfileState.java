@@ -110,6 +110,8 @@ public class ProfileState {
     public boolean suppressionListed;
     /** Next instant at which a threshold segment of this user may change by time alone; MIN_VALUE if none. */
     public long segmentCheckAt = Long.MIN_VALUE;
+    /** The computed traits' state ({@link io.behaviorcep.trait.TraitSet}, bounds there); null while the job defines none. */
+    public io.behaviorcep.trait.TraitCell[] traits;
 
     public ProfileState() {}
 

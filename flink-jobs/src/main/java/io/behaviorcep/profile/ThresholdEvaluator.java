@@ -2,6 +2,7 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.trait.TraitSet;
 
 import java.io.Serializable;
 import java.util.EnumSet;
@@ -27,9 +28,20 @@ public final class ThresholdEvaluator implements Serializable {
 
     private final List<ThresholdSegment> segments;
     private final Set<ProfileSnapshot.TimeDependence> watched;
+    /** The computed traits the segments may read, and the ids of those they do read. */
+    private final TraitSet traits;
+    private final Set<String> traitsRead;
 
     public ThresholdEvaluator(List<ThresholdSegment> segments) {
+        this(segments, TraitSet.EMPTY);
+    }
+
+    public ThresholdEvaluator(List<ThresholdSegment> segments, TraitSet traits) {
+        this.traits = traits;
         this.segments = segments.stream().filter(s -> s.enabled).toList();
+        Set<String> read = new TreeSet<>();
+        for (ThresholdSegment s : this.segments) read.addAll(s.traitsRead());
+        this.traitsRead = read;
         Set<ProfileSnapshot.TimeDependence> w = EnumSet.noneOf(ProfileSnapshot.TimeDependence.class);
         for (ThresholdSegment s : this.segments) w.addAll(s.timeDependences());
         this.watched = w;
@@ -52,7 +64,11 @@ public final class ThresholdEvaluator implements Serializable {
     public Set<String> evaluate(ProfileState s, long t, ProfileSnapshot atT) {
         Set<String> in = new TreeSet<>();
         if (segments.isEmpty() || s.isEmpty()) return in;
-        ProfileSnapshot p = atT != null ? atT : s.snapshot(t);
+        ProfileSnapshot p = atT;
+        if (p == null) {
+            p = s.snapshot(t);
+            traits.fill(p, s.traits);
+        }
         for (ThresholdSegment seg : segments) if (seg.test(p)) in.add(seg.id);
         return in;
     }
@@ -73,6 +89,7 @@ public final class ThresholdEvaluator implements Serializable {
             };
             next = Math.min(next, b);
         }
+        if (!traitsRead.isEmpty()) next = Math.min(next, traits.nextBreakpoint(s.traits, t, traitsRead));
         return next;
     }
 

@@ -37,7 +37,9 @@ import java.util.regex.Pattern;
 public final class PatternSetDiff {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern KIND_SEGMENTS = Pattern.compile("(?m)^kind:\\s*[\"']?segments[\"']?\\s*(#.*)?$");
+    private static final Pattern KIND_SEGMENTS = Pattern.compile("(?m)^kind:\\s*[\"']?(segments|traits)[\"']?\\s*(#.*)?$");
+    /** A key of the definition files' hashes that is no file: the hashes of a first look are there (even of no file). */
+    static final String LOOKED = "";
     private static final Pattern ID_LINE = Pattern.compile("(?m)^id:\\s*[\"']?([A-Za-z0-9_.-]+)");
     private static final Pattern VERSION_LINE = Pattern.compile("(?m)^version:\\s*[\"']?(\\d{1,9})");
 
@@ -80,7 +82,7 @@ public final class PatternSetDiff {
     public record RejectedFile(String file, String sha256, String patternId) {}
 
     /** What the watcher must do or say, in this order. */
-    public sealed interface Decision permits Upsert, Delete, PatternAccepted, PatternRejected, SegmentsFileChanged {}
+    public sealed interface Decision permits Upsert, Delete, PatternAccepted, PatternRejected, DefinitionsChanged, DefinitionsRejected {}
 
     /** A new or changed pattern goes to the engine. */
     public record Upsert(PatternChange change) implements Decision {}
@@ -116,8 +118,27 @@ public final class PatternSetDiff {
         }
     }
 
-    /** A threshold segment file changed: it is read only when the job starts, so the change waits for a restart. */
-    public record SegmentsFileChanged(String file) implements Decision {}
+    /**
+     * The threshold segments and computed traits files ({@code kind: segments}, {@code kind: traits})
+     * changed and pass {@code validate} with the running patterns: {@code change} carries every such
+     * file's text to the profile operator, which takes them at {@link PatternChange#activateAt}.
+     *
+     * @param files the definition files that changed, were added or were removed
+     */
+    public record DefinitionsChanged(PatternChange change, List<String> files) implements Decision {
+
+        public String toJson() {
+            return record("accepted", null, null, String.join(",", files), "definitions", List.of(), change.activateAt, change.acceptedAt);
+        }
+    }
+
+    /** The changed definition files do not pass {@code validate}: the running segments and traits stay. */
+    public record DefinitionsRejected(List<String> files, List<String> problems, long at) implements Decision {
+
+        public String toJson() {
+            return record("rejected", null, null, String.join(",", files), "definitions", problems, null, at);
+        }
+    }
 
     /**
      * @param running           the running set after this look, by pattern id
@@ -170,16 +191,18 @@ public final class PatternSetDiff {
             Map<String, String> texts = folder.texts();
             Map<String, String> patternTexts = new TreeMap<>();
             Map<String, String> hashes = new HashMap<>();
+            Map<String, String> definitionHashes = new TreeMap<>();
+            definitionHashes.put(LOOKED, LOOKED);
             for (Map.Entry<String, String> f : texts.entrySet()) {
                 String sha = sha256(f.getValue());
                 hashes.put(f.getKey(), sha);
                 if (isSegmentsFile(f.getKey(), f.getValue())) {
-                    String before = segmentFileHashes.put(f.getKey(), sha);
-                    if (before != null && !before.equals(sha)) decisions.add(new SegmentsFileChanged(f.getKey()));
+                    definitionHashes.put(f.getKey(), sha);
                 } else {
                     patternTexts.put(f.getKey(), f.getValue());
                 }
             }
+            definitions(definitionHashes, patternTexts, hashes);
             rejected.keySet().removeIf(f -> !patternTexts.containsKey(f) || !rejected.get(f).sha256().equals(hashes.get(f)));
 
             Map<String, RunningPattern> byFile = new HashMap<>();
@@ -277,6 +300,45 @@ public final class PatternSetDiff {
             return done();
         }
 
+        /**
+         * Segments and traits files: a change of any of them is checked with the running patterns (a
+         * pattern may read a trait or a segment's name) and, if valid, sent as a whole; the first look
+         * only records them (they are what the job started with).
+         */
+        private void definitions(Map<String, String> now, Map<String, String> patternTexts, Map<String, String> hashes) {
+            Map<String, String> before = new TreeMap<>(segmentFileHashes);
+            segmentFileHashes.clear();
+            segmentFileHashes.putAll(now);
+            if (before.isEmpty() || before.equals(now)) return;
+            List<String> changedFiles = new ArrayList<>();
+            for (String f : now.keySet()) if (!f.equals(LOOKED) && !now.get(f).equals(before.get(f))) changedFiles.add(f);
+            for (String f : before.keySet()) if (!f.equals(LOOKED) && !now.containsKey(f)) changedFiles.add(f);
+            Map<String, RunningPattern> byFile = new HashMap<>();
+            for (RunningPattern a : accepted.values()) byFile.put(a.file(), a);
+            Map<String, String> candidate = new TreeMap<>();
+            Map<String, String> files = new TreeMap<>();
+            for (Map.Entry<String, String> f : folder.texts().entrySet()) {
+                String name = f.getKey();
+                RunningPattern a = byFile.get(name);
+                if (now.containsKey(name)) {
+                    candidate.put(folder.sourceName(name), f.getValue());
+                    files.put(folder.sourceName(name), f.getValue());
+                } else if (patternTexts.containsKey(name) && a != null && hashes.get(name).equals(a.sha256())) {
+                    candidate.put(folder.sourceName(name), f.getValue());
+                }
+            }
+            List<String> problems = problemsOf(PatternLoader.loadAll(candidate));
+            if (!problems.isEmpty()) {
+                decisions.add(new DefinitionsRejected(changedFiles, problems, now()));
+                return;
+            }
+            decisions.add(new DefinitionsChanged(PatternChange.definitions(files, activateAt, this.now), changedFiles));
+        }
+
+        private long now() {
+            return now;
+        }
+
         private void reject(String file, String sha, String id, Integer version, String change, List<String> problems) {
             rejected.put(file, new RejectedFile(file, sha, id));
             RunningPattern runningInstead = id == null ? null : accepted.get(id);
@@ -318,9 +380,18 @@ public final class PatternSetDiff {
         return String.join(", ", out);
     }
 
-    /** Whether the file holds threshold segments rather than a pattern (by its name or its {@code kind}). */
+    /** Whether the file holds threshold segments or computed traits rather than a pattern (by its name or its {@code kind}). */
     static boolean isSegmentsFile(String name, String text) {
-        return PatternLoader.SEGMENTS_FILE_NAMES.contains(name) || KIND_SEGMENTS.matcher(text).find();
+        return PatternLoader.SEGMENTS_FILE_NAMES.contains(name) || name.equals("traits.yaml") || name.equals("traits.yml")
+                || KIND_SEGMENTS.matcher(text).find();
+    }
+
+    /** The definition files' hashes of a first look, to compare the next look with. */
+    public static Map<String, String> definitionHashes(Map<String, String> texts) {
+        Map<String, String> out = new TreeMap<>();
+        out.put(LOOKED, LOOKED);
+        for (Map.Entry<String, String> f : texts.entrySet()) if (isSegmentsFile(f.getKey(), f.getValue())) out.put(f.getKey(), sha256(f.getValue()));
+        return out;
     }
 
     static String sha256(String text) {

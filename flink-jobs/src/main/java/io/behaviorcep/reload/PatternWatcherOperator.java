@@ -251,7 +251,9 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
     public void open() throws Exception {
         super.open();
         lastWatermark = Long.MIN_VALUE;
-        segmentFileHashes = new HashMap<>();
+        // the segments and traits files as the job starts with them: a later change of them is sent in-band
+        Map<String, String> texts = readFolder(Path.of(folder));
+        segmentFileHashes = texts == null ? new HashMap<>() : new HashMap<>(PatternSetDiff.definitionHashes(texts));
         acceptedCount = getMetricGroup().counter("patternChangesAccepted");
         rejectedCount = getMetricGroup().counter("patternChangesRejected");
         scheduleNext(getProcessingTimeService().getCurrentProcessingTime());
@@ -337,9 +339,17 @@ public class PatternWatcherOperator extends AbstractStreamOperator<PatternChange
                     String.join("\n  ", r.problems()));
             long ts = lastWatermark == Long.MIN_VALUE ? now : lastWatermark;
             output.collect(PATTERN_EVENTS, new StreamRecord<>(r.toJson(), ts));
-        } else if (decision instanceof PatternSetDiff.SegmentsFileChanged c) {
-            LOG.warn("threshold segment file {} changed: threshold segments are read when the job starts; "
-                    + "it takes effect at the next restart (savepoint upgrade), not now", c.file());
+        } else if (decision instanceof PatternSetDiff.DefinitionsChanged c) {
+            acceptedCount.inc();
+            LOG.info("segments and traits files changed ({}): accepted, in effect from event time {}", c.files(), Instant.ofEpochMilli(activateAt));
+            output.collect(new StreamRecord<>(c.change(), activateAt));
+            output.collect(PATTERN_EVENTS, new StreamRecord<>(c.toJson(), activateAt));
+        } else if (decision instanceof PatternSetDiff.DefinitionsRejected r) {
+            rejectedCount.inc();
+            LOG.warn("segments and traits files change rejected ({}); the running segments and traits stay; problems:\n  {}", r.files(),
+                    String.join("\n  ", r.problems()));
+            long ts = lastWatermark == Long.MIN_VALUE ? now : lastWatermark;
+            output.collect(PATTERN_EVENTS, new StreamRecord<>(r.toJson(), ts));
         }
     }
 

@@ -69,7 +69,8 @@ public final class ReplayDocs {
     static {
         ObjectNode blank = OutputJson.profile(new ProfileSnapshot());
         for (Field f : ProfileSnapshot.class.getFields()) {
-            if (Modifier.isStatic(f.getModifiers())) continue;
+            // the computed traits (arrays) are not part of the profile document
+            if (Modifier.isStatic(f.getModifiers()) || !f.getType().isPrimitive()) continue;
             ProfileSnapshot probe = new ProfileSnapshot();
             try {
                 set(probe, f, 86_400_123L);

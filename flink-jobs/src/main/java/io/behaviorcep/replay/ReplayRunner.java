@@ -95,6 +95,8 @@ public final class ReplayRunner {
         public List<PatternDefinition> patterns;
         /** Threshold segments of the pattern folder ({@code segments.yaml}). */
         public List<ThresholdSegment> segments = List.of();
+        /** Computed traits of the pattern folder ({@code kind: traits}): computed from the replayed history. */
+        public List<io.behaviorcep.pattern.TraitDefinition> traits = List.of();
         public String patternsLabel = "patterns";
         public Path out;
         public JobConfig config;
@@ -109,6 +111,7 @@ public final class ReplayRunner {
             o.input = input;
             o.patterns = patterns;
             o.segments = segments;
+            o.traits = traits;
             o.patternsLabel = patternsLabel;
             o.out = out;
             o.config = config;
@@ -178,7 +181,7 @@ public final class ReplayRunner {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
             env.setParallelism(o.parallelism);
             JobConfig config = replayConfig(o.config);
-            BehaviorCepPipeline.build(env, config, o.patterns, o.segments, new ReplayIO(e -> o.input.stream(e, runId), work, config));
+            BehaviorCepPipeline.build(env, config, o.patterns, o.segments, o.traits, new ReplayIO(e -> o.input.stream(e, runId), work, config));
 
             ReplayProgress.Unit unit = o.input.files() != null ? ReplayProgress.Unit.BYTES : ReplayProgress.Unit.RECORDS;
             long total = o.input.files() != null ? o.input.files().totalBytes() : o.input.kafka().estimateRecords();
@@ -408,6 +411,12 @@ public final class ReplayRunner {
      */
     public static Comparison compare(Options a, List<PatternDefinition> patternsB, List<ThresholdSegment> segmentsB, String labelB)
             throws Exception {
+        return compare(a, patternsB, segmentsB, a.traits, labelB);
+    }
+
+    /** @param traitsB the computed traits of the second folder */
+    public static Comparison compare(Options a, List<PatternDefinition> patternsB, List<ThresholdSegment> segmentsB,
+                                     List<io.behaviorcep.pattern.TraitDefinition> traitsB, String labelB) throws Exception {
         Path out = a.out;
         Options oa = a.copy();
         oa.out = out.resolve("a");
@@ -415,6 +424,7 @@ public final class ReplayRunner {
         ob.out = out.resolve("b");
         ob.patterns = patternsB;
         ob.segments = segmentsB;
+        ob.traits = traitsB;
         ob.patternsLabel = labelB;
         Result ra = run(oa);
         Result rb = run(ob);

@@ -86,6 +86,19 @@ public final class ThresholdSegment implements Serializable {
         return out;
     }
 
+    /** Ids of the computed traits the conditions read ({@code profile.traits.<id>}). */
+    public Set<String> traitsRead() {
+        Set<String> out = new java.util.TreeSet<>();
+        for (Expr e : when) {
+            for (FieldRef r : e.fieldRefs()) {
+                if (r.kind() == FieldRef.Kind.PROFILE && r.field().startsWith(ProfileSnapshot.TRAITS_PREFIX)) {
+                    out.add(r.field().substring(ProfileSnapshot.TRAITS_PREFIX.length()));
+                }
+            }
+        }
+        return out;
+    }
+
     @Override
     public String toString() {
         return "ThresholdSegment{" + id + " when " + when + "}";

@@ -6,6 +6,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.Example;
 import io.behaviorcep.pattern.PatternDefinition;
+import io.behaviorcep.pattern.TraitDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.policy.PolicyDefinition;
 import io.behaviorcep.policy.PolicyExample;
@@ -60,25 +61,34 @@ public final class PatternTestKit {
     private PatternTestKit() {}
 
     public static List<Result> run(List<PatternDefinition> patterns) throws Exception {
+        return run(patterns, List.of());
+    }
+
+    /** @param traits the computed traits the patterns may read (those of their folder's traits file) */
+    public static List<Result> run(List<PatternDefinition> patterns, List<TraitDefinition> traits) throws Exception {
         List<Result> results = new ArrayList<>();
         for (PatternDefinition p : patterns) {
-            if (!p.examples.isEmpty()) results.addAll(run(p));
+            if (!p.examples.isEmpty()) results.addAll(run(p, traits));
         }
         return results;
     }
 
     /** Every example of a loaded folder: patterns' and threshold segment files'. */
     public static List<Result> run(PatternLoader.Result loaded) throws Exception {
-        List<Result> results = new ArrayList<>(run(loaded.patterns()));
+        List<Result> results = new ArrayList<>(run(loaded.patterns(), loaded.traits()));
         for (ThresholdSegmentFile f : loaded.segmentFiles()) {
-            if (!f.examples.isEmpty()) results.addAll(run(f));
+            if (!f.examples.isEmpty()) results.addAll(run(f, loaded.traits()));
         }
         return results;
     }
 
     public static List<Result> run(PatternDefinition pattern) throws Exception {
+        return run(pattern, List.of());
+    }
+
+    public static List<Result> run(PatternDefinition pattern, List<TraitDefinition> traits) throws Exception {
         Map<String, String> ids = userIds(pattern.examples, pattern);
-        InMemoryIO io = execute(pattern.examples, List.of(pattern), List.of(), "pattern examples: " + pattern.id, ids);
+        InMemoryIO io = execute(pattern.examples, List.of(pattern), List.of(), traits, "pattern examples: " + pattern.id, ids);
         try {
             List<Result> results = new ArrayList<>();
             for (int x = 0; x < pattern.examples.size(); x++) {
@@ -99,7 +109,11 @@ public final class PatternTestKit {
      * no pattern): only the updates of the file's own segments are compared.
      */
     public static List<Result> run(ThresholdSegmentFile file) throws Exception {
-        InMemoryIO io = execute(file.examples, List.of(), file.segments, "segment examples: " + file.source, Map.of());
+        return run(file, List.of());
+    }
+
+    public static List<Result> run(ThresholdSegmentFile file, List<TraitDefinition> traits) throws Exception {
+        InMemoryIO io = execute(file.examples, List.of(), file.segments, traits, "segment examples: " + file.source, Map.of());
         try {
             Set<String> own = new java.util.HashSet<>();
             for (ThresholdSegment s : file.segments) own.add(s.id);
@@ -145,13 +159,13 @@ public final class PatternTestKit {
     }
 
     private static InMemoryIO execute(List<Example> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
-                                      String jobName, Map<String, String> ids) throws Exception {
-        return execute(examples.stream().map(e -> e.events).toList(), patterns, segments, Map.of(), jobName, ids);
+                                      List<TraitDefinition> traits, String jobName, Map<String, String> ids) throws Exception {
+        return execute(examples.stream().map(e -> e.events).toList(), patterns, segments, traits, Map.of(), jobName, ids);
     }
 
     /** Runs examples' events (each example's users apart) through the job with these extra settings. */
     private static InMemoryIO execute(List<List<Example.Event>> examples, List<PatternDefinition> patterns, List<ThresholdSegment> segments,
-                                      Map<String, String> settings, String jobName, Map<String, String> ids) throws Exception {
+                                      List<TraitDefinition> traits, Map<String, String> settings, String jobName, Map<String, String> ids) throws Exception {
         List<byte[]> records = new ArrayList<>();
         List<long[]> order = new ArrayList<>();
         for (int x = 0; x < examples.size(); x++) {
@@ -172,7 +186,7 @@ public final class PatternTestKit {
                     "events.max-out-of-orderness", "1d", "events.idle-advance", "false", "policy.file", "none"));
             all.putAll(settings);
             JobConfig config = JobConfig.of(all);
-            BehaviorCepPipeline.build(env, config, patterns, segments, io);
+            BehaviorCepPipeline.build(env, config, patterns, segments, traits, io);
             env.execute(jobName);
             return io;
         } catch (Exception | Error e) {
@@ -205,7 +219,7 @@ public final class PatternTestKit {
                 }
                 used = patterns.stream().filter(p -> ex.patterns().contains(p.id)).toList();
             }
-            InMemoryIO io = execute(List.of(ex.events()), used, List.of(), Map.of("policy.file", policy.source), "policy example: " + ex.name(), Map.of());
+            InMemoryIO io = execute(List.of(ex.events()), used, List.of(), List.of(), Map.of("policy.file", policy.source), "policy example: " + ex.name(), Map.of());
             try {
                 String prefix = userOf(0, "");
                 long t0 = T0.toEpochMilli();

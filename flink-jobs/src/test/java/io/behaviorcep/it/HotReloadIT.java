@@ -103,6 +103,7 @@ class HotReloadIT {
     private static TopicReader alerts;
     private static TopicReader patternEvents;
     private static TopicReader late;
+    private static TopicReader segmentUpdates;
     /** The highest event time sent so far; the watermark is this minus the out-of-orderness. */
     private static Instant clock = T0;
 
@@ -140,6 +141,7 @@ class HotReloadIT {
         alerts = new TopicReader(bootstrap, run.config().alertsTopic());
         patternEvents = new TopicReader(bootstrap, run.config().patternEventsTopic());
         late = new TopicReader(bootstrap, run.config().lateTopic());
+        segmentUpdates = new TopicReader(bootstrap, run.config().segmentsTopic());
         Await.until("all tasks of the job running", WAIT, () -> IntegrationServices.allRunning(services.graph(job.getJobID())));
     }
 
@@ -148,7 +150,7 @@ class HotReloadIT {
         try {
             if (job != null) job.cancel().get(30, TimeUnit.SECONDS);
         } finally {
-            for (AutoCloseable c : new AutoCloseable[] {alerts, patternEvents, late, producer, services}) {
+            for (AutoCloseable c : new AutoCloseable[] {alerts, patternEvents, late, segmentUpdates, producer, services}) {
                 if (c != null) c.close();
             }
         }
@@ -266,6 +268,26 @@ class HotReloadIT {
         return m;
     }
 
+    /** Threshold segment updates of the segments this test adds: "user action segment at". */
+    private static List<String> addedSegmentUpdates() {
+        List<String> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : segmentUpdates.poll()) {
+            JsonNode u = json(r);
+            if (!u.path("segment").asText().startsWith("hr_")) continue;
+            out.add(u.path("user_id").asText() + " " + u.path("action").asText() + " " + u.path("segment").asText() + " " + u.path("at").asText());
+        }
+        return out;
+    }
+
+    /** The files named by the definitions records among {@code records}. */
+    private static List<String> definitionFiles(List<JsonNode> records) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : records) {
+            if (e.path("change").asText().equals("definitions")) out.addAll(List.of(e.path("file").asText().split(",")));
+        }
+        return out;
+    }
+
     private static long alertIds() {
         return alerts.poll().stream().map(r -> json(r).path("alert_id").asText()).distinct().count();
     }
@@ -319,15 +341,34 @@ class HotReloadIT {
         write("cart-new.yaml", cart("cart-new", 1, true, "drain", "15m"));
         write("cart-abandonment.yaml", brokenCart);
         write("repeat-view-no-purchase.yaml", sameVersion);
+        // threshold segments and traits in the same batch: a new segments file reading the shipped
+        // cart_value and a new trait (which starts empty at A)
+        write("traits.yaml", Files.readString(patterns.resolve("traits.yaml"))
+                + "  - {id: adds_24h, function: count, event: Product Added, window: 24h}\n");
+        write("hr-segments.yaml", """
+                kind: segments
+                segments:
+                  - {id: hr_big_cart, when: profile.traits.cart_value >= 100}
+                  - {id: hr_adder, when: profile.traits.adds_24h >= 2}
+                """);
 
         // ---- accepted and rejected, on the pattern-events topic (read_committed) ------------------
-        List<JsonNode> events = Await.until("6 accepted and 2 rejected pattern changes", WAIT, HotReloadIT::patternEventRecords,
-                l -> l.stream().filter(e -> e.path("kind").asText().equals("accepted")).count() >= 6
+        List<JsonNode> events = Await.until("6 accepted and 2 rejected pattern changes, and the definitions", WAIT, HotReloadIT::patternEventRecords,
+                l -> l.stream().filter(e -> e.path("kind").asText().equals("accepted") && !e.path("change").asText().equals("definitions")).count() >= 6
+                        && definitionFiles(l).containsAll(Set.of("hr-segments.yaml", "traits.yaml"))
                         && l.stream().filter(e -> e.path("kind").asText().equals("rejected")).count() >= 2);
         double acceptedSeconds = (System.nanoTime() - written) / 1e9;
         Map<String, String> accepted = new TreeMap<>();
         Map<String, JsonNode> rejected = new TreeMap<>();
         Set<String> activations = new java.util.TreeSet<>();
+        List<JsonNode> definitions = events.stream().filter(e -> e.path("change").asText().equals("definitions")).toList();
+        // one record, or two when the watcher looked between the two writes: each accepted, at A
+        assertThat(definitionFiles(definitions)).as("the segments and traits files changed").containsExactlyInAnyOrder("hr-segments.yaml", "traits.yaml");
+        assertThat(definitions).as("the segments and traits files, accepted from A").allSatisfy(e -> {
+            assertThat(e.path("kind").asText()).isEqualTo("accepted");
+            assertThat(e.path("activate_at").asText()).isEqualTo(expectedA.toString());
+        });
+        events = events.stream().filter(e -> !e.path("change").asText().equals("definitions")).toList();
         for (JsonNode e : events) {
             if (e.path("kind").asText().equals("accepted")) {
                 accepted.put(e.path("pattern_id").asText(), e.path("change").asText() + " v" + e.path("version").asInt());
@@ -359,11 +400,17 @@ class HotReloadIT {
         send(checkout("hr-co-open", a.minus(Duration.ofMinutes(6))));
         send(checkout("hr-co-order", a.minus(Duration.ofMinutes(6))));
         send(added("hr-open", a.minus(Duration.ofMinutes(5))));
+        // seg: a cart of 119.8 before A, when no segment reads it yet; one more add after A enters
+        // hr_big_cart there; hr_adder needs two adds counted by the new trait, which starts at A
+        send(added("hr-seg", a.minus(Duration.ofMinutes(5))));
+        send(added("hr-seg", a.minus(Duration.ofMinutes(4))));
         // new: everything after A
         send(viewed("hr-new", a.plus(Duration.ofMinutes(1))));
         send(checkout("hr-co-new", a.plus(Duration.ofMinutes(1))));
         send(added("hr-new", a.plus(Duration.ofMinutes(2))));
         send(ordered("hr-co-order", a.plus(Duration.ofMinutes(3))));
+        send(added("hr-seg", a.plus(Duration.ofMinutes(3))));
+        send(added("hr-seg", a.plus(Duration.ofMinutes(4))));
         moveEventTimeTo(a.plus(Duration.ofMinutes(36)));
 
         Map<String, List<String>> expected = new TreeMap<>(Map.ofEntries(
@@ -391,6 +438,8 @@ class HotReloadIT {
         twoMoreCheckpoints(); // anything extra would be committed by now
         got = alertsOf("hr-");
         assertThat(got).as("alerts per pattern and user: version and detected_at").isEqualTo(expected);
+        assertThat(addedSegmentUpdates()).as("segments and a trait added to the running job, from A on").containsExactly(
+                "hr-seg enter hr_big_cart " + at(a, 3), "hr-seg enter hr_adder " + at(a, 4));
         assertRunningWithoutRestart();
         long alertIdsBefore = alertIds();
         assertThat(alertIdsBefore).as("alert ids are unique").isEqualTo(alerts.poll().size());
@@ -410,6 +459,8 @@ class HotReloadIT {
         send(viewed("hr-post", b));
         send(checkout("hr-co-post", b));
         send(added("hr-post", b.plus(Duration.ofMinutes(1))));
+        send(added("hr-seg-post", b.plus(Duration.ofMinutes(1))));
+        send(added("hr-seg-post", b.plus(Duration.ofMinutes(2))));
         moveEventTimeTo(b.plus(Duration.ofMinutes(35)));
         Map<String, List<String>> expectedAfter = new TreeMap<>(expected);
         expectedAfter.putAll(Map.of(
@@ -425,6 +476,10 @@ class HotReloadIT {
         Map<String, List<String>> gotAfter = alertsOf("hr-");
         assertThat(gotAfter).as("after the restore: v2 still applied, v1 not back, nothing of before duplicated").isEqualTo(expectedAfter);
         assertThat(patternEventRecords()).as("the restored watcher applies and rejects nothing again").hasSize(eventsBefore);
+        // (updates of one user to two segments at one instant may be on two partitions: any order)
+        assertThat(addedSegmentUpdates()).as("after the restore the added segments and trait still apply").containsExactlyInAnyOrder(
+                "hr-seg enter hr_big_cart " + at(a, 3), "hr-seg enter hr_adder " + at(a, 4),
+                "hr-seg-post enter hr_adder " + at(b, 2), "hr-seg-post enter hr_big_cart " + at(b, 2));
         assertThat(alertIds()).isEqualTo(alerts.poll().size());
         Map<String, List<String>> checkoutsAfter = checkoutAlerts();
         assertThat(checkoutsAfter).as("the untouched pattern after the restore: the same alerts (ids) as before, and one new")

@@ -141,8 +141,11 @@ class PatternLoaderTest {
             files = s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
                     .filter(f -> !f.getFileName().toString().equals("policy.yaml")).count();
         }
-        // every file is a pattern, except the threshold segments file (kind: segments) and the messaging policy (kind: policy, not read here)
-        assertThat(r.patterns().size() + r.segmentFiles().size()).isEqualTo((int) files);
+        // every file is a pattern, except the threshold segments file (kind: segments), the traits file (kind: traits)
+        // and the messaging policy (kind: policy, not read here)
+        long traitFiles = r.traits().stream().map(t -> t.source).distinct().count();
+        assertThat(traitFiles).isEqualTo(1);
+        assertThat(r.patterns().size() + r.segmentFiles().size() + traitFiles).isEqualTo(files);
         assertThat(r.segmentFiles()).extracting(f -> Path.of(f.source).getFileName().toString()).containsExactly("segments.yaml");
         assertThat(r.patterns()).extracting(p -> p.id).contains("cart-abandonment").doesNotHaveDuplicates();
     }

@@ -45,6 +45,25 @@ class PayloadTemplateTest {
                         + "\"price\":19.90,\"sku\":\"007\",\"text\":\"cart 007 at 19.90!\"}");
     }
 
+    @Test
+    void profileFieldsAndTraitsComeFromTheProfileTheAlertCarries() {
+        PayloadTemplate t = PayloadTemplate.compile(Map.of(
+                "cart", "${profile.traits.cart_value}",
+                "orders", "${profile.orders_lifetime}",
+                "text", "cart of ${profile.traits.cart_value}",
+                "none", "${profile.traits.undefined_here}"));
+        io.behaviorcep.event.ProfileSnapshot p = new io.behaviorcep.event.ProfileSnapshot();
+        p.ordersLifetime = 3;
+        p.traitIds = new String[] {"cart_value"};
+        p.traitValues = new String[] {"120.5"};
+        Map<String, List<BehaviorEvent>> match = Map.of("added", List.of(event("a1", Map.of())));
+        assertThat(t.renderJson(match, p)).isEqualTo("{\"cart\":120.5,\"none\":null,\"orders\":3,\"text\":\"cart of 120.5\"}");
+        assertThat(t.renderJson(match)).as("no profile").isEqualTo("{\"cart\":null,\"none\":null,\"orders\":null,\"text\":\"cart of \"}");
+        // a step named profile wins over the profile
+        Map<String, List<BehaviorEvent>> withStep = Map.of("profile", List.of(event("s1", Map.of("x", "1"))));
+        assertThat(PayloadTemplate.compile(Map.of("x", "${profile.properties.x}")).renderJson(withStep, p)).isEqualTo("{\"x\":1}");
+    }
+
     /**
      * Issue 15: a browser may send any number-like string. Rendering never throws (a pending match
      * would fail the job on every restore), and what it writes as a number is one every JSON reader

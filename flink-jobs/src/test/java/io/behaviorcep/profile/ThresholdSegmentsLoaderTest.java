@@ -28,10 +28,10 @@ class ThresholdSegmentsLoaderTest {
     }
 
     @Test
-    void theShippedFolderHasEightPatternsAndTheThresholdSegments() {
+    void theShippedFolderHasNinePatternsAndTheThresholdSegments() {
         PatternLoader.Result r = PatternLoader.load(Repo.patterns());
         assertThat(r.problems()).isEmpty();
-        assertThat(r.patterns()).hasSize(8);
+        assertThat(r.patterns()).hasSize(9);
         assertThat(r.segments()).extracting(s -> s.id)
                 .containsExactly("engaged", "new", "churned", "frequent_viewers", "casual_browsers", "high_value");
         assertThat(r.segmentFiles()).hasSize(1);
@@ -153,7 +153,7 @@ class ThresholdSegmentsLoaderTest {
                   alert: {type: x}
                 """);
         assertThat(problems(r)).containsExactly(
-                "p.yaml:1:7: kind 'segmnets' is not 'pattern' or 'segments', did you mean 'segments'?",
+                "p.yaml:1:7: kind 'segmnets' is not 'pattern', 'segments' or 'traits', did you mean 'segments'?",
                 "p.yaml:7:12: unknown profile field 'orders_lifetim', did you mean 'orders_lifetime'? (profile fields are listed in docs/pattern-language.md)");
     }
 

@@ -11,7 +11,8 @@ import io.behaviorcep.reload.PatternSetDiff.PatternRejected;
 import io.behaviorcep.reload.PatternSetDiff.RejectedFile;
 import io.behaviorcep.reload.PatternSetDiff.Result;
 import io.behaviorcep.reload.PatternSetDiff.RunningPattern;
-import io.behaviorcep.reload.PatternSetDiff.SegmentsFileChanged;
+import io.behaviorcep.reload.PatternSetDiff.DefinitionsChanged;
+import io.behaviorcep.reload.PatternSetDiff.DefinitionsRejected;
 import io.behaviorcep.reload.PatternSetDiff.Upsert;
 
 import org.junit.jupiter.api.Test;
@@ -206,12 +207,56 @@ class PatternSetDiffTest {
     }
 
     @Test
-    void aChangedSegmentsFileIsOnlyAWarning() {
-        assertThat(look()).isEmpty();
+    void changedSegmentsAndTraitsFilesGoToTheProfileAsAWholeFromTheActivationTime() {
+        assertThat(look()).as("the first look records what the job started with").isEmpty();
         files.put("segments.yaml", SEGMENTS.replace("> 5", "> 6"));
 
-        assertThat(look()).containsExactly(new SegmentsFileChanged("segments.yaml"));
+        List<Decision> decisions = look();
+        assertThat(decisions).singleElement().isInstanceOf(DefinitionsChanged.class);
+        DefinitionsChanged c = (DefinitionsChanged) decisions.get(0);
+        assertThat(c.files()).containsExactly("segments.yaml");
+        assertThat(c.change().activateAt).isEqualTo(ACTIVATE_AT);
+        assertThat(c.change().definitionFiles()).isEqualTo(Map.of("/patterns/segments.yaml", SEGMENTS.replace("> 5", "> 6")));
+        assertThat(PatternChange.isDefinitionsRecord(c.change().toRecord())).isTrue();
+        assertThat(PatternChange.fromRecord(c.change().toRecord()).definitionFiles()).isEqualTo(c.change().definitionFiles());
         assertThat(running).containsOnlyKeys("cart", "burst");
+        assertThat(look()).as("nothing new").isEmpty();
+
+        // a traits file added, and a segment that reads it: both files go
+        files.put("traits.yaml", "traits:\n  - {id: adds_1h, function: count, event: Product Added, window: 1h}\n");
+        files.put("segments.yaml", SEGMENTS.replace("profile.sessions_7d > 5", "profile.traits.adds_1h > 2"));
+        c = (DefinitionsChanged) look().get(0);
+        assertThat(c.files()).containsExactly("segments.yaml", "traits.yaml");
+        assertThat(c.change().definitionFiles()).containsOnlyKeys("/patterns/segments.yaml", "/patterns/traits.yaml");
+
+        // the traits file removed while the segment still reads it: rejected, with the problem where it is
+        String traits = files.remove("traits.yaml");
+        decisions = look();
+        assertThat(decisions).singleElement().isInstanceOf(DefinitionsRejected.class);
+        DefinitionsRejected r = (DefinitionsRejected) decisions.get(0);
+        assertThat(r.files()).containsExactly("traits.yaml");
+        assertThat(r.problems()).containsExactly("/patterns/segments.yaml:4:26: unknown trait 'adds_1h' (no traits file defines any: add one with kind: traits)");
+        assertThat(r.toJson()).contains("\"kind\":\"rejected\"", "\"change\":\"definitions\"");
+
+        // put back: accepted again
+        files.put("traits.yaml", traits);
+        assertThat(look()).singleElement().isInstanceOf(DefinitionsChanged.class);
+    }
+
+    @Test
+    void aTraitThatARunningPatternReadsCannotBeRemoved() {
+        String readsTrait = pattern("cart", 1, true, "Product Viewed").replace("event: Product Viewed", "event: Product Viewed\n    where: profile.traits.n > 1");
+        files.put("cart.yaml", readsTrait);
+        running.put("cart", new RunningPattern("cart", 1, "cart.yaml", PatternSetDiff.sha256(readsTrait), true, null));
+        files.put("traits.yaml", "kind: traits\ntraits:\n  - {id: n, function: count, event: A, since: B}\n");
+        segmentFileHashes = PatternSetDiff.definitionHashes(files);
+        assertThat(look()).isEmpty();
+
+        files.put("traits.yaml", "kind: traits\ntraits:\n  - {id: m, function: count, event: A, since: B}\n");
+        List<Decision> decisions = look();
+        assertThat(decisions).singleElement().isInstanceOf(DefinitionsRejected.class);
+        assertThat(((DefinitionsRejected) decisions.get(0)).problems()).containsExactly(
+                "/patterns/cart.yaml:7:27: unknown trait 'n', did you mean 'm'? (traits are defined in the traits file, kind: traits)");
     }
 
     @Test

@@ -389,11 +389,20 @@ class PatternWatcherOperatorTest {
     }
 
     @Test
-    void segmentFilesAreNotPatternChanges() throws Exception {
-        write("segments.yaml", "kind: segments\nsegments:\n  - id: engaged\n    when: profile.sessions_7d > 6\n");
+    void aChangedSegmentsFileIsEmittedForTheProfileAsADefinitionsChange() throws Exception {
+        String changed = "kind: segments\nsegments:\n  - id: engaged\n    when: profile.sessions_7d > 6\n";
+        write("segments.yaml", changed);
+        poll();
+        assertThat(newChanges()).singleElement().satisfies(c -> {
+            assertThat(c.isDefinitions()).isTrue();
+            assertThat(c.definitionFiles()).isEqualTo(java.util.Map.of(dir.resolve("segments.yaml").toString(), changed));
+        });
+        assertThat(newEvents()).singleElement().satisfies(e -> {
+            assertThat(e.get("kind").asText()).isEqualTo("accepted");
+            assertThat(e.get("change").asText()).isEqualTo("definitions");
+        });
         poll();
         assertThat(newChanges()).isEmpty();
-        assertThat(newEvents()).isEmpty();
     }
 
     @Test

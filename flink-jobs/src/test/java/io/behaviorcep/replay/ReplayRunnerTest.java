@@ -114,6 +114,36 @@ class ReplayRunnerTest {
     }
 
     @Test
+    void computedTraitsAreComputedFromTheReplayedHistory(@TempDir Path dir) throws Exception {
+        Duration day = Duration.ofDays(1);
+        List<String> lines = List.of(
+                // u1: a cart of 59.9 left the day before, then 59.9 more: 119.8 > 100
+                Events.added("u1", Events.min(0)).toString(),
+                Events.viewed("u1", Events.at(day)).toString(), Events.added("u1", Events.at(day.plusMinutes(1))).toString(),
+                // u2: the same, but an order in between empties the cart
+                Events.added("u2", Events.min(0)).toString(), Events.ordered("u2", Events.min(5)).toString(),
+                Events.viewed("u2", Events.at(day)).toString(), Events.added("u2", Events.at(day.plusMinutes(1))).toString(),
+                Events.page("u3", Events.at(day.plusMinutes(30))).toString());
+        Path in = dir.resolve("events.jsonl");
+        Files.writeString(in, String.join("\n", lines) + "\n");
+        PatternLoader.Result folder = PatternLoader.load(Repo.patterns());
+
+        ReplayRunner.Options o = options(ReplayRunner.Input.of(EventFiles.of(in, EventLogFormat.SEGMENT)),
+                List.of(Repo.pattern("cart-abandonment-high-value")), dir.resolve("with"));
+        o.traits = folder.traits();
+        o.mode = ReplayRunner.Mode.BATCH;
+        ReplayRunner.Result r = ReplayRunner.run(o);
+        assertThat(r.alerts).extracting(a -> a.get("user_id").asText() + "@" + a.get("detected_at").asText() + " " + a.at("/payload/cart_value"))
+                .containsExactly("u1@" + Events.at(day.plusMinutes(16)) + " 119.8");
+
+        // without the traits file, the trait is missing and the condition false: nothing
+        ReplayRunner.Options without = o.copy();
+        without.traits = List.of();
+        without.out = dir.resolve("without");
+        assertThat(ReplayRunner.run(without).alerts).isEmpty();
+    }
+
+    @Test
     void onlyDecidedOutcomesCountAndInputHygieneIsTheStreamingJobs(@TempDir Path dir) throws Exception {
         ObjectNode u1Add = Events.added("u1", Events.min(1));
         ObjectNode order = Events.ordered("u4", Events.min(10));

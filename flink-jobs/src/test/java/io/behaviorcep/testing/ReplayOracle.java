@@ -28,6 +28,7 @@ public final class ReplayOracle {
         o.input = ReplayRunner.Input.of(EventFiles.of(events, EventLogFormat.SEGMENT));
         o.patterns = loaded.patterns();
         o.segments = loaded.segments();
+        o.traits = loaded.traits();
         o.out = Files.createTempDirectory(workDir, "replay");
         o.config = config;
         o.parallelism = parallelism;
