@@ -125,6 +125,14 @@ public final class TrafficGenerator {
     private static final String[] ADJECTIVES = {
         "Classic", "Urban", "Trail", "Compact", "Deluxe", "Vintage", "Everyday", "Pro", "Lightweight", "Studio", "Nordic", "Eco"};
     private static final String[] SEARCHES = {"gift", "sale", "black", "waterproof", "wireless", "kids", "leather", "travel"};
+    /**
+     * The shoppers' time zones ({@code context.timezone}, as analytics.js sends it): spread over the day,
+     * so that the shipped messaging policy's quiet hours hold some alerts back and let others through at
+     * any hour the demo runs.
+     */
+    private static final String[] TIME_ZONES = {"America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin",
+            "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney"};
+
     private static final String[] USER_AGENTS = {
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
@@ -139,12 +147,14 @@ public final class TrafficGenerator {
         final String userId;
         final String anonymousId;
         final String userAgent;
+        final String timeZone;
         final byte[] key;
         final double activity;
         long lastAt = Long.MIN_VALUE / 2;
         boolean active;
 
-        User(String userId, String anonymousId, String userAgent, double activity) {
+        User(String userId, String anonymousId, String userAgent, String timeZone, double activity) {
+            this.timeZone = timeZone;
             this.userId = userId;
             this.activity = activity;
             this.anonymousId = anonymousId;
@@ -214,7 +224,7 @@ public final class TrafficGenerator {
             // Pareto activity: a few users visit far more often, and browse longer, than the long tail
             double activity = Math.min(MAX_ACTIVITY, Math.pow(1 - random.nextDouble(), -1 / 1.5));
             users[i] = new User(anonymous ? null : String.format(Locale.ROOT, "user-%06d", i + 1), anonymousId,
-                    USER_AGENTS[random.nextInt(USER_AGENTS.length)], activity);
+                    USER_AGENTS[random.nextInt(USER_AGENTS.length)], TIME_ZONES[i % TIME_ZONES.length], activity);
             total += activity;
             cumulativeWeight[i] = total;
         }
@@ -531,6 +541,7 @@ public final class TrafficGenerator {
         ObjectNode context = e.putObject("context");
         context.putObject("library").put("name", "behavior-cep-generator").put("version", "1");
         context.put("userAgent", u.userAgent);
+        context.put("timezone", u.timeZone);
         return e;
     }
 

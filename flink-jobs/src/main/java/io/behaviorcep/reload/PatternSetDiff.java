@@ -38,6 +38,7 @@ public final class PatternSetDiff {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern KIND_SEGMENTS = Pattern.compile("(?m)^kind:\\s*[\"']?(segments|traits)[\"']?\\s*(#.*)?$");
+    private static final Pattern KIND_POLICY = Pattern.compile("(?m)^kind:\\s*[\"']?policy[\"']?\\s*(#.*)?$");
     /** A key of the definition files' hashes that is no file: the hashes of a first look are there (even of no file). */
     static final String LOOKED = "";
     private static final Pattern ID_LINE = Pattern.compile("(?m)^id:\\s*[\"']?([A-Za-z0-9_.-]+)");
@@ -196,6 +197,8 @@ public final class PatternSetDiff {
             for (Map.Entry<String, String> f : texts.entrySet()) {
                 String sha = sha256(f.getValue());
                 hashes.put(f.getKey(), sha);
+                // the messaging policy is read at submission only (a change takes a restart): not a pattern
+                if (isPolicyFile(f.getValue())) continue;
                 if (isSegmentsFile(f.getKey(), f.getValue())) {
                     definitionHashes.put(f.getKey(), sha);
                 } else {
@@ -384,6 +387,11 @@ public final class PatternSetDiff {
     static boolean isSegmentsFile(String name, String text) {
         return PatternLoader.SEGMENTS_FILE_NAMES.contains(name) || name.equals("traits.yaml") || name.equals("traits.yml")
                 || KIND_SEGMENTS.matcher(text).find();
+    }
+
+    /** Whether the file is the messaging policy ({@code kind: policy}), which the loader and the watcher leave to PolicyFile. */
+    static boolean isPolicyFile(String text) {
+        return KIND_POLICY.matcher(text).find();
     }
 
     /** The definition files' hashes of a first look, to compare the next look with. */

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -110,10 +112,31 @@ class ExactlyOnceIT {
     private static TrafficGenerator generator;
     /** When each quiet user's cart-abandonment absence ends (their add + 15 min), event time. */
     private static long quietDeadline;
+    /**
+     * The messaging policy of both runs: cart-abandonment on a channel of its own without rules (the
+     * checks on its alerts and outcomes below stay as they are); every other pattern capped at one
+     * alert an hour, and held through quiet hours, which the shoppers of the Americas are in during the
+     * input (08:00-09:15 UTC) and released at the end of input: decisions kept in state and timers
+     * across the restores.
+     */
+    private static final String POLICY = """
+            kind: policy
+            timezone_fallback: UTC
+            default_channel: others
+            channels:
+              - name: carts
+                patterns: [cart-abandonment]
+              - name: others
+                cap: {max: 1, per: 1h}
+                quiet_hours: {from: "22:00", to: "08:00", action: delay}
+            """;
+    private static Path policyFile;
 
     @BeforeAll
     static void produceInput() throws Exception {
         services = IntegrationServices.start(2);
+        policyFile = Files.createTempFile("exactly-once-policy", ".yaml");
+        Files.writeString(policyFile, POLICY);
         eventsTopic = "eo-events-" + Long.toHexString(System.nanoTime());
         services.createTopic(eventsTopic, PARTITIONS);
         generator = new TrafficGenerator(new TrafficGenerator.Config(20250106L, 200, 100,
@@ -214,9 +237,11 @@ class ExactlyOnceIT {
         compare("table user_segments (all columns)", clean.userSegmentRows, failed.userSegmentRows, differences);
         compare("outcomes topic (key + JSON)", clean.outcomes, failed.outcomes, differences);
         compare("table outcomes (all but recorded_at)", clean.outcomeRows, failed.outcomeRows, differences);
+        compare("alert-decisions topic (key + JSON)", clean.alertDecisions, failed.alertDecisions, differences);
+        compare("table alert_decisions (all columns)", clean.alertDecisionRows, failed.alertDecisionRows, differences);
         long compared = clean.alerts.size() + clean.segments.size() + clean.deadLetters.size() + clean.late.size()
                 + clean.alertRows.size() + clean.segmentEventRows.size() + clean.userSegmentRows.size()
-                + clean.outcomes.size() + clean.outcomeRows.size();
+                + clean.outcomes.size() + clean.outcomeRows.size() + clean.alertDecisions.size() + clean.alertDecisionRows.size();
         System.out.printf("records compared: %d per run; differences: %d%n", compared, differences.size());
         differences.stream().limit(40).forEach(d -> System.out.println("  " + d));
 
@@ -237,7 +262,15 @@ class ExactlyOnceIT {
             // cart-abandonment has a goal: each of its alerts has one outcome, decided by the end of the input
             assertThat(o.outcomes).as(o.name + ": outcomes vs cart-abandonment alerts").hasSize(o.alertsPerPattern.get("cart-abandonment").intValue());
             assertThat(o.outcomeRows).as(o.name + ": outcome rows vs outcomes on Kafka").hasSize(o.outcomes.size());
+            assertThat(o.alertDecisionRows).as(o.name + ": alert_decisions rows vs decisions on Kafka").hasSize(o.alertDecisions.size());
         }
+        // the policy held alerts back: capped ones, and ones delayed through quiet hours and released at the end
+        System.out.printf("messaging policy decisions per reason: %s%n", clean.alertDecisions.stream()
+                .map(r -> r.replaceAll(".*\"reason\":\"([a-z_]+)\".*", "$1")).collect(java.util.stream.Collectors.groupingBy(r -> r, TreeMap::new,
+                        java.util.stream.Collectors.counting())));
+        assertThat(clean.alertDecisions).as("decisions of the messaging policy")
+                .anyMatch(r -> r.contains("\"reason\":\"quiet_hours_delayed\""))
+                .anyMatch(r -> r.contains("\"reason\":\"quiet_hours_released\""));
         assertThat(clean.outcomes).as("some decisions converted, some did not")
                 .anyMatch(r -> r.contains("\"converted\":true")).anyMatch(r -> r.contains("\"converted\":false"));
         assertThat(differences).as("outputs of the failure-free and the recovered run").isEmpty();
@@ -281,6 +314,8 @@ class ExactlyOnceIT {
         List<String> userSegmentRows;
         List<String> outcomes;
         List<String> outcomeRows;
+        List<String> alertDecisions;
+        List<String> alertDecisionRows;
     }
 
     /** @param plan the faults to inject; null for the failure-free run */
@@ -290,6 +325,7 @@ class ExactlyOnceIT {
                 "checkpoint.interval", "500ms",
                 "events.max-out-of-orderness", OUT_OF_ORDERNESS.toMinutes() + "m",
                 "events.idle-advance", "false",
+                "policy.file", policyFile.toString(),
                 "parallelism", "2"));
         Configuration conf = new Configuration();
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
@@ -325,16 +361,18 @@ class ExactlyOnceIT {
              TopicReader segments = new TopicReader(services.kafka.bootstrapServers(), c.segmentsTopic());
              TopicReader dlq = new TopicReader(services.kafka.bootstrapServers(), c.dlqTopic());
              TopicReader late = new TopicReader(services.kafka.bootstrapServers(), c.lateTopic());
-             TopicReader outcomes = new TopicReader(services.kafka.bootstrapServers(), c.outcomesTopic())) {
+             TopicReader outcomes = new TopicReader(services.kafka.bootstrapServers(), c.outcomesTopic());
+             TopicReader decisions = new TopicReader(services.kafka.bootstrapServers(), c.alertDecisionsTopic())) {
+            o.alertDecisions = decisions.readToEnd(wait).stream().map(r -> TopicReader.key(r) + " " + TopicReader.value(r)).toList();
             o.outcomes = outcomes.readToEnd(wait).stream().map(r -> TopicReader.key(r) + " " + TopicReader.value(r)).toList();
             o.alerts = TopicReader.values(alerts.readToEnd(wait));
             o.segments = segments.readToEnd(wait).stream().map(r -> TopicReader.key(r) + " " + TopicReader.value(r)).toList();
             o.deadLetters = dlq.readToEnd(wait).stream().map(ExactlyOnceIT::deadLetter).toList();
             o.late = TopicReader.values(late.readToEnd(wait));
             o.openTransactionTail = alerts.openTransactionTail() + segments.openTransactionTail()
-                    + dlq.openTransactionTail() + late.openTransactionTail() + outcomes.openTransactionTail();
+                    + dlq.openTransactionTail() + late.openTransactionTail() + outcomes.openTransactionTail() + decisions.openTransactionTail();
         }
-        for (String topic : List.of(c.alertsTopic(), c.segmentsTopic(), c.dlqTopic(), c.lateTopic(), c.outcomesTopic())) {
+        for (String topic : List.of(c.alertsTopic(), c.segmentsTopic(), c.dlqTopic(), c.lateTopic(), c.outcomesTopic(), c.alertDecisionsTopic())) {
             o.deletedRecords += services.deletedRecords(topic);
         }
         o.alertRows = IntegrationServices.rows(run.jdbcUrl(), "SELECT alert_id, document FROM alerts ORDER BY alert_id");
@@ -343,6 +381,9 @@ class ExactlyOnceIT {
         o.outcomeRows = IntegrationServices.rows(run.jdbcUrl(),
                 "SELECT decision_id, user_id, pattern_id, pattern_version, experiment_id, arm, holdout, decided_at, goal_event, goal_within_ms, "
                         + "converted, converted_at, value, time_to_convert_ms FROM outcomes ORDER BY decision_id");
+        o.alertDecisionRows = IntegrationServices.rows(run.jdbcUrl(),
+                "SELECT decision_id, alert_id, pattern_id, pattern_version, alert_type, user_id, channel, reason, detected_at, decided_at, "
+                        + "release_at, winner_alert_id, document FROM alert_decisions ORDER BY decision_id");
         o.userSegmentRows = IntegrationServices.rows(run.jdbcUrl(),
                 "SELECT user_id, segment, member, entered_at, expires_at, reason, version, updated_at FROM user_segments ORDER BY user_id, segment");
 

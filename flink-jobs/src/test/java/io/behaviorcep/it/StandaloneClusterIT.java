@@ -57,8 +57,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * integration tests shares one JVM and one classpath with the test and hides all of that.
  *
  * <p>The input is deterministic: shoppers who view and add a product, a third of whom then order.
- * The others each owe exactly one cart-abandonment alert at their add + 15 min (no other shipped
- * pattern fires on this traffic), so the expected alerts are known from the input alone. Kafka (read
+ * Every shopper owes one product-interest alert at their add (a view, then an add of the same product
+ * within 30 minutes), and those who did not order one cart-abandonment alert at their add + 15 min (no
+ * other shipped pattern fires on this traffic), so the expected alerts are known from the input alone. Kafka (read
  * as a read_committed consumer) and the PostgreSQL table {@code alerts} must hold exactly those, each
  * once, after the TaskManager died with uncommitted output and pending absences in its state, and a
  * fresh TaskManager took over from the last checkpoint.
@@ -367,6 +368,8 @@ class StandaloneClusterIT {
 
         final List<Event> events = new ArrayList<>();
         final Map<String, Instant> deadlines = new HashMap<>();
+        /** Each shopper's add: where their product-interest alert is decided. */
+        final Map<String, Instant> interests = new HashMap<>();
         final AtomicInteger sent = new AtomicInteger();
         volatile Throwable error;
         private final Object lock = new Object();
@@ -380,6 +383,7 @@ class StandaloneClusterIT {
                 Instant add = view.plus(Duration.ofMinutes(1));
                 add(user, viewed(user, view));
                 add(user, added(user, add));
+                interests.put(user, add);
                 if (i % 3 == 0) {
                     add(user, ordered(user, add.plus(Duration.ofMinutes(2))));
                 } else {
@@ -399,9 +403,10 @@ class StandaloneClusterIT {
             events.add(new Event(user, Instant.parse(event.get("timestamp").asText()), bytes(event)));
         }
 
-        /** One cart-abandonment alert per shopper who did not order, at the add + 15 min. */
+        /** One product-interest alert per shopper at the add; one cart-abandonment alert per shopper who did not order, at the add + 15 min. */
         Set<String> expectedAlerts() {
             Set<String> s = new TreeSet<>();
+            interests.forEach((user, at) -> s.add(user + " product-interest product_interest at " + at));
             deadlines.forEach((user, at) -> s.add(user + " cart-abandonment cart_abandoned at " + at));
             return s;
         }

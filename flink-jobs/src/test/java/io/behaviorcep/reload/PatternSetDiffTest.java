@@ -72,6 +72,16 @@ class PatternSetDiffTest {
     }
 
     @Test
+    void theMessagingPolicyBesideThePatternsIsNoPatternChange() throws Exception {
+        String policy = java.nio.file.Files.readString(io.behaviorcep.testing.Repo.patterns().resolve("policy.yaml"));
+        files.put("policy.yaml", policy);
+        assertThat(look()).isEmpty();
+        files.put("policy.yaml", policy.replace("max: 2", "max: 3"));
+        assertThat(look()).isEmpty();
+        assertThat(running).containsOnlyKeys("cart", "burst");
+    }
+
+    @Test
     void aNewFileIsAddedFromTheActivationTime() {
         files.put("dormant.yaml", pattern("dormant", 1, true, "Product Viewed"));
 
