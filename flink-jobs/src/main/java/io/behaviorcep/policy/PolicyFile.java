@@ -3,11 +3,16 @@ package io.behaviorcep.policy;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.Example;
 import io.behaviorcep.util.EditDistance;
+import io.behaviorcep.util.LocatedYaml;
+import io.behaviorcep.util.LocatedYaml.Entry;
+import io.behaviorcep.util.LocatedYaml.Mapping;
+import io.behaviorcep.util.LocatedYaml.Node;
+import io.behaviorcep.util.LocatedYaml.Scalar;
+import io.behaviorcep.util.LocatedYaml.Sequence;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
@@ -87,22 +92,6 @@ public final class PolicyFile {
         return Pattern.compile("(?m)^kind:\\s*['\"]?policy['\"]?\\s*(#.*)?$").matcher(yaml).find();
     }
 
-    // ---- a YAML tree that remembers where each node is ----------------------------------------
-
-    private sealed interface Node permits Scalar, Mapping, Sequence {
-        int line();
-
-        int column();
-    }
-
-    private record Scalar(String text, boolean isNull, int line, int column) implements Node {}
-
-    private record Entry(String key, int keyLine, int keyColumn, Node value) {}
-
-    private record Mapping(Map<String, Entry> entries, int line, int column) implements Node {}
-
-    private record Sequence(List<Node> items, int line, int column) implements Node {}
-
     private static final class Reader {
         final String file;
         final List<PolicyProblem> problems = new ArrayList<>();
@@ -124,7 +113,7 @@ public final class PolicyFile {
                     problem(1, 1, "the file is empty; a policy needs 'kind: policy' and at least one channel");
                     return null;
                 }
-                root = node(p);
+                root = LocatedYaml.node(p, this::problem);
             } catch (JsonProcessingException e) {
                 JsonLocation at = e.getLocation();
                 problem(at == null ? 1 : Math.max(1, at.getLineNr()), at == null ? 1 : Math.max(1, at.getColumnNr()),
@@ -420,35 +409,6 @@ public final class PolicyFile {
                 problem(n, e.getMessage());
                 return null;
             }
-        }
-
-        /** The node at the parser's current token, and everything under it. */
-        Node node(JsonParser p) throws IOException {
-            JsonLocation at = p.currentTokenLocation();
-            int line = at.getLineNr();
-            int column = at.getColumnNr();
-            JsonToken t = p.currentToken();
-            if (t == JsonToken.START_OBJECT) {
-                Map<String, Entry> entries = new LinkedHashMap<>();
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String key = p.currentName();
-                    JsonLocation k = p.currentTokenLocation();
-                    p.nextToken();
-                    Node value = node(p);
-                    if (entries.containsKey(key)) {
-                        problem(k.getLineNr(), k.getColumnNr(), "duplicate key '" + key + "' (the first is on line " + entries.get(key).keyLine() + ")");
-                    } else {
-                        entries.put(key, new Entry(key, k.getLineNr(), k.getColumnNr(), value));
-                    }
-                }
-                return new Mapping(entries, line, column);
-            }
-            if (t == JsonToken.START_ARRAY) {
-                List<Node> items = new ArrayList<>();
-                while (p.nextToken() != JsonToken.END_ARRAY) items.add(node(p));
-                return new Sequence(items, line, column);
-            }
-            return new Scalar(t == JsonToken.VALUE_NULL ? null : p.getText(), t == JsonToken.VALUE_NULL, line, column);
         }
 
         /** A plain text value, or null when absent (a problem when it is not a scalar). */
