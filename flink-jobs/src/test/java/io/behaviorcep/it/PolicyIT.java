@@ -130,7 +130,9 @@ class PolicyIT {
                     .containsExactly("priority | cart_abandoned | " + json(alert).path("alert_id").asText());
 
             // a few checkpoints later: still one record and one row, and one abandonment alert of the user
-            Thread.sleep(3000);
+            long checkpoints = services.graph(job.getJobID()).getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints();
+            Await.until("two more checkpoints", WAIT, () ->
+                    services.graph(job.getJobID()).getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints() >= checkpoints + 2);
             assertThat(decisions.readToEnd(Duration.ofSeconds(5)).stream().filter(r -> user.equals(json(r).path("user_id").asText()))).hasSize(1);
             assertThat(alerts.readToEnd(Duration.ofSeconds(5)).stream().filter(r -> user.equals(json(r).path("user_id").asText())
                     && !"product_interest".equals(json(r).path("alert_type").asText()))).hasSize(1);
