@@ -42,25 +42,10 @@ public final class ProfileOptions implements Serializable {
         this(retention, segments, writeInterval, privacy, DEFAULT_MAX_BUFFERED_EVENTS, DEFAULT_MAX_BUFFERED_AT_ONE_INSTANT);
     }
 
-    /** Both bounds the same: tests that exercise one of them. */
-    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents) {
-        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedEvents);
-    }
-
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
                           int maxBufferedAtOneInstant) {
-        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant, TraitSet.EMPTY);
-    }
-
-    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
-                          int maxBufferedAtOneInstant, TraitSet traits) {
         this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant,
-                retention.compareTo(DEFAULT_LIFETIME_RETENTION) > 0 ? retention : DEFAULT_LIFETIME_RETENTION, traits);
-    }
-
-    public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
-                          int maxBufferedAtOneInstant, Duration lifetimeRetention) {
-        this(retention, segments, writeInterval, privacy, maxBufferedEvents, maxBufferedAtOneInstant, lifetimeRetention, TraitSet.EMPTY);
+                retention.compareTo(DEFAULT_LIFETIME_RETENTION) > 0 ? retention : DEFAULT_LIFETIME_RETENTION, TraitSet.EMPTY);
     }
 
     public ProfileOptions(Duration retention, List<ThresholdSegment> segments, Duration writeInterval, PrivacyRules privacy, int maxBufferedEvents,
@@ -88,32 +73,32 @@ public final class ProfileOptions implements Serializable {
     }
 
     public ProfileOptions withSegments(List<ThresholdSegment> s) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant,
-                Duration.ofMillis(lifetimeRetentionMillis), traits);
+        return copy(s, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant, Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
     public ProfileOptions withWriteInterval(Duration d) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant,
-                Duration.ofMillis(lifetimeRetentionMillis), traits);
+        return copy(segments, d, privacy, maxBufferedEvents, maxBufferedAtOneInstant, Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
     public ProfileOptions withPrivacy(PrivacyRules p) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant,
-                Duration.ofMillis(lifetimeRetentionMillis), traits);
+        return copy(segments, Duration.ofMillis(writeIntervalMillis), p, maxBufferedEvents, maxBufferedAtOneInstant, Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
+    /** Both bounds the same: tests that exercise one of them. */
     public ProfileOptions withMaxBufferedEvents(int n) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n,
-                Duration.ofMillis(lifetimeRetentionMillis), traits);
+        return copy(segments, Duration.ofMillis(writeIntervalMillis), privacy, n, n, Duration.ofMillis(lifetimeRetentionMillis), traits);
     }
 
     public ProfileOptions withLifetimeRetention(Duration d) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant,
-                d, traits);
+        return copy(segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant, d, traits);
     }
 
     public ProfileOptions withTraits(TraitSet t) {
-        return new ProfileOptions(Duration.ofMillis(retentionMillis), segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents,
-                maxBufferedAtOneInstant, Duration.ofMillis(lifetimeRetentionMillis), t);
+        return copy(segments, Duration.ofMillis(writeIntervalMillis), privacy, maxBufferedEvents, maxBufferedAtOneInstant, Duration.ofMillis(lifetimeRetentionMillis), t);
+    }
+
+    private ProfileOptions copy(List<ThresholdSegment> s, Duration writeInterval, PrivacyRules p, int maxBuffered, int maxAtOneInstant,
+                                Duration lifetimeRetention, TraitSet t) {
+        return new ProfileOptions(Duration.ofMillis(retentionMillis), s, writeInterval, p, maxBuffered, maxAtOneInstant, lifetimeRetention, t);
     }
 }
