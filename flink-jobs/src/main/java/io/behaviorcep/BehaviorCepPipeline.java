@@ -14,6 +14,7 @@ import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.identity.IdentityLinks;
 import io.behaviorcep.event.KeyedPathHead;
 import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.event.ParsedRecord;
@@ -84,6 +85,8 @@ public final class BehaviorCepPipeline {
     /** The privacy control topic's source, and the parsing of its records (stateless). */
     public static final String UID_CONTROL_SOURCE = "privacy-control-source";
     public static final String UID_CONTROL_PARSE = "privacy-control-parse";
+    /** Identity stitching (identity.stitching): links anonymous ids to users before the keyBy. */
+    public static final String UID_IDENTITY = "identity-resolver";
 
     private BehaviorCepPipeline() {}
 
@@ -152,18 +155,35 @@ public final class BehaviorCepPipeline {
         // the suppression list and the operator's privacy controls join the events before they are
         // keyed: their records reach each user's profile without another shuffle (the dedup operator
         // passes them through, never as late), and carry no event time (their sources are idle for good)
-        DataStream<BehaviorEvent> toDedup = timed;
         DataStream<BehaviorEvent> list = io.suppressionList(env);
-        if (list != null) toDedup = toDedup.union(list);
         DataStream<RawRecord> controlRecords = io.controlRecords(env);
+        SingleOutputStreamOperator<BehaviorEvent> controls = null;
         if (controlRecords != null) {
-            SingleOutputStreamOperator<BehaviorEvent> controls = controlRecords
+            controls = controlRecords
                     .process(new ControlRecords(), TypeInformation.of(BehaviorEvent.class))
                     .setParallelism(controlRecords.getParallelism())
                     .uid(UID_CONTROL_PARSE).name("Privacy controls per id");
-            toDedup = toDedup.union(controls);
             deadLetters = deadLetters.union(controls.getSideOutput(DeadLetterRouter.DEAD_LETTERS));
         }
+        DataStream<BehaviorEvent> toDedup = timed;
+        if (config.identityStitching()) {
+            // keyed by anonymousId (else userId): an anonymous id's events are kept until it is linked,
+            // then replayed under the user; erasures reach it on a broadcast input (docs/contracts.md, "Identity")
+            // without a control topic (replays, tests) a stream of nothing: stateless, and never part of
+            // a running job's savepoint, so it has no uid of the contract
+            DataStream<BehaviorEvent> erasures = controls != null ? controls
+                    : timed.filter(e -> false).setParallelism(timed.getParallelism()).name("No erasures");
+            SingleOutputStreamOperator<BehaviorEvent> resolved = timed
+                    .keyBy(IdentityLinks::addressOf)
+                    .connect(erasures.broadcast(new org.apache.flink.api.common.state.MapStateDescriptor<?, ?>[0]))
+                    .process(new IdentityResolver(config.identityMaxAnonymousEvents(), config.identityAnonymousRetention()),
+                            TypeInformation.of(BehaviorEvent.class))
+                    .uid(UID_IDENTITY).name("Identity resolver");
+            deadLetters = deadLetters.union(resolved.getSideOutput(IdentityResolver.FAILED));
+            toDedup = resolved;
+        }
+        if (list != null) toDedup = toDedup.union(list);
+        if (controls != null) toDedup = toDedup.union(controls);
         // pattern changes of a running job (patterns.watch): they join the keyed path at its head, on a
         // broadcast input, and travel in-band from there (KeyedPathRecords); without watching, a stream
         // of no changes that only carries the events' event time

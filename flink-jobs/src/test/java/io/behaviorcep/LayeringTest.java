@@ -42,7 +42,7 @@ class LayeringTest {
      * The rest of event, engine, privacy and profile are operators and stay out.
      */
     static final String[] FLINK_RUNTIME_FREE_PACKAGES = {ROOT + ".util..", ROOT + ".pattern..", ROOT + ".segment..", ROOT + ".trait..",
-            ROOT + ".experiment..", ROOT + ".policy.."};
+            ROOT + ".experiment..", ROOT + ".policy..", ROOT + ".identity.."};
     static final Set<String> FLINK_RUNTIME_FREE_CLASSES = Set.of(
             ROOT + ".event.BehaviorEvent", ROOT + ".event.EventParser", ROOT + ".event.RawRecord", ROOT + ".event.ParsedRecord",
             ROOT + ".engine.PatternEngine", ROOT + ".engine.CompiledPattern", ROOT + ".engine.FlinkCepInternals",
@@ -54,7 +54,7 @@ class LayeringTest {
     static final String[] TOOLS = {ROOT + ".cli..", ROOT + ".local..", ROOT + ".replay..", ROOT + ".testkit.."};
     static final String[] JOB_AND_CORE = {ROOT, ROOT + ".action..", ROOT + ".config..", ROOT + ".engine..", ROOT + ".event..",
             ROOT + ".metrics..", ROOT + ".pattern..", ROOT + ".privacy..", ROOT + ".profile..", ROOT + ".reload..",
-            ROOT + ".segment..", ROOT + ".sink..", ROOT + ".trait..", ROOT + ".util..", ROOT + ".experiment..", ROOT + ".policy.."};
+            ROOT + ".segment..", ROOT + ".sink..", ROOT + ".trait..", ROOT + ".util..", ROOT + ".experiment..", ROOT + ".policy..", ROOT + ".identity.."};
 
     static JavaClasses main;
     static Set<String> testOnlyClasses;

@@ -116,6 +116,8 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     private transient MapState<String, io.behaviorcep.experiment.PendingDecision> openDecisions;
     private transient Counter decisionsHeldOut;
     private transient Counter decisionsOverflowed;
+    /** Alerts of stitched (replayed) matches not sent again: the anonymous id had sent them (identity stitching). */
+    private transient Counter alertsSentUnderAnonymousId;
     private transient Counter outcomesDecided;
     /** The global holdout ({@code experiments.*}). */
     private io.behaviorcep.experiment.Experiments experiments = io.behaviorcep.experiment.Experiments.NONE;
@@ -191,6 +193,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         alertDecisions = metrics.counter("alertDecisions");
         decisionsHeldOut = metrics.counter("decisionsHeldOut");
         decisionsOverflowed = metrics.counter("decisionsOverflowed");
+        alertsSentUnderAnonymousId = metrics.counter("alertsSentUnderAnonymousId");
         outcomesDecided = metrics.counter("outcomesDecided");
         failures = new StepFailure.Tally(metrics, LOG);
         patternCounters = new HashMap<>();
@@ -541,6 +544,11 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
         @Override
         public void decisionOverflowed(PatternDefinition def) {
             decisionsOverflowed.inc();
+        }
+
+        @Override
+        public void alertSentUnderAnonymousId(PatternDefinition def) {
+            alertsSentUnderAnonymousId.inc();
         }
 
         @Override

@@ -136,6 +136,13 @@ public final class UserActions {
         /** A decision not recorded: the user had {@link GoalTracker#MAX_OPEN_DECISIONS} open already. */
         default void decisionOverflowed(PatternDefinition def) {
         }
+
+        /**
+         * A match of events identity stitching replayed, decided no later than the link: its alert went
+         * out under the anonymous id, so it counts for the cap without being sent again.
+         */
+        default void alertSentUnderAnonymousId(PatternDefinition def) {
+        }
     }
 
     // ---- messaging policy hook (io.behaviorcep.policy, issue #19) ----
@@ -255,8 +262,11 @@ public final class UserActions {
                 forgetDecisions(state);
             }
             case UNSUPPRESS -> state.suppressed(false);
-            case ERASE -> {
-                exitAll(in.userKey(), in.timestamp(), SegmentUpdate.REASON_ERASED, state, effects);
+            case ERASE, RETIRE -> {
+                // a retired anonymous id (identity stitching) goes as an erased one, its memberships with
+                // reason merged: its events are replayed under its user, so nothing pending of it may come out
+                exitAll(in.userKey(), in.timestamp(), in.signal() == ActionInput.Signal.RETIRE ? SegmentUpdate.REASON_MERGED
+                        : SegmentUpdate.REASON_ERASED, state, effects);
                 state.clearRecentAlerts();
                 if (gate != null) gate.erased(in.timestamp());
                 forgetDecisions(state);
@@ -311,7 +321,8 @@ public final class UserActions {
         }
         if (def.alert != null) {
             if (withinCap(def, m.detectedAt, state, effects)) {
-                decideAlert(def, m, state, effects, gate);
+                if (m.sentUnderAnonymousId) counts.alertSentUnderAnonymousId(def); // counts for the cap, is not sent again
+                else decideAlert(def, m, state, effects, gate);
             } else {
                 counts.alertCapped(def);
             }
@@ -380,8 +391,12 @@ public final class UserActions {
             return null;
         }
         if (withinCap(def, m.detectedAt, state, effects)) {
-            emit(timedOutAlert(def, m), m.timezone, effects, gate);
-            counts.alertEmitted(def);
+            if (m.sentUnderAnonymousId) {
+                counts.alertSentUnderAnonymousId(def);
+            } else {
+                emit(timedOutAlert(def, m), m.timezone, effects, gate);
+                counts.alertEmitted(def);
+            }
         } else {
             counts.alertCapped(def);
         }

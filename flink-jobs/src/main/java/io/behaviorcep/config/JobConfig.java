@@ -71,6 +71,9 @@ public final class JobConfig implements Serializable {
         key("profile.lifetime-retention", "730d", "after profile.retention a user's first and last seen and lifetime events, orders and revenue (46 bytes) are kept this long after their last event, so a returning user is not new and churned holds while they are gone; profile.retention or less: nothing is kept past profile.retention");
         key("profile.max-buffered-events-per-user", "100000", "most events of one user waiting for the watermark (event-time order), in all; more go to the DLQ as USER_BUFFER_FULL. Reached only by a user with that many events ahead of the job's event time");
         key("profile.max-buffered-events-per-instant", "1000", "most events of one user waiting for the watermark at one instant (a flood at one timestamp); more go to the DLQ as USER_BUFFER_FULL");
+        key("identity.stitching", "true", "true: an identify, alias or any event carrying both anonymousId and userId links the anonymous id to the user, whose timeline then includes its earlier events (docs/contracts.md, \"Identity\"); false: users are keyed by userId, else anonymousId, never linked");
+        key("identity.max-anonymous-events", "200", "most events kept per unlinked anonymous id for replay at its link (and at most 1 MiB of them); past it the oldest go first (counter anonymousEventsOverflowed)");
+        key("identity.anonymous-retention", "7d", "event time after an anonymous id's latest event when its link and kept events are dropped");
         key("profile.write-interval", "15m", "user_profiles in PostgreSQL gets a user's latest profile at most once per this much event time");
         key("privacy.consent-field", "context.consent.analytics", "event field holding analytics consent; empty: not checked");
         key("privacy.consent-denied-values", "false,denied", "values of the consent field (case-insensitive) that deny analytics: such events are not profiled or matched");
@@ -161,7 +164,7 @@ public final class JobConfig implements Serializable {
         boolean durationsOk = true;
         for (String k : List.of("kafka.transaction-timeout", "checkpoint.interval", "checkpoint.timeout", "events.max-out-of-orderness",
                 "events.idle-timeout", "events.dedup-ttl", "events.max-future-skew", "profile.retention", "profile.lifetime-retention", "profile.write-interval",
-                "privacy.suppression-refresh", "patterns.watch-interval", "patterns.activation-delay")) {
+                "privacy.suppression-refresh", "patterns.watch-interval", "patterns.activation-delay", "identity.anonymous-retention")) {
             try {
                 Durations.parse(values.get(k));
             } catch (IllegalArgumentException e) {
@@ -193,7 +196,7 @@ public final class JobConfig implements Serializable {
             errors.add("events.late-warning-share must be a number, e.g. 0.01");
         }
         for (String k : List.of("events.max-bytes", "events.max-depth", "engine.max-runs-per-user-pattern", "events.dedup-max-ids-per-user", "profile.max-buffered-events-per-user",
-                "profile.max-buffered-events-per-instant")) {
+                "profile.max-buffered-events-per-instant", "identity.max-anonymous-events")) {
             try {
                 if (Integer.parseInt(values.get(k)) <= 0) errors.add(k + " must be positive");
             } catch (NumberFormatException e) {
@@ -203,7 +206,8 @@ public final class JobConfig implements Serializable {
         if (!Set.of("committed-or-earliest", "earliest", "latest").contains(startingOffsets())) {
             errors.add("kafka.starting-offsets must be committed-or-earliest, earliest or latest");
         }
-        for (String k : List.of("events.idle-advance", "privacy.consent-required", "privacy.pseudonymize", "privacy.controls-from-events", "patterns.watch")) {
+        for (String k : List.of("events.idle-advance", "privacy.consent-required", "privacy.pseudonymize", "privacy.controls-from-events", "patterns.watch",
+                "identity.stitching")) {
             if (!Set.of("true", "false").contains(values.get(k))) {
                 // Boolean.parseBoolean would quietly turn a typo into false
                 errors.add(k + " must be true or false, got '" + values.get(k) + "'");
@@ -344,6 +348,19 @@ public final class JobConfig implements Serializable {
     }
 
     /** Whether the running job applies changes of {@link #patternsPath()} (issue #9); off: the patterns of the submission only. */
+    /** Identity stitching (docs/contracts.md, "Identity"): the identity resolver runs before the keyBy. */
+    public boolean identityStitching() {
+        return Boolean.parseBoolean(values.get("identity.stitching"));
+    }
+
+    public int identityMaxAnonymousEvents() {
+        return Integer.parseInt(values.get("identity.max-anonymous-events"));
+    }
+
+    public Duration identityAnonymousRetention() {
+        return duration("identity.anonymous-retention");
+    }
+
     public boolean patternsWatch() {
         return Boolean.parseBoolean(values.get("patterns.watch"));
     }

@@ -97,7 +97,7 @@ public sealed interface ActionInput permits ActionInput.Matched, ActionInput.Seg
     }
 
     enum Signal {
-        SUPPRESS("suppress"), UNSUPPRESS("unsuppress"), ERASE("erase");
+        SUPPRESS("suppress"), UNSUPPRESS("unsuppress"), ERASE("erase"), RETIRE("retire");
 
         /** As the keyed path's records and the dead letters spell it. */
         public final String word;

@@ -104,6 +104,8 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     private transient MetricGroup group;
     private transient Counter changesApplied;
     private transient Counter lateActivations;
+    /** Events replayed by identity stitching that the engine skipped: older than the user's latest event. */
+    private transient Counter stitchedSkipped;
     private transient StepFailure.Tally failures;
 
     /** The track event that erases a user ({@code privacy.erasure-event}, with privacy.controls-from-events), or null; control-topic erasures always erase. */
@@ -156,6 +158,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         group = getRuntimeContext().getMetricGroup();
         changesApplied = group.counter(PATTERN_CHANGES_APPLIED);
         lateActivations = group.counter(LATE_ACTIVATIONS);
+        stitchedSkipped = group.counter("stitchedEventsSkipped");
         failures = new StepFailure.Tally(group, LOG);
         inFlight.register(group, USERS_WITH_PARTIAL_MATCHES, USERS);
         found = new ArrayList<>();
@@ -313,13 +316,19 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
 
     private void evaluate(BehaviorEvent e, Context ctx, Collector<ActionInput> out) throws Exception {
         long watermark = ctx.timerService().currentWatermark();
-        if (e.timestamp <= watermark) {
+        if (e.timestamp <= watermark && !e.stitched()) {
             ctx.output(LATE, e);
+            return;
+        }
+        if (e.stitched() && e.profile != null && e.profile.lastSeen > e.timestamp) {
+            // identity stitching replayed it behind events the user already had here: interleaved
+            // histories. The profile counted it; runs cannot go back in time (docs/contracts.md, "Identity")
+            stitchedSkipped.inc();
             return;
         }
         PatternTimeline t = timeline();
         long ts = e.timestamp;
-        if (io.behaviorcep.privacy.PrivacyRules.erases(e, erasureEvent)) {
+        if (io.behaviorcep.privacy.PrivacyRules.erases(e, erasureEvent) || io.behaviorcep.privacy.PrivacyRules.isRetire(e)) {
             erase();
             return;
         }

@@ -32,8 +32,22 @@ public class BehaviorEvent {
     public Map<String, String> context = new HashMap<>();
     /** The user's profile right after this event was counted; set by the profile operator. */
     public ProfileSnapshot profile;
+    /**
+     * For an anonymous event replayed into its user's timeline when its anonymous id was linked
+     * (docs/contracts.md, "Identity"): the event time of the linking event; {@link #NOT_STITCHED} for
+     * every other event.
+     */
+    public long stitchedAt = NOT_STITCHED;
+
+    /** {@link #stitchedAt} of an event that was not replayed by identity stitching. */
+    public static final long NOT_STITCHED = Long.MIN_VALUE;
 
     public BehaviorEvent() {}
+
+    /** Whether identity stitching replayed this event into its user's timeline. */
+    public boolean stitched() {
+        return stitchedAt != NOT_STITCHED;
+    }
 
     public String property(String path) {
         return properties == null ? null : properties.get(path);
@@ -69,7 +83,7 @@ public class BehaviorEvent {
         if (this == o) return true;
         if (!(o instanceof BehaviorEvent)) return false;
         BehaviorEvent e = (BehaviorEvent) o;
-        return timestamp == e.timestamp && Objects.equals(messageId, e.messageId) && Objects.equals(userKey, e.userKey)
+        return timestamp == e.timestamp && stitchedAt == e.stitchedAt && Objects.equals(messageId, e.messageId) && Objects.equals(userKey, e.userKey)
                 && Objects.equals(type, e.type) && Objects.equals(event, e.event)
                 && Objects.equals(properties, e.properties) && Objects.equals(context, e.context);
     }

@@ -31,11 +31,18 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
     private static final long serialVersionUID = 1L;
 
     private final TypeSerializer<ProfileSnapshot> profiles;
+    /** The layout this serializer reads and writes: {@link Snapshot#CURRENT_VERSION}, or an older one restored from a snapshot. */
+    private final int layout;
     /** Reused for reading strings: this serializer is stateful, hence {@link #duplicate()}. */
     private transient byte[] scratch;
 
     public BehaviorEventSerializer(TypeSerializer<ProfileSnapshot> profiles) {
+        this(profiles, Snapshot.CURRENT_VERSION);
+    }
+
+    BehaviorEventSerializer(TypeSerializer<ProfileSnapshot> profiles, int layout) {
         this.profiles = profiles;
+        this.layout = layout;
     }
 
     TypeSerializer<ProfileSnapshot> profileSerializer() {
@@ -49,7 +56,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
 
     @Override
     public TypeSerializer<BehaviorEvent> duplicate() {
-        return new BehaviorEventSerializer(profiles.duplicate());
+        return new BehaviorEventSerializer(profiles.duplicate(), layout);
     }
 
     @Override
@@ -70,6 +77,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         e.properties = from.properties == null ? null : new HashMap<>(from.properties);
         e.context = from.context == null ? null : new HashMap<>(from.context);
         e.profile = from.profile == null ? null : profiles.copy(from.profile);
+        e.stitchedAt = from.stitchedAt;
         return e;
     }
 
@@ -96,6 +104,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         writeMap(e.context, out);
         out.writeBoolean(e.profile != null);
         if (e.profile != null) profiles.serialize(e.profile, out);
+        if (layout >= 2) out.writeLong(e.stitchedAt);
     }
 
     @Override
@@ -111,6 +120,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         e.properties = readMap(in);
         e.context = readMap(in);
         if (in.readBoolean()) e.profile = profiles.deserialize(in);
+        if (layout >= 2) e.stitchedAt = in.readLong();
         return e;
     }
 
@@ -187,12 +197,12 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof BehaviorEventSerializer s && profiles.equals(s.profiles);
+        return o instanceof BehaviorEventSerializer s && layout == s.layout && profiles.equals(s.profiles);
     }
 
     @Override
     public int hashCode() {
-        return BehaviorEventSerializer.class.hashCode() * 31 + profiles.hashCode();
+        return (BehaviorEventSerializer.class.hashCode() * 31 + profiles.hashCode()) * 31 + layout;
     }
 
     @Override
@@ -200,15 +210,34 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         return new Snapshot(this);
     }
 
-    /** The event's layout version, with the profile serializer's snapshot nested. */
+    /**
+     * The event's layout version, with the profile serializer's snapshot nested. Versions: 1, the
+     * fields up to the profile; 2, then {@code stitchedAt} (identity stitching). State of an older
+     * version is read in its layout and migrated.
+     */
     public static final class Snapshot extends CompositeTypeSerializerSnapshot<BehaviorEvent, BehaviorEventSerializer> {
-        static final int CURRENT_VERSION = 1;
+        static final int CURRENT_VERSION = 2;
+
+        /** The layout of the serializer this snapshot was taken of (the restored version, when read). */
+        private int layout = CURRENT_VERSION;
 
         /** For restoring, by reflection. */
         public Snapshot() {}
 
         Snapshot(BehaviorEventSerializer serializer) {
             super(serializer);
+            this.layout = serializer.layout;
+        }
+
+        @Override
+        protected void readOuterSnapshot(int readOuterSnapshotVersion, DataInputView in, ClassLoader loader) {
+            layout = readOuterSnapshotVersion;
+        }
+
+        @Override
+        protected OuterSchemaCompatibility resolveOuterSchemaCompatibility(TypeSerializerSnapshot<BehaviorEvent> old) {
+            if (!(old instanceof Snapshot s)) return OuterSchemaCompatibility.INCOMPATIBLE;
+            return s.layout == CURRENT_VERSION ? OuterSchemaCompatibility.COMPATIBLE_AS_IS : OuterSchemaCompatibility.COMPATIBLE_AFTER_MIGRATION;
         }
 
         @Override
@@ -224,7 +253,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         @Override
         @SuppressWarnings("unchecked")
         protected BehaviorEventSerializer createOuterSerializerWithNestedSerializers(TypeSerializer<?>[] nested) {
-            return new BehaviorEventSerializer((TypeSerializer<ProfileSnapshot>) nested[0]);
+            return new BehaviorEventSerializer((TypeSerializer<ProfileSnapshot>) nested[0], layout);
         }
     }
 }

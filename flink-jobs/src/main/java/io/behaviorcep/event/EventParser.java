@@ -104,9 +104,9 @@ public final class EventParser {
 
     // The root fields toEvent reads; the last three are flattened.
     private static final int TYPE = 0, MESSAGE_ID = 1, USER_ID = 2, ANONYMOUS_ID = 3, EVENT = 4, NAME = 5, TIMESTAMP = 6,
-            PROPERTIES = 7, TRAITS = 8, CONTEXT = 9, FIELDS = 10;
+            PREVIOUS_ID = 7, PROPERTIES = 8, TRAITS = 9, CONTEXT = 10, FIELDS = 11;
     private static final String[] FIELD_NAMES = {
-            "type", "messageId", "userId", "anonymousId", "event", "name", "timestamp", "properties", "traits", "context"};
+            "type", "messageId", "userId", "anonymousId", "event", "name", "timestamp", "previousId", "properties", "traits", "context"};
 
     /** Marks a JSON null in the exact re-read's tree. */
     private static final Object JSON_NULL = new Object();
@@ -279,6 +279,7 @@ public final class EventParser {
             case "event": return EVENT;
             case "name": return NAME;
             case "timestamp": return TIMESTAMP;
+            case "previousId": return PREVIOUS_ID;
             case "properties": return PROPERTIES;
             case "traits": return TRAITS;
             case "context": return CONTEXT;
@@ -479,6 +480,12 @@ public final class EventParser {
         // to another key group on the far side of keyBy and the job fails on every restart
         e.userId = wellFormed(blankToNull(doc.presentAndNotNull(USER_ID) ? doc.text[USER_ID] : null));
         e.anonymousId = wellFormed(blankToNull(doc.string(ANONYMOUS_ID)));
+        if ("alias".equals(type) && doc.presentAndNotNull(PREVIOUS_ID)) {
+            // the id an alias links to its userId is read as its anonymousId (docs/contracts.md, "Identity")
+            if (doc.kind[PREVIOUS_ID] != Kind.STRING) return reject(DeadLetter.Reason.WRONG_TYPE, "previousId must be a string", raw);
+            String previous = wellFormed(blankToNull(doc.text[PREVIOUS_ID]));
+            if (previous != null) e.anonymousId = previous;
+        }
         e.userKey = e.userId != null ? e.userId : e.anonymousId;
         if (tooLongUserId(e.userId) || tooLongUserId(e.anonymousId)) {
             return reject(DeadLetter.Reason.TOO_LARGE, (tooLongUserId(e.userId) ? "userId" : "anonymousId")

@@ -141,12 +141,21 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private void filter(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         if (io.behaviorcep.privacy.PrivacyRules.isInternalRecord(e)) {
             // applied when it arrives: never late, never a duplicate; a control erasure forgets the seen ids
-            if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e)) seenIds.forgetUser(userState.at(ctx.timerService()));
+            if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e) || io.behaviorcep.privacy.PrivacyRules.isRetire(e)) {
+                seenIds.forgetUser(userState.at(ctx.timerService()));
+            }
             out.collect(e);
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
         SeenIds.Sighting sighting = seenIds.see(userState.at(ctx.timerService()), e.messageId, now);
+        if (e.stitched()) {
+            // replayed by identity stitching: its id is remembered for the user, but it is neither a
+            // repeat (the anonymous id saw it, not the user) nor late (it is history, replayed on purpose)
+            if (sighting.forgottenUnexpired() > 0) forgotten.inc(sighting.forgottenUnexpired());
+            out.collect(e);
+            return;
+        }
         if (sighting.repeat()) {
             duplicates.inc();
             return;

@@ -10,7 +10,7 @@ package io.behaviorcep.event;
  *       and the actions operator apply it and keep it in operator state. It belongs to no user: an
  *       operator passes it on without touching keyed state or timers.</li>
  *   <li>An <b>actions control</b> is the profile's word to the actions operator about one user
- *       ({@link #SUPPRESS}, {@link #UNSUPPRESS}, {@link #ERASE}); the engine hands it on.</li>
+ *       ({@link #SUPPRESS}, {@link #UNSUPPRESS}, {@link #ERASE}, {@link #RETIRE}); the engine hands it on.</li>
  * </ul>
  *
  * Both are {@link BehaviorEvent}s of a reserved {@code type} (a leading underscore, which no Segment
@@ -24,6 +24,8 @@ public final class KeyedPathRecords {
     public static final String SUPPRESS = "suppress";
     public static final String UNSUPPRESS = "unsuppress";
     public static final String ERASE = "erase";
+    /** An anonymous id merged into its user by identity stitching: its actions state goes, without an erasure marker. */
+    public static final String RETIRE = "retire";
     /** What the key of a pattern change starts with; the head of the keyed path completes it with a key of its own subtask. */
     public static final String NO_USER = "\u0000";
 

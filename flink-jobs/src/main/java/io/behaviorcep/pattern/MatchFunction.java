@@ -101,7 +101,19 @@ public final class MatchFunction {
         return e.context == null ? null : e.context.get("timezone");
     }
 
-    /** {@link PatternMatch#matchedJson} and {@link PatternMatch#eventIds} of the bound events. */
+    /** Whether every bound event was replayed by identity stitching, and the match decided no later than their link. */
+    private static boolean decidedBeforeTheirLink(Map<String, List<BehaviorEvent>> match, long detectedAt) {
+        boolean any = false;
+        for (List<BehaviorEvent> events : match.values()) {
+            for (BehaviorEvent e : events) {
+                if (!e.stitched() || detectedAt > e.stitchedAt) return false;
+                any = true;
+            }
+        }
+        return any;
+    }
+
+        /** {@link PatternMatch#matchedJson} and {@link PatternMatch#eventIds} of the bound events. */
     private static void render(PatternDefinition def, Map<String, List<BehaviorEvent>> match, PatternMatch m) {
         // written as text, not as a JSON tree: a match is built on the engine's hot path
         StringBuilder matched = new StringBuilder(128).append('{');
@@ -124,6 +136,7 @@ public final class MatchFunction {
         }
         ids.sort(null);
         m.eventIds = String.join(",", ids);
+        m.sentUnderAnonymousId = decidedBeforeTheirLink(match, m.detectedAt);
         m.matchedJson = matched.append('}').toString();
     }
 }

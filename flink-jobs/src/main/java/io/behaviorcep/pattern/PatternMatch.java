@@ -26,6 +26,12 @@ public class PatternMatch {
      * out, the payload is the {@code on_timeout} alert's, and it enters no segment.
      */
     public boolean timedOut;
+    /**
+     * Every bound event was replayed by identity stitching ({@code BehaviorEvent#stitchedAt}) and the
+     * match was decided no later than the link: the anonymous id already raised its alert, so the
+     * actions operator counts it for caps and segments and sends nothing (docs/contracts.md, "Identity").
+     */
+    public boolean sentUnderAnonymousId;
     /** The anchor event's {@code context.timezone} as sent (untrusted; the messaging policy validates it), or null. */
     public String timezone;
 

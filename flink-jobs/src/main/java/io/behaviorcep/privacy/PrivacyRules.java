@@ -52,6 +52,12 @@ public final class PrivacyRules implements Serializable {
     public static final String CONTROL_ERASE = "erase";
     public static final String CONTROL_OPT_OUT = "opt_out";
     public static final String CONTROL_OPT_IN = "opt_in";
+    /**
+     * Not a privacy control: identity stitching linked this anonymous id to a userId and replays its
+     * events there (docs/contracts.md, "Identity"); the keyed path drops the id's state as an erasure
+     * does, without deleting rows or keeping an erasure marker. Emitted only by the identity resolver.
+     */
+    public static final String CONTROL_RETIRE = "retire";
 
     private final String consentField;
     private final Set<String> deniedValues;
@@ -149,6 +155,11 @@ public final class PrivacyRules implements Serializable {
     /** An erasure from the control topic. */
     public static boolean isControlErasure(BehaviorEvent e) {
         return isControlRecord(e) && CONTROL_ERASE.equals(e.property(CONTROL_PROPERTY));
+    }
+
+    /** A retirement of an anonymous id linked by identity stitching. */
+    public static boolean isRetire(BehaviorEvent e) {
+        return isControlRecord(e) && CONTROL_RETIRE.equals(e.property(CONTROL_PROPERTY));
     }
 
     /**

@@ -426,6 +426,38 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         return marker;
     }
 
+    /** An anonymous id merged into its user (identity stitching): its state goes like an erasure's, but no row is deleted. */
+    private ProfileState retire(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        String user = ctx.getCurrentKey();
+        exitAll(at, SegmentUpdate.REASON_MERGED, ctx);
+        dropLifetime();
+        out.collect(KeyedPathRecords.actionsControl(user, KeyedPathRecords.RETIRE, at));
+        if (s == null) return null;
+        if (!s.suppressed()) {
+            held.decrement(PROFILES_HELD);
+            return null;
+        }
+        ProfileState marker = new ProfileState();
+        marker.optedOut = s.optedOut;
+        marker.suppressionListed = s.suppressionListed;
+        return marker;
+    }
+
+    /** Drops the user's events waiting for the watermark, and their timers (not the housekeeping one). */
+    private void dropWaiting(Context ctx) throws Exception {
+        Long wake = cleanupAt.value();
+        java.util.Set<Long> times = new java.util.HashSet<>();
+        for (Long t : waiting.keys()) times.add(t);
+        for (Long t : waitingAt.keys()) times.add(t);
+        for (Long t : times) {
+            if (wake == null || wake.longValue() != t) ctx.timerService().deleteEventTimeTimer(t);
+        }
+        waiting.clear();
+        waitingEvents.clear();
+        waitingAt.clear();
+        waitingTotal.clear();
+    }
+
     private void suppress(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         exitAll(at, SegmentUpdate.REASON_SUPPRESSED, ctx);
         // not profiled any more: nothing of their past is kept for a return either
@@ -477,17 +509,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         String control = record.property(PrivacyRules.CONTROL_PROPERTY);
         switch (control == null ? "" : control) {
             case PrivacyRules.CONTROL_ERASE: {
-                Long wake = cleanupAt.value();
-                java.util.Set<Long> times = new java.util.HashSet<>();
-                for (Long t : waiting.keys()) times.add(t);
-                for (Long t : waitingAt.keys()) times.add(t);
-                for (Long t : times) {
-                    if (wake == null || wake.longValue() != t) ctx.timerService().deleteEventTimeTimer(t);
-                }
-                waiting.clear();
-                waitingEvents.clear();
-                waitingAt.clear();
-                waitingTotal.clear();
+                dropWaiting(ctx);
                 s = erase(s, at, ctx, out);
                 // on to the pattern engine, which drops the user's open matches
                 out.collect(PrivacyRules.controlRecord(ctx.getCurrentKey(), PrivacyRules.CONTROL_ERASE,
@@ -500,6 +522,14 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
                 boolean was = s.suppressed();
                 s.optedOut = true;
                 if (!was) suppress(s, at, ctx, out);
+                break;
+            }
+            case PrivacyRules.CONTROL_RETIRE: {
+                // identity stitching replays the anonymous id's events under its user: its own state goes,
+                // its events still waiting included (they are among those replayed), without erasure effects
+                dropWaiting(ctx);
+                s = retire(s, at, ctx, out);
+                out.collect(PrivacyRules.controlRecord(ctx.getCurrentKey(), PrivacyRules.CONTROL_RETIRE, null, at));
                 break;
             }
             case PrivacyRules.CONTROL_OPT_IN: {

@@ -12,6 +12,8 @@ public class SegmentUpdate {
     public static final String REASON_SUPPRESSED = "suppressed";
     /** Membership ended because the user's data was erased ({@code User Deleted}). */
     public static final String REASON_ERASED = "erased";
+    /** Membership of an anonymous id ended because identity stitching merged it into its user (docs/contracts.md, "Identity"). */
+    public static final String REASON_MERGED = "merged";
     /** {@link #expiresAt} of an enter whose end is not known in advance (threshold segments). */
     public static final long NO_EXPIRY = 0L;
 
@@ -20,7 +22,7 @@ public class SegmentUpdate {
     public String userId;
     public String segment;
     public String action;
-    /** The pattern or threshold segment id that caused it, or {@code ttl}, {@code suppressed}, {@code erased}. */
+    /** The pattern or threshold segment id that caused it, or {@code ttl}, {@code suppressed}, {@code erased}, {@code merged}. */
     public String reason;
     /** Event time of the update. */
     public long at;

@@ -113,6 +113,11 @@ final class TreeEventParser {
         }
         e.userId = blankToNull(root.hasNonNull("userId") ? root.get("userId").asText() : null);
         e.anonymousId = blankToNull(text(root, "anonymousId"));
+        if ("alias".equals(type) && root.has("previousId") && !root.get("previousId").isNull()) {
+            if (!root.get("previousId").isTextual()) return reject(DeadLetter.Reason.WRONG_TYPE, "previousId must be a string", raw);
+            String previous = blankToNull(root.get("previousId").asText());
+            if (previous != null) e.anonymousId = previous;
+        }
         e.userKey = e.userId != null ? e.userId : e.anonymousId;
         if (e.userKey == null) {
             return reject(DeadLetter.Reason.MISSING_FIELD, "neither userId nor anonymousId is set", raw);
