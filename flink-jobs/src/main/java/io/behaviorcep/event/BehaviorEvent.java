@@ -49,6 +49,22 @@ public class BehaviorEvent {
         return stitchedAt != NOT_STITCHED;
     }
 
+    /** A copy that is no longer marked as replayed by identity stitching (the maps copied, the profile shared). */
+    public BehaviorEvent unstitched() {
+        BehaviorEvent c = new BehaviorEvent();
+        c.messageId = messageId;
+        c.userKey = userKey;
+        c.userId = userId;
+        c.anonymousId = anonymousId;
+        c.type = type;
+        c.event = event;
+        c.timestamp = timestamp;
+        c.properties = properties == null ? null : new HashMap<>(properties);
+        c.context = context == null ? null : new HashMap<>(context);
+        c.profile = profile;
+        return c;
+    }
+
     public String property(String path) {
         return properties == null ? null : properties.get(path);
     }

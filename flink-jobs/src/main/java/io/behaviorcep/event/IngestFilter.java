@@ -151,9 +151,11 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
         SeenIds.Sighting sighting = seenIds.see(userState.at(ctx.timerService()), e.messageId, now);
         if (e.stitched()) {
             // replayed by identity stitching: its id is remembered for the user, but it is neither a
-            // repeat (the anonymous id saw it, not the user) nor late (it is history, replayed on purpose)
+            // repeat (the anonymous id saw it, not the user) nor late (it is history, replayed on purpose).
+            // Ahead of the watermark the anonymous id never acted on it (its retirement dropped it while it
+            // waited for the watermark): for the user it is an ordinary new event
             if (sighting.forgottenUnexpired() > 0) forgotten.inc(sighting.forgottenUnexpired());
-            out.collect(e);
+            out.collect(e.timestamp > ctx.timerService().currentWatermark() ? e.unstitched() : e);
             return;
         }
         if (sighting.repeat()) {

@@ -53,6 +53,7 @@ public final class Example implements Serializable {
     public record ExpectedOutcome(long at, String user, String arm, boolean converted, Double value) implements Serializable {}
 
     /** An input event; {@code json} holds type/event/properties/context as written, without id, user and time. */
+    /** @param user the example's name of the userId; null for an event with an {@code anonymousId} only (then in {@code json}) */
     public record Event(long at, String user, Map<String, Object> json, String messageId) implements Serializable {}
 
     /** {@code bound}: step name to indexes into {@link #events}; null when not checked. */

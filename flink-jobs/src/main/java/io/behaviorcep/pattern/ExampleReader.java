@@ -15,7 +15,7 @@ import java.util.Set;
 /** Reads {@code examples:} (the pattern test kit's input) with the same located problems as the rest of the file. */
 final class ExampleReader {
     static final Set<String> EXAMPLE_KEYS = Set.of("name", "events", "until", "expect", "arms");
-    static final Set<String> EVENT_KEYS = Set.of("at", "user", "type", "event", "name", "message_id", "properties", "context", "traits");
+    static final Set<String> EVENT_KEYS = Set.of("at", "user", "anonymous_id", "type", "event", "name", "message_id", "properties", "context", "traits");
     static final Set<String> EXPECT_KEYS = Set.of("alerts", "segments", "outcomes");
     static final Set<String> OUTCOME_KEYS = Set.of("at", "user", "arm", "converted", "value");
     static final Set<String> ALERT_KEYS = Set.of("at", "user", "type", "bound");
@@ -175,6 +175,11 @@ final class ExampleReader {
             if (k.containsKey(key)) json.put(key, toJava(k.get(key).getValueNode()));
         }
         String user = k.containsKey("user") ? r.scalar(k.get("user").getValueNode(), "user") : "user";
+        if (k.containsKey("anonymous_id")) {
+            // an event of a visitor not logged in (no userId), or with 'user' too, one that links the two
+            json.put("anonymousId", r.scalar(k.get("anonymous_id").getValueNode(), "anonymous_id"));
+            if (!k.containsKey("user")) user = null;
+        }
         String messageId = k.containsKey("message_id") ? r.scalar(k.get("message_id").getValueNode(), "message_id") : null;
         return at == null ? null : new Example.Event(at, user, json, messageId);
     }

@@ -141,7 +141,7 @@ public final class PatternTestKit {
         String first = pattern.experiment().variants.get(0).name;
         for (int x = 0; x < examples.size(); x++) {
             Map<String, String> arms = new java.util.LinkedHashMap<>();
-            for (Example.Event e : examples.get(x).events) arms.put(e.user(), first);
+            for (Example.Event e : examples.get(x).events) if (e.user() != null) arms.put(e.user(), first);
             arms.putAll(examples.get(x).arms());
             for (Map.Entry<String, String> a : arms.entrySet()) {
                 String base = userOf(x, a.getKey());
@@ -257,7 +257,8 @@ public final class PatternTestKit {
         Example.Event e = events.get(i);
         ObjectNode n = OutputJson.MAPPER.valueToTree(e.json());
         n.put("messageId", messageIdOf(x, e, i));
-        n.put("userId", ids.getOrDefault(userOf(x, e.user()), userOf(x, e.user())));
+        if (e.user() != null) n.put("userId", ids.getOrDefault(userOf(x, e.user()), userOf(x, e.user())));
+        if (n.hasNonNull("anonymousId")) n.put("anonymousId", userOf(x, n.get("anonymousId").asText()));
         n.put("timestamp", T0.plusMillis(e.at()).toString());
         return n.toString().getBytes(StandardCharsets.UTF_8);
     }
