@@ -242,7 +242,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
 
         @Override
         protected int getCurrentOuterSnapshotVersion() {
-            return CURRENT_VERSION;
+            return layout; // the version of the layout this snapshot describes
         }
 
         @Override

@@ -119,6 +119,39 @@ class BehaviorEventSerializerTest extends SerializerTestBase<BehaviorEvent> {
     }
 
     @Test
+    void stateOfTheLayoutBeforeStitchingIsReadAndMigrated() throws Exception {
+        BehaviorEventSerializer current = (BehaviorEventSerializer) createSerializer();
+        BehaviorEventSerializer before = new BehaviorEventSerializer(current.profileSerializer(), 1);
+        DataOutputSerializer snapshot = new DataOutputSerializer(256);
+        TypeSerializerSnapshot.writeVersionedSnapshot(snapshot, before.snapshotConfiguration());
+        BehaviorEvent e = getTestData()[3];
+        DataOutputSerializer state = new DataOutputSerializer(256);
+        before.serialize(e, state);
+
+        TypeSerializerSnapshot<BehaviorEvent> restored = TypeSerializerSnapshot.readVersionedSnapshot(
+                new DataInputDeserializer(snapshot.getCopyOfBuffer()), getClass().getClassLoader());
+        assertThat(current.snapshotConfiguration().resolveSchemaCompatibility(restored).isCompatibleAfterMigration()).isTrue();
+        BehaviorEvent read = restored.restoreSerializer().deserialize(new DataInputDeserializer(state.getCopyOfBuffer()));
+        assertThat(read).usingRecursiveComparison().isEqualTo(e);
+        assertThat(read.stitched()).isFalse();
+        // the version 1 layout is the current one without its last 8 bytes
+        DataOutputSerializer now = new DataOutputSerializer(256);
+        current.serialize(e, now);
+        assertThat(now.length()).isEqualTo(state.length() + 8);
+    }
+
+    @Test
+    void theStitchingMarkIsKept() throws Exception {
+        TypeSerializer<BehaviorEvent> serializer = createSerializer();
+        BehaviorEvent e = getTestData()[0];
+        e.stitchedAt = 1_767_000_000_000L;
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        serializer.serialize(e, out);
+        assertThat(serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer())).stitchedAt).isEqualTo(1_767_000_000_000L);
+        assertThat(serializer.copy(e).stitchedAt).isEqualTo(1_767_000_000_000L);
+    }
+
+    @Test
     void duplicatesDoNotShareTheirReadBuffer() throws Exception {
         TypeSerializer<BehaviorEvent> a = createSerializer();
         TypeSerializer<BehaviorEvent> b = a.duplicate();

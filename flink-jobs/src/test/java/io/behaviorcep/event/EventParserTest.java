@@ -325,4 +325,18 @@ class EventParserTest {
         assertThat(r.event.properties).isEmpty();
         assertThat(r.event.context).isEmpty();
     }
+
+    @Test
+    void anAliasLinksItsPreviousIdAsItsAnonymousId() {
+        BehaviorEvent e = parse("{\"type\":\"alias\",\"messageId\":\"m\",\"userId\":\"u1\",\"previousId\":\"a1\",\"timestamp\":\"2026-01-01T00:00:00Z\"}").event;
+        assertThat(e.userKey).isEqualTo("u1");
+        assertThat(e.anonymousId).isEqualTo("a1");
+        // only an alias: another type's previousId is not a Segment field and is ignored
+        BehaviorEvent t = parse("{\"type\":\"track\",\"event\":\"X\",\"messageId\":\"m\",\"userId\":\"u1\",\"previousId\":\"a1\",\"timestamp\":\"2026-01-01T00:00:00Z\"}").event;
+        assertThat(t.anonymousId).isNull();
+        assertThat(parse("{\"type\":\"alias\",\"messageId\":\"m\",\"userId\":\"u1\",\"previousId\":7,\"timestamp\":\"2026-01-01T00:00:00Z\"}").deadLetter.reason)
+                .isEqualTo(Reason.WRONG_TYPE);
+        assertThat(parse("{\"type\":\"alias\",\"messageId\":\"m\",\"userId\":\"u1\",\"previousId\":\"" + "x".repeat(2000) + "\",\"timestamp\":\"2026-01-01T00:00:00Z\"}").deadLetter.reason)
+                .isEqualTo(Reason.TOO_LARGE);
+    }
 }
