@@ -321,6 +321,53 @@ class PrivacyIT {
         assertRunningWithoutRestart();
     }
 
+    /**
+     * Identity stitching (docs/contracts.md, "Identity"): an anonymous view and add, a login, a logged-in
+     * add and no order are one cart abandonment of the user, none of the anonymous id, whose product
+     * interest alert is not sent again under the user; erasing the user erases the anonymous id too.
+     */
+    @Test
+    void anAnonymousVisitorWhoLogsInIsOneUserAndErasingTheUserErasesTheAnonymousId() throws Exception {
+        Instant base = window(Duration.ofHours(2));
+        String anon = user("stitch-anon");
+        String known = user("stitch-user");
+        send(anonymous(viewed(anon, base), anon));
+        send(anonymous(added(anon, base.plus(Duration.ofMinutes(1))), anon));
+        moveEventTimeTo(base.plus(Duration.ofMinutes(5)), "stitch");
+        alerts.awaitOne("the anonymous id's product interest", r -> value(r).contains("\"user_id\":\"" + anon + "\"")
+                && value(r).contains("\"pattern_id\":\"product-interest\""), WAIT);
+
+        ObjectNode identify = page(known, base.plus(Duration.ofMinutes(6)));
+        identify.put("type", "identify");
+        identify.remove("name");
+        identify.put("anonymousId", anon);
+        send(identify);
+        send(added(known, base.plus(Duration.ofMinutes(8))));
+        moveEventTimeTo(base.plus(Duration.ofMinutes(40)), "stitch");
+        alerts.awaitOne("the user's cart abandonment", r -> alertOf(known, r), WAIT);
+        // the anonymous add's abandonment (due after the link) is the user's: capped to one a day
+        Await.until("the user's profile with the anonymous history", WAIT, () -> rows(run.jdbcUrl(),
+                "SELECT profile->>'product_views_lifetime', profile->>'adds_lifetime' FROM user_profiles WHERE user_id = ?", known),
+                r -> r.equals(List.of("1 | 2")));
+        assertThat(rows(run.jdbcUrl(), "SELECT pattern_id, count(*) FROM alerts WHERE user_id = ? GROUP BY pattern_id ORDER BY 1", known))
+                .as("one abandonment; the product interest went out under the anonymous id only").containsExactly("cart-abandonment | 1");
+        assertThat(rows(run.jdbcUrl(), "SELECT pattern_id FROM alerts WHERE user_id = ?", anon)).containsExactly("product-interest");
+        segments.awaitOne("the anonymous id's memberships end as merged", r -> key(r).startsWith(anon + "|") && value(r).contains("\"merged\""), WAIT);
+
+        // the operator names the user only: the anonymous id linked to it is erased with it
+        control(ControlRecords.json("erase", known, List.of(), "it-stitch-erase", null));
+        for (String id : List.of(known, anon)) {
+            String hash = auditHash(id);
+            Await.until("the erasure of " + id + " recorded", WAIT, () -> rows(run.jdbcUrl(),
+                    "SELECT count(*) FROM erasures WHERE user_hash = ?", hash), r -> r.equals(List.of("1")));
+            for (String table : List.of("alerts", "segment_events", "user_segments", "user_profiles")) {
+                assertThat(rows(run.jdbcUrl(), "SELECT count(*) FROM " + table + " WHERE user_id = ?", id)).as(table + " " + id).containsExactly("0");
+            }
+        }
+        assertThat(late.poll().stream().filter(r -> known.equals(key(r)) || anon.equals(key(r)))).as("nothing of theirs late").isEmpty();
+        assertRunningWithoutRestart();
+    }
+
     @Test
     void byDefaultAPublicUserDeletedOrOptedInForAnotherUserChangesNothingAndABadControlRecordIsADeadLetter() throws Exception {
         Instant base = window(Duration.ofHours(1));
