@@ -62,6 +62,11 @@ import java.util.List;
  * the engine. So every keyed operator has one input, and Flink chains them: no record is serialised
  * between them, and each user's records keep one order.
  *
+ * <p>With {@code identity.stitching} (the default), the events pass the identity resolver before the
+ * keyBy: keyed by anonymousId (else userId), it links anonymous ids to users and replays an anonymous
+ * id's events into its user's timeline ({@link IdentityResolver}, docs/contracts.md "Identity"); the
+ * control topic's erasures reach it on a broadcast input.
+ *
  * <p>With {@code privacy.pseudonymize}, alerts, segment updates and profile records pass a
  * stateless map that replaces the user id by its HMAC before their sinks.
  *

@@ -350,7 +350,8 @@ class PrivacyIT {
                 "SELECT profile->>'product_views_lifetime', profile->>'adds_lifetime' FROM user_profiles WHERE user_id = ?", known),
                 r -> r.equals(List.of("1 | 2")));
         assertThat(rows(run.jdbcUrl(), "SELECT pattern_id, count(*) FROM alerts WHERE user_id = ? GROUP BY pattern_id ORDER BY 1", known))
-                .as("one abandonment; the product interest went out under the anonymous id only").containsExactly("cart-abandonment | 1");
+                .as("one abandonment (and, the anonymous add counting in the cart's value, one of high value); the product interest "
+                        + "went out under the anonymous id only").containsExactly("cart-abandonment | 1", "cart-abandonment-high-value | 1");
         assertThat(rows(run.jdbcUrl(), "SELECT pattern_id FROM alerts WHERE user_id = ?", anon)).containsExactly("product-interest");
         segments.awaitOne("the anonymous id's memberships end as merged", r -> key(r).startsWith(anon + "|") && value(r).contains("\"merged\""), WAIT);
 
