@@ -34,8 +34,8 @@ public class BehaviorEvent {
     public ProfileSnapshot profile;
     /**
      * For an anonymous event replayed into its user's timeline when its anonymous id was linked
-     * (docs/contracts.md, "Identity"): the event time of the linking event; {@link #NOT_STITCHED} for
-     * every other event.
+     * (docs/contracts.md, "Identity"): where the user's own timeline takes over, the later of the
+     * linking event's time and the latest replayed event's; {@link #NOT_STITCHED} for every other event.
      */
     public long stitchedAt = NOT_STITCHED;
 

@@ -104,7 +104,11 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         writeMap(e.context, out);
         out.writeBoolean(e.profile != null);
         if (e.profile != null) profiles.serialize(e.profile, out);
-        if (layout >= 2) out.writeLong(e.stitchedAt);
+        if (layout >= 2) {
+            // one byte on almost every event: only a replayed one carries the time
+            out.writeBoolean(e.stitched());
+            if (e.stitched()) out.writeLong(e.stitchedAt);
+        }
     }
 
     @Override
@@ -120,7 +124,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         e.properties = readMap(in);
         e.context = readMap(in);
         if (in.readBoolean()) e.profile = profiles.deserialize(in);
-        if (layout >= 2) e.stitchedAt = in.readLong();
+        if (layout >= 2 && in.readBoolean()) e.stitchedAt = in.readLong();
         return e;
     }
 
@@ -212,7 +216,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
 
     /**
      * The event's layout version, with the profile serializer's snapshot nested. Versions: 1, the
-     * fields up to the profile; 2, then {@code stitchedAt} (identity stitching). State of an older
+     * fields up to the profile; 2, then whether the event is {@code stitched()} and if so {@code stitchedAt} (identity stitching). State of an older
      * version is read in its layout and migrated.
      */
     public static final class Snapshot extends CompositeTypeSerializerSnapshot<BehaviorEvent, BehaviorEventSerializer> {
