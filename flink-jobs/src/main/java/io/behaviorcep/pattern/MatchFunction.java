@@ -113,7 +113,7 @@ public final class MatchFunction {
         return any;
     }
 
-        /** {@link PatternMatch#matchedJson} and {@link PatternMatch#eventIds} of the bound events. */
+    /** {@link PatternMatch#matchedJson} and {@link PatternMatch#eventIds} of the bound events. */
     private static void render(PatternDefinition def, Map<String, List<BehaviorEvent>> match, PatternMatch m) {
         // written as text, not as a JSON tree: a match is built on the engine's hot path
         StringBuilder matched = new StringBuilder(128).append('{');
