@@ -35,7 +35,7 @@ public final class CompiledPattern {
     public CompiledPattern(PatternDefinition def) {
         this.def = def;
         Map<String, Long> windows = CepPatternCompiler.previousEventWindows(def);
-        List<StateGraph.Node> states = FlinkCepInternals.compile(CepPatternCompiler.compile(def), name -> windows.getOrDefault(name, 0L));
+        List<StateGraph.Node> states = FlinkCepInternals.compile(CepPatternCompiler.compile(def), name -> windows.getOrDefault(FlinkCepInternals.stepOf(name), 0L));
         Map<String, StateGraph.Node> infos = new HashMap<>();
         List<Run> starts = new ArrayList<>();
         List<IterativeCondition<BehaviorEvent>> conds = new ArrayList<>();

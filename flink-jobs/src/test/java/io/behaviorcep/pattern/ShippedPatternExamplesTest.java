@@ -36,6 +36,25 @@ class ShippedPatternExamplesTest {
         assertThat(results).hasSizeGreaterThanOrEqualTo(25);
     }
 
+    /**
+     * patterns/language/: pattern files that show language features (step groups, a leading absence)
+     * outside the job's folder, so that the shipped set the job runs stays as it is.
+     */
+    @Test
+    void theLanguageFeaturePatternsHaveExamplesAndTheyPass() throws Exception {
+        PatternLoader.Result loaded = PatternLoader.load(Repo.patterns().resolve("language"));
+        assertThat(loaded.problems()).isEmpty();
+        assertThat(loaded.patterns()).extracting(p -> p.id).contains("repeat-add-no-order");
+        for (PatternDefinition p : loaded.patterns()) {
+            assertThat(p.examples).as("examples of " + p.id).hasSizeGreaterThanOrEqualTo(3);
+        }
+        List<PatternTestKit.Result> results = PatternTestKit.run(loaded.patterns(), loaded.traits());
+        String failures = results.stream().filter(r -> !r.passed()).map(r -> "FAIL " + r.title() + "\n" + r.diff())
+                .collect(Collectors.joining("\n"));
+        System.out.println(results.size() + " language examples run, " + results.stream().filter(PatternTestKit.Result::passed).count() + " passed");
+        assertThat(failures).as("failing examples").isEmpty();
+    }
+
     @Test
     void theShippedThresholdSegmentsHaveExamplesAndTheyPass() throws Exception {
         PatternLoader.Result loaded = PatternLoader.load(Repo.patterns());
