@@ -351,7 +351,7 @@ public final class PatternLoader {
             CapAction cap = null;
             NodeTuple actions = keys.get("actions");
             PatternDefinition.OnTimeout onTimeout = keys.containsKey("on_timeout")
-                    ? readOnTimeout(keys.get("on_timeout"), flatSteps, within != null) : null;
+                    ? readOnTimeout(keys.get("on_timeout"), flatSteps.subList(!steps.isEmpty() && steps.get(0).absent ? 1 : 0, flatSteps.size()), within != null) : null;
             if (actions == null && onTimeout == null && !keys.containsKey("on_timeout")) {
                 problem(top, "missing 'actions': a pattern must raise an alert and/or enter a segment");
             } else if (actions != null && mapping(actions.getValueNode(), "actions") instanceof MappingNode am) {
@@ -475,8 +475,12 @@ public final class PatternLoader {
             }
             StepNames names = new StepNames();
             List<Node> items = seq.getValue();
+            // an absence at the start is judged before the step after it, which then starts the sequence
+            boolean leading = isAbsent(items.get(0));
             for (int i = 0; i < items.size(); i++) {
-                StepDefinition s = readStep(items.get(i), new Place(i == 0, i == items.size() - 1, items.size()), names, steps, patternWindow, false);
+                boolean afterLeading = leading && i == 1 && !isAbsent(items.get(1));
+                Place at = new Place(i == 0 || afterLeading, i == items.size() - 1, items.size() - (leading ? 1 : 0), afterLeading);
+                StepDefinition s = readStep(items.get(i), at, names, steps, patternWindow, false);
                 if (s != null) steps.add(s);
             }
             return steps;
@@ -488,8 +492,22 @@ public final class PatternLoader {
             final Set<String> all = new HashSet<>();
         }
 
-        /** Where a step is written: first and last of its list (the pattern's steps, or a group's), and how many steps the list has. */
-        private record Place(boolean first, boolean last, int count) {}
+        /**
+         * Where a step is written: first and last of its list (the pattern's steps, or a group's), how
+         * many steps the list has (besides an absence at the start), and whether it follows an absence
+         * at the start (then it is the first step of the sequence that binds an event).
+         */
+        private record Place(boolean first, boolean last, int count, boolean afterLeadingAbsence) {
+            Place(boolean first, boolean last, int count) {
+                this(first, last, count, false);
+            }
+        }
+
+        private static boolean isAbsent(Node item) {
+            if (!(item instanceof MappingNode m)) return false;
+            for (NodeTuple t : m.getValue()) if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals("absent")) return true;
+            return false;
+        }
 
         /**
          * One step of the pattern or of a group ({@code inGroup}); {@code before}: the steps before it
@@ -525,6 +543,14 @@ public final class PatternLoader {
                 if (inGroup && (at.first || at.last)) {
                     problem(item, "an 'absent' step in a group goes between two of its steps: Flink CEP cannot start a group with an"
                             + " absence, and drops one at its end without a word; put the absence after the group instead");
+                } else if (first && last) {
+                    problem(item, "an 'absent' step at the start needs a step after it: the absence is judged before that step's event");
+                } else if (first) {
+                    if (k.containsKey("for")) absentFor = duration(k.get("for").getValueNode());
+                    else if (!patternWindow) {
+                        problem(k.get("absent").getKeyNode(), "an 'absent' step at the start needs 'for: <duration>' (how long before the"
+                                + " next step's event the event must have stayed away), or the pattern a 'within'");
+                    }
                 } else if (last && !k.containsKey("for")) {
                     problem(k.get("absent").getKeyNode(), "an 'absent' step at the end needs 'for: <duration>' (how long the event must stay away, measured from the previous step)");
                 } else if (last) {
@@ -532,7 +558,6 @@ public final class PatternLoader {
                 } else if (k.containsKey("for")) {
                     problem(k.get("for").getKeyNode(), "'for' applies to an absence at the end; in the middle the absence lasts until the next step");
                 }
-                if (first) problem(item, "the first step cannot be 'absent': an absence is measured from a previous step");
                 if (k.containsKey("within")) {
                     problem(k.get("within").getKeyNode(), "an 'absent' step takes 'for', not 'within'");
                 }
@@ -564,10 +589,16 @@ public final class PatternLoader {
                 within = duration(k.get("within").getValueNode());
             }
             PatternDefinition.Quantifier quantifier = absent ? PatternDefinition.Quantifier.ONCE : readQuantifier(k, names.bindable);
+            if (at.afterLeadingAbsence && quantifier.optional) optionalAfterLeadingAbsence(k);
             if (first && quantifier.loops() && !patternWindow && at.count == 1) {
                 problem(item, "a repeated step on its own needs the pattern's 'within', so that unfinished matches expire");
             }
             return new StepDefinition(name == null ? "step" + before.size() : name, matcher, contiguity, within, absent, absentFor, quantifier, line(item));
+        }
+
+        private void optionalAfterLeadingAbsence(Map<String, NodeTuple> k) {
+            problem(k.get("optional").getKeyNode(), "the step after an absence at the start cannot be optional: the absence is"
+                    + " judged at that step's event, so the step must happen");
         }
 
         private Contiguity readContiguity(Map<String, NodeTuple> k, boolean first, boolean absent) {
@@ -618,6 +649,7 @@ public final class PatternLoader {
             quantifierKeys.remove("greedy");
             quantifierKeys.remove("until");
             PatternDefinition.Quantifier quantifier = readQuantifier(quantifierKeys, names.bindable);
+            if (at.afterLeadingAbsence && quantifier.optional) optionalAfterLeadingAbsence(k);
             // at the start, the group's window can only time the repetitions after the first
             if (at.first && k.containsKey("within") && !quantifier.loops()) {
                 problem(k.get("within").getKeyNode(), "'within' on a group at the start times each repetition from the one before;"

@@ -44,7 +44,7 @@ class ShippedPatternExamplesTest {
     void theLanguageFeaturePatternsHaveExamplesAndTheyPass() throws Exception {
         PatternLoader.Result loaded = PatternLoader.load(Repo.patterns().resolve("language"));
         assertThat(loaded.problems()).isEmpty();
-        assertThat(loaded.patterns()).extracting(p -> p.id).contains("repeat-add-no-order");
+        assertThat(loaded.patterns()).extracting(p -> p.id).contains("repeat-add-no-order", "cold-checkout");
         for (PatternDefinition p : loaded.patterns()) {
             assertThat(p.examples).as("examples of " + p.id).hasSizeGreaterThanOrEqualTo(3);
         }
