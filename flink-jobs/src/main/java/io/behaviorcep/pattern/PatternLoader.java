@@ -58,7 +58,12 @@ public final class PatternLoader {
      * {@code segments.yaml}) and every problem. Usable only if {@link #problems} is empty.
      */
     public record Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles,
-                         List<TraitDefinition> traits) {
+                         List<TraitDefinition> traits, List<TraitsFile> traitsFiles) {
+        public Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles,
+                      List<TraitDefinition> traits) {
+            this(patterns, problems, segmentFiles, traits, List.of());
+        }
+
         public Result(List<PatternDefinition> patterns, List<PatternProblem> problems) {
             this(patterns, problems, List.of());
         }
@@ -191,8 +196,12 @@ public final class PatternLoader {
             if (clean && r.segmentFile != null) segmentFiles.add(r.segmentFile);
         }
         List<TraitDefinition> traits = TraitChecks.acrossFiles(traitReaders, allReaders, problems);
+        List<TraitsFile> traitsFiles = new ArrayList<>();
+        for (FileReader r : traitReaders) {
+            if (r.problems.isEmpty()) traitsFiles.add(new TraitsFile(r.file, r.traitsFile, r.traitExamples));
+        }
         problems.sort(null);
-        return new Result(patterns, problems, segmentFiles, traits);
+        return new Result(patterns, problems, segmentFiles, traits, traitsFiles);
     }
 
     public static Result loadString(String name, String yaml) {
@@ -253,6 +262,8 @@ public final class PatternLoader {
         final Map<String, int[]> segmentIdPositions = new LinkedHashMap<>();
         /** Set when this is a traits file (then {@link #read} returns null). */
         List<TraitDefinition> traitsFile;
+        /** The {@code examples:} of a traits file. */
+        List<Example> traitExamples = List.of();
         /** Each trait id of a traits file and where it is written (line, column). */
         final Map<String, int[]> traitIdPositions = new LinkedHashMap<>();
         /** Every {@code profile.traits.<id>} this file reads: id, line, column; checked against all traits files. */
