@@ -145,8 +145,7 @@ public final class PatternDefinition implements Serializable {
      * Flink CEP has no such construct: the engine decides it from the last time it saw an X.
      */
     public StepDefinition leadingAbsence() {
-        StepDefinition first = steps.get(0);
-        return first.absent ? first : null;
+        return !steps.isEmpty() && steps.get(0).absent ? steps.get(0) : null;
     }
 
     public StepDefinition trailingAbsence() {

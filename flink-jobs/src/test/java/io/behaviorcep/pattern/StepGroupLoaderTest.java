@@ -202,6 +202,20 @@ class StepGroupLoaderTest {
     }
 
     @Test
+    void aGroupRepeatingInEveryCombinationIsWarnedAboutAtItsLoopKey() {
+        String yaml = replace(GROUP, "    times: 2\n", "    times: 2\n    loop: followed_by_any\n");
+        PatternLoader.Result r = load(yaml);
+        assertThat(r.problems()).isEmpty();
+        PatternDefinition p = r.patterns().get(0);
+        p.text(yaml);
+        assertThat(PatternWarnings.of(p)).singleElement().satisfies(w -> {
+            assertThat(w.message()).startsWith("warning: group 'browse' repeats with loop: followed_by_any");
+            assertThat(new int[] {w.line(), w.column()}).containsExactly(at(yaml, "loop:"));
+        });
+        assertThat(PatternWarnings.of(load(GROUP).patterns().get(0))).isEmpty();
+    }
+
+    @Test
     void anAbsenceBetweenTwoStepsOfAGroupLoads() {
         String yaml = replace(GROUP, "      - name: added\n", "      - name: no_page\n        absent: {event: Page}\n      - name: added\n");
         PatternLoader.Result r = load(yaml);
