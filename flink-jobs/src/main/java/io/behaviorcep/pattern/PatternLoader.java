@@ -497,7 +497,7 @@ public final class PatternLoader {
             return steps;
         }
 
-        /** The names steps take: those that bind events (conditions may refer to the earlier ones) and those of groups. */
+        /** The names of steps (conditions may refer to the earlier ones), and every name taken, groups' included. */
         private static final class StepNames {
             final Set<String> bindable = new HashSet<>();
             final Set<String> all = new HashSet<>();
@@ -541,7 +541,7 @@ public final class PatternLoader {
             boolean first = at.first && !inGroup;
             boolean last = at.last && !inGroup;
             boolean absent = k.containsKey("absent");
-            if (name != null && !absent) names.bindable.add(name);
+            if (name != null) names.bindable.add(name);
             EventMatcher matcher;
             Duration absentFor = null;
             if (absent) {
