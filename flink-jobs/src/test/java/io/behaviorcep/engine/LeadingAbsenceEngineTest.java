@@ -108,6 +108,13 @@ class LeadingAbsenceEngineTest {
         assertThat(back.absenceSeen).containsExactlyEntriesOf(s.absenceSeen);
         assertThat(now.copy(s).absenceSeen).containsExactlyEntriesOf(s.absenceSeen);
 
+        // what docs/pattern-language.md says it costs: the version's key and one long, beside a count per user
+        EngineState without = new EngineState();
+        without.lastTs = 5;
+        String key = "checkout-without-view#1";
+        assertThat(size(now, s) - size(now, without)).isEqualTo(2 + key.length() + 8);
+        assertThat(size(now, without) - size(new EngineStateSerializer(events, 1), without)).isEqualTo(4);
+
         // a savepoint of layout 1: its snapshot says so, and its serializer reads it; the state is migrated
         EngineStateSerializer layout1 = new EngineStateSerializer(events, 1);
         EngineState old = new EngineState();
@@ -121,6 +128,12 @@ class LeadingAbsenceEngineTest {
         assertThat(compatibility.isCompatibleAfterMigration()).isTrue();
         TypeSerializerSchemaCompatibility<EngineState> same = now.snapshotConfiguration().resolveSchemaCompatibility(reread(now.snapshotConfiguration()));
         assertThat(same.isCompatibleAsIs()).isTrue();
+    }
+
+    private static int size(EngineStateSerializer serializer, EngineState s) throws Exception {
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        serializer.serialize(s, out);
+        return out.length();
     }
 
     private static EngineState roundTrip(EngineStateSerializer serializer, EngineState s) throws Exception {
