@@ -154,9 +154,15 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
     static long maxSpanMillis(PatternDefinition p) {
         long steps = 0;
         for (PatternDefinition.StepDefinition s : p.steps) {
-            // a repeated step may take its window once per event; an open-ended one is bounded generously
-            if (s.within != null) steps += s.within.toMillis() * (s.quantifier.max < 0 ? 100 : Math.max(1, s.quantifier.max));
-            if (s.absentFor != null) steps += s.absentFor.toMillis();
+            if (s == p.leadingAbsence()) continue; // it lies before the first event
+            if (!s.isGroup()) {
+                steps += span(s, s.within);
+                continue;
+            }
+            // a repeated group spans its steps' windows once per repetition
+            long group = span(s.group.get(0), s.within);
+            for (int i = 1; i < s.group.size(); i++) group += span(s.group.get(i), s.group.get(i).within);
+            steps += group * repetitions(s);
         }
         if (p.within != null) {
             PatternDefinition.StepDefinition trailing = p.trailingAbsence();
@@ -164,6 +170,17 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             steps = steps == 0 ? bound : Math.min(steps, bound);
         }
         return steps;
+    }
+
+    /** A step's share of {@link #maxSpanMillis}: a repeated step may take its window once per event. */
+    private static long span(PatternDefinition.StepDefinition s, java.time.Duration within) {
+        long out = within == null ? 0 : within.toMillis() * repetitions(s);
+        return s.absentFor == null ? out : out + s.absentFor.toMillis();
+    }
+
+    /** How many times a step may repeat; an open-ended one is bounded generously. */
+    private static long repetitions(PatternDefinition.StepDefinition s) {
+        return s.quantifier.max < 0 ? 100 : Math.max(1, s.quantifier.max);
     }
 
     /** Holds back the alerts of the global holdout's users, recording their decisions. */

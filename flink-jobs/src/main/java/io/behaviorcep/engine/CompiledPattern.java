@@ -2,6 +2,8 @@ package io.behaviorcep.engine;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.CepPatternCompiler;
+import io.behaviorcep.pattern.EventMatcher;
+import io.behaviorcep.pattern.expr.SimpleEvalContext;
 import io.behaviorcep.pattern.PatternDefinition;
 
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
@@ -31,11 +33,15 @@ public final class CompiledPattern {
     final Map<String, StateGraph.Node> info;
     /** Every condition object of the graph, to open and close with the operator. */
     final List<IterativeCondition<BehaviorEvent>> conditions;
+    /** The events of a leading absence ("no X in the D before the first step"), or null. */
+    final EventMatcher leadingAbsence;
+    /** The leading absence's window D in milliseconds, both ends inclusive; 0 without one. */
+    final long leadingAbsenceWindow;
 
     public CompiledPattern(PatternDefinition def) {
         this.def = def;
         Map<String, Long> windows = CepPatternCompiler.previousEventWindows(def);
-        List<StateGraph.Node> states = FlinkCepInternals.compile(CepPatternCompiler.compile(def), name -> windows.getOrDefault(name, 0L));
+        List<StateGraph.Node> states = FlinkCepInternals.compile(CepPatternCompiler.compile(def), name -> windows.getOrDefault(FlinkCepInternals.stepOf(name), 0L));
         Map<String, StateGraph.Node> infos = new HashMap<>();
         List<Run> starts = new ArrayList<>();
         List<IterativeCondition<BehaviorEvent>> conds = new ArrayList<>();
@@ -53,7 +59,25 @@ public final class CompiledPattern {
         this.skip = SkipStrategy.of(def);
         this.preFilter = CepPatternCompiler.canPreFilter(def);
         this.conditions = List.copyOf(conds);
+        PatternDefinition.StepDefinition leading = def.leadingAbsence();
+        this.leadingAbsence = leading == null ? null : leading.matcher;
+        this.leadingAbsenceWindow = leading == null ? 0 : (leading.absentFor != null ? leading.absentFor : def.within).toMillis();
     }
+
+    /**
+     * Whether a match may start at an event at {@code ts}, given when this user last sent an event
+     * of the leading absence before it ({@code lastSeen}, or null): not when that was at most the
+     * absence's window before (an event exactly at the window's start still counts as present).
+     */
+    boolean mayStartAt(long ts, Long lastSeen) {
+        return leadingAbsence == null || lastSeen == null || lastSeen < ts - leadingAbsenceWindow;
+    }
+
+    /** Whether this event is one the leading absence rules out (then it blocks matches starting after it). */
+    boolean isLeadingAbsenceEvent(BehaviorEvent e) {
+        return leadingAbsence != null && leadingAbsence.matchesKind(e) && leadingAbsence.matches(e, SimpleEvalContext.of(e));
+    }
+
 
     StateGraph.Node info(Run r) {
         StateGraph.Node i = info.get(r.state);

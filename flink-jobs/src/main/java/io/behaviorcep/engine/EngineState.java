@@ -23,6 +23,12 @@ public final class EngineState {
      */
     Map<String, long[]> maybeMember;
 
+    /**
+     * For each pattern version with a leading absence (by its runs key), when this user last sent an
+     * event of that absence, or null: one long per leading absence, dropped once its window has passed.
+     */
+    Map<String, Long> absenceSeen;
+
     EngineState() {
         this(new HashMap<>(4));
     }
@@ -39,7 +45,7 @@ public final class EngineState {
     }
 
     boolean isEmpty() {
-        return patterns.isEmpty() && (maybeMember == null || maybeMember.isEmpty());
+        return patterns.isEmpty() && (maybeMember == null || maybeMember.isEmpty()) && (absenceSeen == null || absenceSeen.isEmpty());
     }
 
     /** Number of runs in flight over all patterns (finished matches waiting for a skip strategy included). */

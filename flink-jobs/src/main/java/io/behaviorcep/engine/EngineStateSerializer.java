@@ -28,10 +28,20 @@ import java.util.PriorityQueue;
 public final class EngineStateSerializer extends TypeSerializer<EngineState> {
     private static final long serialVersionUID = 1L;
 
+    /** The layout written now: 2 added the leading absences' last events ({@link EngineState#absenceSeen}). */
+    static final int FORMAT = 2;
+
     private final TypeSerializer<BehaviorEvent> events;
+    /** The layout this serializer reads and writes: {@link #FORMAT}, or an older one to restore a savepoint. */
+    private final int format;
 
     public EngineStateSerializer(TypeSerializer<BehaviorEvent> events) {
+        this(events, FORMAT);
+    }
+
+    EngineStateSerializer(TypeSerializer<BehaviorEvent> events, int format) {
         this.events = events;
+        this.format = format;
     }
 
     @Override
@@ -42,7 +52,7 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
     @Override
     public TypeSerializer<EngineState> duplicate() {
         TypeSerializer<BehaviorEvent> d = events.duplicate();
-        return d == events ? this : new EngineStateSerializer(d);
+        return d == events ? this : new EngineStateSerializer(d, format);
     }
 
     @Override
@@ -65,6 +75,7 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
             s.maybeMember = new HashMap<>();
             from.maybeMember.forEach((k, v) -> s.maybeMember.put(k, v.clone()));
         }
+        if (from.absenceSeen != null) s.absenceSeen = new HashMap<>(from.absenceSeen);
         return s;
     }
 
@@ -121,6 +132,14 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
             out.writeInt(e.getValue().version);
             writeRuns(e.getValue().partial, nodeIndex, out);
             writeRuns(e.getValue().completed, nodeIndex, out);
+        }
+        if (format < 2) return;
+        out.writeInt(s.absenceSeen == null ? 0 : s.absenceSeen.size());
+        if (s.absenceSeen != null) {
+            for (Map.Entry<String, Long> a : s.absenceSeen.entrySet()) {
+                out.writeUTF(a.getKey());
+                out.writeLong(a.getValue());
+            }
         }
     }
 
@@ -183,7 +202,12 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
             PriorityQueue<Run> completed = readRuns(in, nodes);
             patterns.put(id, new PatternRuns(version, partial, completed));
         }
+        Map<String, Long> absenceSeen = null;
+        int na = format < 2 ? 0 : in.readInt();
+        if (na > 0) absenceSeen = new HashMap<>(na * 2);
+        for (int i = 0; i < na; i++) absenceSeen.put(in.readUTF(), in.readLong());
         EngineState s = new EngineState(patterns);
+        s.absenceSeen = absenceSeen;
         s.lastTs = lastTs;
         s.lastSeq = lastSeq;
         s.timerAt = timerAt;
@@ -214,7 +238,7 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof EngineStateSerializer && ((EngineStateSerializer) o).events.equals(events);
+        return o instanceof EngineStateSerializer other && other.events.equals(events) && other.format == format;
     }
 
     @Override
@@ -229,17 +253,32 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
 
     /** Nests the event serializer's snapshot, so event schema changes are resolved by the event serializer's own snapshot. */
     public static final class Snapshot extends CompositeTypeSerializerSnapshot<EngineState, EngineStateSerializer> {
-        private static final int VERSION = 1;
+        /** The layout of the state this snapshot describes: older when read from an older savepoint. */
+        private int format = FORMAT;
 
         public Snapshot() {}
 
         Snapshot(EngineStateSerializer s) {
             super(s);
+            this.format = s.format;
+        }
+
+        /** The outer snapshot version is the state's layout. */
+        @Override
+        protected int getCurrentOuterSnapshotVersion() {
+            return format;
         }
 
         @Override
-        protected int getCurrentOuterSnapshotVersion() {
-            return VERSION;
+        protected void readOuterSnapshot(int readOuterSnapshotVersion, DataInputView in, ClassLoader userCodeClassLoader) {
+            format = readOuterSnapshotVersion;
+        }
+
+        @Override
+        protected OuterSchemaCompatibility resolveOuterSchemaCompatibility(TypeSerializerSnapshot<EngineState> oldSerializerSnapshot) {
+            // state written in an older layout is read by the old layout's serializer, and written anew
+            if (oldSerializerSnapshot instanceof Snapshot old && old.format < FORMAT) return OuterSchemaCompatibility.COMPATIBLE_AFTER_MIGRATION;
+            return oldSerializerSnapshot instanceof Snapshot ? OuterSchemaCompatibility.COMPATIBLE_AS_IS : OuterSchemaCompatibility.INCOMPATIBLE;
         }
 
         @Override
@@ -250,7 +289,7 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
         @SuppressWarnings("unchecked")
         @Override
         protected EngineStateSerializer createOuterSerializerWithNestedSerializers(TypeSerializer<?>[] nested) {
-            return new EngineStateSerializer((TypeSerializer<BehaviorEvent>) nested[0]);
+            return new EngineStateSerializer((TypeSerializer<BehaviorEvent>) nested[0], format);
         }
     }
 }

@@ -5,14 +5,17 @@ import io.behaviorcep.event.BehaviorEvent;
 import org.apache.flink.cep.nfa.NFA;
 import org.apache.flink.cep.nfa.State;
 import org.apache.flink.cep.nfa.StateTransition;
+import org.apache.flink.cep.nfa.StateTransitionAction;
 import org.apache.flink.cep.nfa.compiler.NFACompiler;
 import org.apache.flink.cep.nfa.compiler.NFAStateNameHandler;
 import org.apache.flink.cep.pattern.Pattern;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.ToLongFunction;
 
 /**
@@ -31,14 +34,27 @@ final class FlinkCepInternals {
      * The states of the compiled pattern, in the order of Flink's {@code NFA.getStates()} (which
      * orders the first runs), each edge in Flink's order.
      *
-     * @param windowOf the window of a state, by the state's name (0: none)
+     * @param windowOf the window of a state that takes its step's events, by the state's name (0: none)
      */
     static List<StateGraph.Node> compile(Pattern<BehaviorEvent, ?> pattern, ToLongFunction<String> windowOf) {
         NFA<BehaviorEvent> nfa = NFACompiler.compileFactory(pattern, false).createNFA();
+        // Flink times a step's "take" states (the step itself, and its copies in a repeated group),
+        // not the state an optional step's run moves to after ignoring an event: the one that
+        // another state of the same step ignores into
+        Set<String> ignoreStates = new HashSet<>();
+        for (State<BehaviorEvent> s : nfa.getStates()) {
+            for (StateTransition<BehaviorEvent> t : s.getStateTransitions()) {
+                State<BehaviorEvent> target = t.getTargetState();
+                if (t.getAction() == StateTransitionAction.IGNORE && target != s && stepOf(target.getName()).equals(stepOf(s.getName()))) {
+                    ignoreStates.add(target.getName());
+                }
+            }
+        }
         Map<String, StateGraph.Node> nodes = new LinkedHashMap<>();
         for (State<BehaviorEvent> s : nfa.getStates()) {
+            long window = ignoreStates.contains(s.getName()) ? 0 : windowOf.applyAsLong(s.getName());
             nodes.put(s.getName(), new StateGraph.Node(s.getName(), stepOf(s.getName()),
-                    StateGraph.Kind.valueOf(s.getStateType().name()), windowOf.applyAsLong(s.getName())));
+                    StateGraph.Kind.valueOf(s.getStateType().name()), window));
         }
         for (State<BehaviorEvent> s : nfa.getStates()) {
             StateGraph.Node source = nodes.get(s.getName());

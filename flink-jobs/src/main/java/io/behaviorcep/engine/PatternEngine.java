@@ -146,11 +146,24 @@ public final class PatternEngine {
      */
     static int process(CompiledPattern p, PatternRuns runs, BehaviorEvent event, long ts, int seq, ErrorSink errors,
                        List<Map<String, List<BehaviorEvent>>> out, int maxRuns) {
+        return process(p, runs, event, ts, seq, errors, out, maxRuns, true);
+    }
+
+    /**
+     * As above; with {@code mayStart} false no match starts at this event (a leading absence rules
+     * it out): the start runs stay as they are, as if the first step's condition were false.
+     */
+    static int process(CompiledPattern p, PatternRuns runs, BehaviorEvent event, long ts, int seq, ErrorSink errors,
+                       List<Map<String, List<BehaviorEvent>>> out, int maxRuns, boolean mayStart) {
         PriorityQueue<Run> next = new PriorityQueue<>(Run.ORDER);
         PriorityQueue<Run> potential = null;
         List<Run> produced = new ArrayList<>(4);
         for (Run r : runs.partial) {
             produced.clear();
+            if (!mayStart && r.path == null && p.info(r).start) {
+                next.add(r);
+                continue;
+            }
             computeNextStates(p, r, event, ts, seq, errors, produced);
             boolean discard = false;
             List<Run> retain = null;

@@ -361,8 +361,14 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                     PatternEngine.advanceTime(p, runs, ts, found, timedOut);
                     emit(s, p, m, out);
                 }
-                m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern));
+                boolean mayStart = p.leadingAbsence == null || p.mayStartAt(ts, absenceSeen(s, cur.key, p, ts));
+                m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern, mayStart));
                 emit(s, p, m, out);
+                // after the event's own evaluation: an event does not rule out a match starting at itself
+                if (p.isLeadingAbsenceEvent(e)) {
+                    if (s.absenceSeen == null) s.absenceSeen = new HashMap<>(2);
+                    s.absenceSeen.put(cur.key, ts);
+                }
                 changed |= store(s, cur.key, runs, p, before);
             } catch (RuntimeException ex) {
                 if (!StepFailure.isRecordFault(ex)) throw ex;
@@ -379,6 +385,17 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         if (s.maybeMember != null) emitExits(t, s, e, out);
         if (created && !s.isEmpty()) inFlight.increment(USERS);
         settle(s, !created, changed, ctx.timerService());
+    }
+
+    /** When the user last sent an event of this version's leading absence, if that still matters at {@code ts}; else null. */
+    private static Long absenceSeen(EngineState s, String key, CompiledPattern p, long ts) {
+        Long seen = s.absenceSeen == null ? null : s.absenceSeen.get(key);
+        if (seen != null && seen < ts - p.leadingAbsenceWindow) {
+            s.absenceSeen.remove(key);
+            if (s.absenceSeen.isEmpty()) s.absenceSeen = null;
+            return null;
+        }
+        return seen;
     }
 
     /**
@@ -523,6 +540,14 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             s.maybeMember.values().removeIf(m -> m[1] <= watermark);
             if (s.maybeMember.isEmpty()) s.maybeMember = null;
         }
+        if (s.absenceSeen != null) {
+            // a leading absence's last event matters to events up to its window later, and later ones are all after the watermark
+            for (Iterator<Map.Entry<String, Long>> it = s.absenceSeen.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<String, Long> a = it.next();
+                if (absenceExpiry(t, a.getKey(), a.getValue()) <= watermark) it.remove();
+            }
+            if (s.absenceSeen.isEmpty()) s.absenceSeen = null;
+        }
         reconcile(t, s, null, watermark, 0, out);
         for (String key : new ArrayList<>(s.patterns.keySet())) {
             PatternRuns runs = s.patterns.get(key);
@@ -566,6 +591,9 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             if (entry != null) deadline = Math.min(deadline, PatternEngine.nextDeadline(compiled(entry), r.getValue()));
         }
         if (s.maybeMember != null) for (long[] m : s.maybeMember.values()) deadline = Math.min(deadline, m[1]);
+        if (s.absenceSeen != null) {
+            for (Map.Entry<String, Long> a : s.absenceSeen.entrySet()) deadline = Math.min(deadline, absenceExpiry(timeline, a.getKey(), a.getValue()));
+        }
         if (deadline != Long.MAX_VALUE && deadline < s.timerAt) {
             // one timer per user: a million quiet users cost a million timers, not several each
             if (s.timerAt != Long.MAX_VALUE) timers.deleteEventTimeTimer(s.timerAt);
@@ -574,6 +602,14 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
             write = true;
         }
         if (write) state.update(s);
+    }
+
+    /** When the last event of a version's leading absence, seen at {@code seen}, stops mattering; at once for a version the job no longer knows. */
+    private long absenceExpiry(PatternTimeline t, String key, long seen) throws Exception {
+        PatternTimeline.Entry entry = t.byRunsKey(key);
+        if (entry == null || entry.def == null) return Long.MIN_VALUE;
+        CompiledPattern p = compiled(entry);
+        return p.leadingAbsence == null ? Long.MIN_VALUE : seen + p.leadingAbsenceWindow;
     }
 
     /**

@@ -35,16 +35,33 @@ public final class CepPatternCompiler {
     private CepPatternCompiler() {}
 
     public static Pattern<BehaviorEvent, BehaviorEvent> compile(PatternDefinition def) {
-        List<StepDefinition> steps = def.steps;
+        // a leading absence is not Flink CEP's: the engine decides it before the first positive step
+        List<StepDefinition> steps = def.leadingAbsence() == null ? def.steps : def.steps.subList(1, def.steps.size());
         StepDefinition first = steps.get(0);
-        Pattern<BehaviorEvent, BehaviorEvent> p = quantify(
-                Pattern.<BehaviorEvent>begin(first.name, skipStrategy(def)).where(new StepCondition(def, first)), def, first);
-        for (int i = 1; i < steps.size(); i++) {
-            StepDefinition s = steps.get(i);
+        Pattern<BehaviorEvent, BehaviorEvent> p = first.isGroup()
+                ? quantify(Pattern.begin(group(def, first), skipStrategy(def)), def, first)
+                : quantify(Pattern.<BehaviorEvent>begin(first.name, skipStrategy(def)).where(new StepCondition(def, first)), def, first);
+        p = append(p, def, steps.subList(1, steps.size()));
+        if (def.within != null) p = p.within(def.within.plus(INCLUSIVE), WithinType.FIRST_AND_LAST);
+        return p;
+    }
+
+    /** The steps after the first, each after the pattern built so far, with its contiguity, quantifier and window. */
+    private static Pattern<BehaviorEvent, BehaviorEvent> append(Pattern<BehaviorEvent, BehaviorEvent> p, PatternDefinition def,
+                                                               List<StepDefinition> steps) {
+        for (StepDefinition s : steps) {
             if (s.absent) {
                 p = s.contiguity == PatternDefinition.Contiguity.NEXT ? p.notNext(s.name) : p.notFollowedBy(s.name);
                 p = p.where(new StepCondition(def, s));
                 if (s.absentFor != null) p = p.within(s.absentFor.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
+            } else if (s.isGroup()) {
+                Pattern<BehaviorEvent, BehaviorEvent> g = group(def, s);
+                p = switch (s.contiguity) {
+                    case NEXT -> p.next(g);
+                    case FOLLOWED_BY -> p.followedBy(g);
+                    case FOLLOWED_BY_ANY -> p.followedByAny(g);
+                };
+                p = quantify(p, def, s);
             } else {
                 p = switch (s.contiguity) {
                     case NEXT -> p.next(s.name);
@@ -55,27 +72,52 @@ public final class CepPatternCompiler {
                 if (s.within != null) p = p.within(s.within.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
             }
         }
-        if (def.within != null) p = p.within(def.within.plus(INCLUSIVE), WithinType.FIRST_AND_LAST);
         return p;
     }
 
     /**
+     * A group's steps as the sub-pattern Flink CEP's {@code GroupPattern} wraps. The group's window
+     * goes on its first step: Flink CEP ignores a {@link WithinType#PREVIOUS_AND_CURRENT} window set
+     * on the group itself, and on the first step it times every repetition's first event from the
+     * event before it.
+     */
+    private static Pattern<BehaviorEvent, BehaviorEvent> group(PatternDefinition def, StepDefinition g) {
+        StepDefinition first = g.group.get(0);
+        Pattern<BehaviorEvent, BehaviorEvent> p = quantify(Pattern.<BehaviorEvent>begin(first.name).where(new StepCondition(def, first)), def, first);
+        if (g.within != null) p = p.within(g.within.plus(INCLUSIVE), WithinType.PREVIOUS_AND_CURRENT);
+        return append(p, def, g.group.subList(1, g.group.size()));
+    }
+
+    /**
      * The windows {@link #compile} sets from the previous event, as the compiled state graph applies
-     * them: by the name of the state that waits for the step (the step's own name), in milliseconds,
-     * inclusive end included. Flink CEP applies a {@link WithinType#PREVIOUS_AND_CURRENT} window only
+     * them: by the step's name, for every state that waits for the step (the step's own name, and
+     * Flink's copies {@code step:0}, {@code step:1}, ... of a step inside a repeated group), in
+     * milliseconds, inclusive end included. Flink CEP applies a {@link WithinType#PREVIOUS_AND_CURRENT} window only
      * to a step taken once (optional or not); on a repeated step ({@code times}, {@code one_or_more})
      * it reads the window of the repetition instead, which no pattern file sets, so a repeated
      * step's {@code within} has no effect there, and none here.
      */
     public static Map<String, Long> previousEventWindows(PatternDefinition def) {
         Map<String, Long> windows = new HashMap<>();
-        for (int i = 1; i < def.steps.size(); i++) {
-            StepDefinition s = def.steps.get(i);
-            Duration window = s.absent ? s.absentFor : s.within;
-            boolean once = s.quantifier.min == 1 && s.quantifier.max == 1;
-            if (window != null && once) windows.put(s.name, window.plus(INCLUSIVE).toMillis());
+        for (StepDefinition s : def.steps) {
+            if (s.isGroup()) {
+                // the group's window is its first step's (see group())
+                putWindow(windows, s.group.get(0), s.within);
+                for (int i = 1; i < s.group.size(); i++) putWindow(windows, s.group.get(i), windowOf(s.group.get(i)));
+            } else if (s != def.leadingAbsence()) {
+                putWindow(windows, s, windowOf(s));
+            }
         }
         return windows;
+    }
+
+    private static Duration windowOf(StepDefinition s) {
+        return s.absent ? s.absentFor : s.within;
+    }
+
+    private static void putWindow(Map<String, Long> windows, StepDefinition s, Duration window) {
+        boolean once = s.quantifier.min == 1 && s.quantifier.max == 1;
+        if (window != null && once) windows.put(s.name, window.plus(INCLUSIVE).toMillis());
     }
 
     /** The pattern-wide window {@link #compile} sets from the first event, in milliseconds, or 0. */
@@ -124,16 +166,21 @@ public final class CepPatternCompiler {
     /**
      * True when events that no step's name/type accepts can be skipped before the pattern engine
      * without changing any match: only strict contiguity ({@code next}, between steps or {@code loop: next}
-     * inside a repeated step) notices unrelated events.
+     * inside a repeated step) and groups notice unrelated events.
      */
     public static boolean canPreFilter(PatternDefinition def) {
-        return def.steps.stream().noneMatch(s -> s.contiguity == PatternDefinition.Contiguity.NEXT
-                || (s.loops() && s.quantifier.inner == PatternDefinition.Contiguity.NEXT));
+        // a group's graph leaves each repetition through a PROCEED edge to a state that ignores
+        // events, and Flink CEP copies such a run on every event, taken by a step or not: those
+        // copies are matches of their own (measured by the differential test), so every event counts
+        if (def.steps.stream().anyMatch(StepDefinition::isGroup)) return false;
+        return java.util.stream.Stream.concat(def.steps.stream(), def.flatSteps().stream())
+                .noneMatch(s -> s.contiguity == PatternDefinition.Contiguity.NEXT
+                        || (s.loops() && s.quantifier.inner == PatternDefinition.Contiguity.NEXT));
     }
 
     /** Whether any step of the pattern could use this event; the cheap pre-filter. */
     public static boolean isRelevant(PatternDefinition def, BehaviorEvent e) {
-        for (StepDefinition s : def.steps) {
+        for (StepDefinition s : def.flatSteps()) {
             if (s.matcher.matchesKind(e)) return true;
             // the event that ends a repeated step ({@code until}) is needed too
             if (s.quantifier.until != null && s.quantifier.until.matchesKind(e)) return true;

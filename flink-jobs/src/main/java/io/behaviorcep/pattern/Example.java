@@ -32,6 +32,22 @@ public final class Example implements Serializable {
     private Map<String, String> arms = Map.of();
     /** Null when the example does not check outcomes. */
     private List<ExpectedOutcome> outcomes;
+    /** Null when the example does not check computed traits (only traits files' examples do). */
+    private List<ExpectedTraits> traits;
+
+    public List<ExpectedTraits> traits() {
+        return traits;
+    }
+
+    void traits(List<ExpectedTraits> traits) {
+        this.traits = traits == null ? null : List.copyOf(traits);
+    }
+
+    /**
+     * The values of computed traits as of the user's event at {@code at} (the last one at that time),
+     * that event included: trait id -> its value as written (a number, a text, or null for missing).
+     */
+    public record ExpectedTraits(long at, String user, Map<String, String> values) implements Serializable {}
 
     public Map<String, String> arms() {
         return arms;

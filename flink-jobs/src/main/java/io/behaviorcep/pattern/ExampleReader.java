@@ -16,7 +16,7 @@ import java.util.Set;
 final class ExampleReader {
     static final Set<String> EXAMPLE_KEYS = Set.of("name", "events", "until", "expect", "arms");
     static final Set<String> EVENT_KEYS = Set.of("at", "user", "anonymous_id", "type", "event", "name", "message_id", "properties", "context", "traits");
-    static final Set<String> EXPECT_KEYS = Set.of("alerts", "segments", "outcomes");
+    static final Set<String> EXPECT_KEYS = Set.of("alerts", "segments", "outcomes", "traits");
     static final Set<String> OUTCOME_KEYS = Set.of("at", "user", "arm", "converted", "value");
     static final Set<String> ALERT_KEYS = Set.of("at", "user", "type", "bound");
     static final Set<String> SEGMENT_KEYS = Set.of("enter", "exit", "at", "user", "reason");
@@ -35,6 +35,55 @@ final class ExampleReader {
         this.r = r;
         this.stepNames = stepNames;
         this.armNames = armNames;
+    }
+
+    /** The trait ids a traits file's examples may expect values of; null elsewhere (then {@code expect: traits} is a problem). */
+    private Set<String> traitIds;
+
+    ExampleReader traits(Set<String> traitIds) {
+        this.traitIds = traitIds;
+        return this;
+    }
+
+    /** {@code expect: traits:} a list of {at, user (optional), <trait id>: <value>, ...}. */
+    private List<Example.ExpectedTraits> readTraits(NodeTuple t) {
+        List<Example.ExpectedTraits> out = new ArrayList<>();
+        if (traitIds == null) {
+            r.problem(t.getKeyNode(), "'traits' expectations belong to the examples of a traits file (kind: traits)");
+            return out;
+        }
+        if (!(t.getValueNode() instanceof SequenceNode seq)) {
+            r.problem(t.getValueNode(), "expected a list (write [] for none)");
+            return out;
+        }
+        for (Node item : seq.getValue()) {
+            if (!(r.mapping(item, "traits") instanceof MappingNode m)) continue;
+            Long at = null;
+            String user = "user";
+            Map<String, String> values = new LinkedHashMap<>();
+            for (NodeTuple kv : m.getValue()) {
+                String key = r.scalar(kv.getKeyNode(), "key");
+                if (key == null) continue;
+                if (key.equals("at")) at = offset(kv.getValueNode());
+                else if (key.equals("user")) user = r.scalar(kv.getValueNode(), "user");
+                else if (!traitIds.contains(key)) {
+                    r.problem(kv.getKeyNode(), "'" + key + "' is not a trait of this file" + PatternLoader.didYouMean(key, traitIds)
+                            + " (expected values are given by trait id, beside 'at' and 'user')");
+                } else {
+                    String v = r.scalar(kv.getValueNode(), key);
+                    values.put(key, v == null || v.equals("~") || v.equals("missing") ? "null" : v);
+                }
+            }
+            if (!containsKey(m, "at")) r.problem(m, "expected traits need 'at': the time of the event as of which they are read");
+            else if (values.isEmpty()) r.problem(m, "expected traits need at least one '<trait id>: <value>'");
+            if (at != null && !values.isEmpty()) out.add(new Example.ExpectedTraits(at, user, values));
+        }
+        return out;
+    }
+
+    private static boolean containsKey(MappingNode m, String key) {
+        for (NodeTuple t : m.getValue()) if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) return true;
+        return false;
     }
 
     private String arm(Node n) {
@@ -137,6 +186,7 @@ final class ExampleReader {
             List<Example.ExpectedAlert> alerts = null;
             List<Example.ExpectedSegment> segments = null;
             List<Example.ExpectedOutcome> outcomes = null;
+            List<Example.ExpectedTraits> traits = null;
             if (!k.containsKey("expect")) {
                 r.problem(m, "example '" + name + "' needs 'expect:' (alerts and/or segments, or 'nothing')");
             } else {
@@ -150,10 +200,12 @@ final class ExampleReader {
                     if (ek.containsKey("alerts")) alerts = readList(ek.get("alerts").getValueNode(), events.size(), true).alerts;
                     if (ek.containsKey("segments")) segments = readList(ek.get("segments").getValueNode(), events.size(), false).segments;
                     if (ek.containsKey("outcomes")) outcomes = readOutcomes(ek.get("outcomes").getValueNode());
+                    if (ek.containsKey("traits")) traits = readTraits(ek.get("traits"));
                 }
             }
             Example example = new Example(name, PatternLoader.FileReader.line(item), events, until, alerts, segments);
             example.experiment(k.containsKey("arms") ? readArms(k.get("arms").getValueNode()) : Map.of(), outcomes);
+            example.traits(traits);
             out.add(example);
         }
         return out;

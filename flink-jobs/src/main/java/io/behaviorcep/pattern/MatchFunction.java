@@ -51,9 +51,7 @@ public final class MatchFunction {
     }
 
     public static PatternMatch toMatch(PatternDefinition def, Map<String, List<BehaviorEvent>> match) {
-        PatternDefinition.StepDefinition anchorStep = def.anchorStep();
-        List<BehaviorEvent> anchorEvents = match.get(anchorStep.name);
-        BehaviorEvent anchor = anchorEvents.get(anchorEvents.size() - 1);
+        BehaviorEvent anchor = anchorEvent(def.anchorStep(), match);
         PatternDefinition.StepDefinition absence = def.trailingAbsence();
 
         PatternMatch m = new PatternMatch();
@@ -96,6 +94,23 @@ public final class MatchFunction {
         return m;
     }
 
+    /** The last event of the anchor step; of a group, the latest event any of its steps bound in the match. */
+    static BehaviorEvent anchorEvent(PatternDefinition.StepDefinition anchorStep, Map<String, List<BehaviorEvent>> match) {
+        if (!anchorStep.isGroup()) {
+            List<BehaviorEvent> events = match.get(anchorStep.name);
+            return events.get(events.size() - 1);
+        }
+        BehaviorEvent anchor = null;
+        for (PatternDefinition.StepDefinition s : anchorStep.group) {
+            List<BehaviorEvent> events = match.get(s.name);
+            if (events == null || s.absent) continue;
+            BehaviorEvent last = events.get(events.size() - 1);
+            // ties in time: the step written later is the later event of a repetition
+            if (anchor == null || last.timestamp >= anchor.timestamp) anchor = last;
+        }
+        return anchor;
+    }
+
     /** The event's {@code context.timezone} as sent (untrusted: the messaging policy validates it), or null. */
     private static String timezone(BehaviorEvent e) {
         return e.context == null ? null : e.context.get("timezone");
@@ -118,7 +133,7 @@ public final class MatchFunction {
         // written as text, not as a JSON tree: a match is built on the engine's hot path
         StringBuilder matched = new StringBuilder(128).append('{');
         List<String> ids = new ArrayList<>();
-        for (PatternDefinition.StepDefinition s : def.steps) {
+        for (PatternDefinition.StepDefinition s : def.flatSteps()) {
             List<BehaviorEvent> events = match.get(s.name);
             if (events == null || s.absent) continue;
             if (matched.length() > 1) matched.append(',');

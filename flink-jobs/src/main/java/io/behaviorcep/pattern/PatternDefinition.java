@@ -41,6 +41,7 @@ public final class PatternDefinition implements Serializable {
         this.owner = owner;
         this.enabled = enabled;
         this.steps = List.copyOf(steps);
+        this.flatSteps = flatten(this.steps);
         this.alert = alert;
         this.segment = segment;
         this.cap = cap;
@@ -50,6 +51,26 @@ public final class PatternDefinition implements Serializable {
         this.onChange = onChange;
         this.source = source;
         this.examples = List.copyOf(examples);
+    }
+
+    /**
+     * Every step that takes or rules out events, in written order, each group replaced by its steps:
+     * what a walk over "the steps of the pattern" means wherever groups play no part (names that
+     * events are bound under, event kinds a pattern can use, payload references, windows).
+     */
+    private final List<StepDefinition> flatSteps;
+
+    public List<StepDefinition> flatSteps() {
+        return flatSteps;
+    }
+
+    private static List<StepDefinition> flatten(List<StepDefinition> steps) {
+        List<StepDefinition> out = new java.util.ArrayList<>(steps.size() + 2);
+        for (StepDefinition s : steps) {
+            if (s.isGroup()) out.addAll(s.group);
+            else out.add(s);
+        }
+        return List.copyOf(out);
     }
 
     /** The file's text, as loaded: what a running job keeps to run this version again after a restore. */
@@ -117,6 +138,14 @@ public final class PatternDefinition implements Serializable {
             if (!steps.get(i).absent) return steps.get(i);
         }
         throw new IllegalStateException("pattern " + id + " has no positive step");
+    }
+
+    /**
+     * An absence written as the first step ("no X in the D before the next step's event"), or null.
+     * Flink CEP has no such construct: the engine decides it from the last time it saw an X.
+     */
+    public StepDefinition leadingAbsence() {
+        return !steps.isEmpty() && steps.get(0).absent ? steps.get(0) : null;
     }
 
     public StepDefinition trailingAbsence() {
@@ -201,9 +230,22 @@ public final class PatternDefinition implements Serializable {
         /** How many events this step binds; {@link Quantifier#ONCE} for a plain step. */
         public final Quantifier quantifier;
         public final int line;
+        /**
+         * For a group ({@code group:}), its steps, quantified together as one step (Flink CEP's
+         * {@code GroupPattern}); null for a step of its own. A group has no {@link #matcher}: its
+         * {@link #contiguity} and {@link #within} are those of its first step, its {@link #quantifier}
+         * repeats the whole sub-sequence.
+         */
+        public final List<StepDefinition> group;
 
         StepDefinition(String name, EventMatcher matcher, Contiguity contiguity, Duration within, boolean absent,
                        Duration absentFor, Quantifier quantifier, int line) {
+            this(name, matcher, contiguity, within, absent, absentFor, quantifier, line, null);
+        }
+
+        StepDefinition(String name, EventMatcher matcher, Contiguity contiguity, Duration within, boolean absent,
+                       Duration absentFor, Quantifier quantifier, int line, List<StepDefinition> group) {
+            this.group = group == null ? null : List.copyOf(group);
             this.name = name;
             this.matcher = matcher;
             this.contiguity = contiguity;
@@ -216,6 +258,10 @@ public final class PatternDefinition implements Serializable {
 
         public boolean loops() {
             return quantifier.loops();
+        }
+
+        public boolean isGroup() {
+            return group != null;
         }
     }
 

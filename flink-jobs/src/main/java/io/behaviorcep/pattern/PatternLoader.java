@@ -58,7 +58,12 @@ public final class PatternLoader {
      * {@code segments.yaml}) and every problem. Usable only if {@link #problems} is empty.
      */
     public record Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles,
-                         List<TraitDefinition> traits) {
+                         List<TraitDefinition> traits, List<TraitsFile> traitsFiles) {
+        public Result(List<PatternDefinition> patterns, List<PatternProblem> problems, List<ThresholdSegmentFile> segmentFiles,
+                      List<TraitDefinition> traits) {
+            this(patterns, problems, segmentFiles, traits, List.of());
+        }
+
         public Result(List<PatternDefinition> patterns, List<PatternProblem> problems) {
             this(patterns, problems, List.of());
         }
@@ -94,7 +99,7 @@ public final class PatternLoader {
     static final Set<String> TOP_KEYS = Set.of("id", "version", "description", "owner", "enabled", "params", "steps", "within",
             "after_match", "on_change", "actions", "examples", "on_timeout", "experiment", "goal");
     static final Set<String> STEP_KEYS = Set.of("name", "event", "type", "where", "contiguity", "within", "absent", "for",
-            "times", "one_or_more", "optional", "greedy", "until", "loop", "any_of");
+            "times", "one_or_more", "optional", "greedy", "until", "loop", "any_of", "group");
     static final Set<String> MATCHER_KEYS = Set.of("event", "type", "where", "any_of");
     static final Set<String> ALTERNATIVE_KEYS = Set.of("event", "type", "where");
     static final Set<String> ACTION_KEYS = Set.of("alert", "segment", "cap");
@@ -191,8 +196,12 @@ public final class PatternLoader {
             if (clean && r.segmentFile != null) segmentFiles.add(r.segmentFile);
         }
         List<TraitDefinition> traits = TraitChecks.acrossFiles(traitReaders, allReaders, problems);
+        List<TraitsFile> traitsFiles = new ArrayList<>();
+        for (FileReader r : traitReaders) {
+            if (r.problems.isEmpty()) traitsFiles.add(new TraitsFile(r.file, r.traitsFile, r.traitExamples));
+        }
         problems.sort(null);
-        return new Result(patterns, problems, segmentFiles, traits);
+        return new Result(patterns, problems, segmentFiles, traits, traitsFiles);
     }
 
     public static Result loadString(String name, String yaml) {
@@ -253,6 +262,8 @@ public final class PatternLoader {
         final Map<String, int[]> segmentIdPositions = new LinkedHashMap<>();
         /** Set when this is a traits file (then {@link #read} returns null). */
         List<TraitDefinition> traitsFile;
+        /** The {@code examples:} of a traits file. */
+        List<Example> traitExamples = List.of();
         /** Each trait id of a traits file and where it is written (line, column). */
         final Map<String, int[]> traitIdPositions = new LinkedHashMap<>();
         /** Every {@code profile.traits.<id>} this file reads: id, line, column; checked against all traits files. */
@@ -336,14 +347,22 @@ public final class PatternLoader {
             Duration within = keys.containsKey("within") ? duration(keys.get("within").getValueNode()) : null;
 
             List<StepDefinition> steps = readSteps(keys.get("steps"), top, within != null);
-            Set<String> stepNames = steps.stream().map(s -> s.name).collect(Collectors.toSet());
+            List<StepDefinition> flatSteps = new ArrayList<>();
+            for (StepDefinition s : steps) {
+                if (s.isGroup()) flatSteps.addAll(s.group);
+                else flatSteps.add(s);
+            }
+            // events are bound under the names of steps, never of groups
+            Set<String> stepNames = flatSteps.stream().map(s -> s.name).collect(Collectors.toSet());
+            Set<String> groupedSteps = new HashSet<>(stepNames);
+            for (StepDefinition s : steps) groupedSteps.remove(s.name);
 
             AlertAction alert = null;
             SegmentAction segment = null;
             CapAction cap = null;
             NodeTuple actions = keys.get("actions");
             PatternDefinition.OnTimeout onTimeout = keys.containsKey("on_timeout")
-                    ? readOnTimeout(keys.get("on_timeout"), steps, within != null) : null;
+                    ? readOnTimeout(keys.get("on_timeout"), flatSteps.subList(!steps.isEmpty() && steps.get(0).absent ? 1 : 0, flatSteps.size()), within != null) : null;
             if (actions == null && onTimeout == null && !keys.containsKey("on_timeout")) {
                 problem(top, "missing 'actions': a pattern must raise an alert and/or enter a segment");
             } else if (actions != null && mapping(actions.getValueNode(), "actions") instanceof MappingNode am) {
@@ -381,6 +400,7 @@ public final class PatternLoader {
                     } else if ((afterMatch == PatternDefinition.AfterMatch.SKIP_TO_FIRST || afterMatch == PatternDefinition.AfterMatch.SKIP_TO_LAST)) {
                         if (afterMatchStep == null) problem(am, "after_match " + strategy + " needs a step: {" + strategy + ": <step>}");
                         else if (!stepNames.contains(afterMatchStep)) problem(am, "after_match refers to step '" + afterMatchStep + "', which this pattern does not have" + didYouMean(afterMatchStep, stepNames));
+                        else if (groupedSteps.contains(afterMatchStep)) problem(am, "after_match cannot skip to step '" + afterMatchStep + "' inside a group: Flink CEP only finds the steps outside groups");
                     } else if (afterMatchStep != null) {
                         problem(am, "after_match " + strategy + " takes no step");
                     }
@@ -464,89 +484,206 @@ public final class PatternLoader {
                 problem(n, "'steps' must be a non-empty list of steps");
                 return steps;
             }
-            Set<String> names = new HashSet<>();
+            StepNames names = new StepNames();
             List<Node> items = seq.getValue();
+            // an absence at the start is judged before the step after it, which then starts the sequence
+            boolean leading = isAbsent(items.get(0));
             for (int i = 0; i < items.size(); i++) {
-                Node item = items.get(i);
-                if (!(item instanceof MappingNode m)) {
-                    problem(item, "a step must be a mapping with at least 'name' and 'event' (or 'absent')");
-                    continue;
-                }
-                Map<String, NodeTuple> k = keys(m, STEP_KEYS, "step");
-                String name = requiredString(k, "name", m);
-                if (name != null && !NAME.matcher(name).matches()) {
-                    problem(k.get("name").getValueNode(), "step name '" + name + "' must be lowercase letters, digits and '_', starting with a letter");
-                } else if (name != null && !names.add(name)) {
-                    problem(k.get("name").getValueNode(), "step name '" + name + "' is used twice");
-                }
-                boolean first = i == 0;
-                boolean last = i == items.size() - 1;
-                boolean absent = k.containsKey("absent");
-                EventMatcher matcher;
-                Duration absentFor = null;
-                if (absent) {
-                    for (String clash : List.of("event", "type", "where", "any_of")) {
-                        if (k.containsKey(clash)) {
-                            problem(k.get(clash).getKeyNode(), "an 'absent' step describes the missing event inside 'absent:'; move '" + clash + "' there");
-                        }
-                    }
-                    matcher = readMatcher(k.get("absent").getValueNode(), "absent", names);
-                    if (last && !k.containsKey("for")) {
-                        problem(k.get("absent").getKeyNode(), "an 'absent' step at the end needs 'for: <duration>' (how long the event must stay away, measured from the previous step)");
-                    } else if (last) {
-                        absentFor = duration(k.get("for").getValueNode());
-                    } else if (k.containsKey("for")) {
-                        problem(k.get("for").getKeyNode(), "'for' applies to an absence at the end; in the middle the absence lasts until the next step");
-                    }
-                    if (first) problem(item, "the first step cannot be 'absent': an absence is measured from a previous step");
-                    if (k.containsKey("within")) {
-                        problem(k.get("within").getKeyNode(), "an 'absent' step takes 'for', not 'within'");
-                    }
-                    for (String q : List.of("times", "one_or_more", "optional", "greedy", "until", "loop")) {
-                        if (k.containsKey(q)) problem(k.get(q).getKeyNode(), "'" + q + "' does not apply to an 'absent' step");
-                    }
-                    if (i > 0 && steps.size() == i && !steps.isEmpty() && steps.get(i - 1).absent) {
-                        problem(item, "two 'absent' steps in a row; describe both events in one 'absent' with an 'or' condition");
-                    }
-                } else {
-                    if (k.containsKey("for")) problem(k.get("for").getKeyNode(), "'for' belongs to an 'absent' step; did you mean 'within'?");
-                    if (!k.containsKey("event") && !k.containsKey("type") && !k.containsKey("any_of")) {
-                        problem(m, "step '" + (name == null ? "?" : name) + "' needs 'event' (a track event name), 'type' (page, screen, ...) or 'any_of'");
-                    }
-                    matcher = readMatcher(m, null, names);
-                }
-                Contiguity contiguity = Contiguity.FOLLOWED_BY;
-                if (k.containsKey("contiguity")) {
-                    Node cn = k.get("contiguity").getValueNode();
-                    String c = scalar(cn, "contiguity");
-                    if (first) problem(k.get("contiguity").getKeyNode(), "the first step has no previous step; 'contiguity' does not apply");
-                    if (c != null) {
-                        contiguity = null;
-                        for (Contiguity x : Contiguity.values()) if (x.yaml.equals(c)) contiguity = x;
-                        if (contiguity == null) {
-                            problem(cn, "contiguity '" + c + "' is not one of next, followed_by, followed_by_any" + didYouMean(c, Set.of("next", "followed_by", "followed_by_any")));
-                            contiguity = Contiguity.FOLLOWED_BY;
-                        }
-                        if (absent && contiguity == Contiguity.FOLLOWED_BY_ANY) {
-                            problem(cn, "an 'absent' step cannot be followed_by_any");
-                        }
-                    }
-                }
-                Duration within = null;
-                if (!absent && !first && !k.containsKey("within") && !patternWindow) {
-                    problem(item, "step '" + (name == null ? "?" : name) + "' needs 'within: <duration>' (measured from the previous step), or the pattern a 'within', so that unfinished matches expire");
-                }
-                if (k.containsKey("within") && !absent) {
-                    if (first) problem(k.get("within").getKeyNode(), "'within' on the first step has nothing to measure from; put it on a later step");
-                    within = duration(k.get("within").getValueNode());
-                }
-                PatternDefinition.Quantifier quantifier = absent ? PatternDefinition.Quantifier.ONCE : readQuantifier(k, names);
-                if (first && quantifier.loops() && !patternWindow && items.size() == 1) {
-                    problem(item, "a repeated step on its own needs the pattern's 'within', so that unfinished matches expire");
-                }
-                steps.add(new StepDefinition(name == null ? "step" + i : name, matcher, contiguity, within, absent, absentFor, quantifier, line(item)));
+                boolean afterLeading = leading && i == 1 && !isAbsent(items.get(1));
+                Place at = new Place(i == 0 || afterLeading, i == items.size() - 1, items.size() - (leading ? 1 : 0), afterLeading);
+                StepDefinition s = readStep(items.get(i), at, names, steps, patternWindow, false);
+                if (s != null) steps.add(s);
             }
             return steps;
+        }
+
+        /** The names of steps (conditions may refer to the earlier ones), and every name taken, groups' included. */
+        private static final class StepNames {
+            final Set<String> bindable = new HashSet<>();
+            final Set<String> all = new HashSet<>();
+        }
+
+        /**
+         * Where a step is written: first and last of its list (the pattern's steps, or a group's), how
+         * many steps the list has (besides an absence at the start), and whether it follows an absence
+         * at the start (then it is the first step of the sequence that binds an event).
+         */
+        private record Place(boolean first, boolean last, int count, boolean afterLeadingAbsence) {
+            Place(boolean first, boolean last, int count) {
+                this(first, last, count, false);
+            }
+        }
+
+        private static boolean isAbsent(Node item) {
+            if (!(item instanceof MappingNode m)) return false;
+            for (NodeTuple t : m.getValue()) if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals("absent")) return true;
+            return false;
+        }
+
+        /**
+         * One step of the pattern or of a group ({@code inGroup}); {@code before}: the steps before it
+         * in its list. A group's first step takes the group's window and contiguity.
+         */
+        private StepDefinition readStep(Node item, Place at, StepNames names, List<StepDefinition> before, boolean patternWindow,
+                                        boolean inGroup) {
+            if (!(item instanceof MappingNode m)) {
+                problem(item, "a step must be a mapping with at least 'name' and 'event' (or 'absent' or 'group')");
+                return null;
+            }
+            Map<String, NodeTuple> k = keys(m, STEP_KEYS, "step");
+            String name = requiredString(k, "name", m);
+            if (name != null && !NAME.matcher(name).matches()) {
+                problem(k.get("name").getValueNode(), "step name '" + name + "' must be lowercase letters, digits and '_', starting with a letter");
+            } else if (name != null && !names.all.add(name)) {
+                problem(k.get("name").getValueNode(), "step name '" + name + "' is used twice");
+            }
+            if (k.containsKey("group")) return readGroup(item, m, k, name, at, names, patternWindow, inGroup);
+            boolean first = at.first && !inGroup;
+            boolean last = at.last && !inGroup;
+            boolean absent = k.containsKey("absent");
+            if (name != null) names.bindable.add(name);
+            EventMatcher matcher;
+            Duration absentFor = null;
+            if (absent) {
+                for (String clash : List.of("event", "type", "where", "any_of")) {
+                    if (k.containsKey(clash)) {
+                        problem(k.get(clash).getKeyNode(), "an 'absent' step describes the missing event inside 'absent:'; move '" + clash + "' there");
+                    }
+                }
+                matcher = readMatcher(k.get("absent").getValueNode(), "absent", names.bindable);
+                if (inGroup && (at.first || at.last)) {
+                    problem(item, "an 'absent' step in a group goes between two of its steps: Flink CEP cannot start a group with an"
+                            + " absence, and drops one at its end without a word; put the absence after the group instead");
+                } else if (first && last) {
+                    problem(item, "an 'absent' step at the start needs a step after it: the absence is judged before that step's event");
+                } else if (first) {
+                    if (k.containsKey("for")) absentFor = duration(k.get("for").getValueNode());
+                    else if (!patternWindow) {
+                        problem(k.get("absent").getKeyNode(), "an 'absent' step at the start needs 'for: <duration>' (how long before the"
+                                + " next step's event the event must have stayed away), or the pattern a 'within'");
+                    }
+                } else if (last && !k.containsKey("for")) {
+                    problem(k.get("absent").getKeyNode(), "an 'absent' step at the end needs 'for: <duration>' (how long the event must stay away, measured from the previous step)");
+                } else if (last) {
+                    absentFor = duration(k.get("for").getValueNode());
+                } else if (k.containsKey("for")) {
+                    problem(k.get("for").getKeyNode(), "'for' applies to an absence at the end; in the middle the absence lasts until the next step");
+                }
+                if (k.containsKey("within")) {
+                    problem(k.get("within").getKeyNode(), "an 'absent' step takes 'for', not 'within'");
+                }
+                for (String q : List.of("times", "one_or_more", "optional", "greedy", "until", "loop")) {
+                    if (k.containsKey(q)) problem(k.get(q).getKeyNode(), "'" + q + "' does not apply to an 'absent' step");
+                }
+                if (!before.isEmpty() && before.get(before.size() - 1).absent) {
+                    problem(item, "two 'absent' steps in a row; describe both events in one 'absent' with an 'or' condition");
+                }
+            } else {
+                if (k.containsKey("for")) problem(k.get("for").getKeyNode(), "'for' belongs to an 'absent' step; did you mean 'within'?");
+                if (!k.containsKey("event") && !k.containsKey("type") && !k.containsKey("any_of")) {
+                    problem(m, "step '" + (name == null ? "?" : name) + "' needs 'event' (a track event name), 'type' (page, screen, ...) or 'any_of'");
+                }
+                matcher = readMatcher(m, null, names.bindable);
+            }
+            boolean groupHead = inGroup && at.first;
+            if (groupHead && k.containsKey("contiguity")) {
+                problem(k.get("contiguity").getKeyNode(), "the first step of a group follows what comes before the group as the group says: put 'contiguity' on the group");
+            }
+            Contiguity contiguity = readContiguity(k, first, absent);
+            Duration within = null;
+            if (!absent && !first && !groupHead && !k.containsKey("within") && !patternWindow) {
+                problem(item, "step '" + (name == null ? "?" : name) + "' needs 'within: <duration>' (measured from the previous step), or the pattern a 'within', so that unfinished matches expire");
+            }
+            if (k.containsKey("within") && !absent) {
+                if (first) problem(k.get("within").getKeyNode(), "'within' on the first step has nothing to measure from; put it on a later step");
+                else if (groupHead) problem(k.get("within").getKeyNode(), "the first step of a group is timed from the event before it as the group says: put 'within' on the group");
+                within = duration(k.get("within").getValueNode());
+            }
+            PatternDefinition.Quantifier quantifier = absent ? PatternDefinition.Quantifier.ONCE : readQuantifier(k, names.bindable);
+            if (at.afterLeadingAbsence && quantifier.optional) optionalAfterLeadingAbsence(k);
+            if (first && quantifier.loops() && !patternWindow && at.count == 1) {
+                problem(item, "a repeated step on its own needs the pattern's 'within', so that unfinished matches expire");
+            }
+            return new StepDefinition(name == null ? "step" + before.size() : name, matcher, contiguity, within, absent, absentFor, quantifier, line(item));
+        }
+
+        private void optionalAfterLeadingAbsence(Map<String, NodeTuple> k) {
+            problem(k.get("optional").getKeyNode(), "the step after an absence at the start cannot be optional: the absence is"
+                    + " judged at that step's event, so the step must happen");
+        }
+
+        private Contiguity readContiguity(Map<String, NodeTuple> k, boolean first, boolean absent) {
+            Contiguity contiguity = Contiguity.FOLLOWED_BY;
+            if (k.containsKey("contiguity")) {
+                Node cn = k.get("contiguity").getValueNode();
+                String c = scalar(cn, "contiguity");
+                if (first) problem(k.get("contiguity").getKeyNode(), "the first step has no previous step; 'contiguity' does not apply");
+                if (c != null) {
+                    contiguity = null;
+                    for (Contiguity x : Contiguity.values()) if (x.yaml.equals(c)) contiguity = x;
+                    if (contiguity == null) {
+                        problem(cn, "contiguity '" + c + "' is not one of next, followed_by, followed_by_any" + didYouMean(c, Set.of("next", "followed_by", "followed_by_any")));
+                        contiguity = Contiguity.FOLLOWED_BY;
+                    }
+                    if (absent && contiguity == Contiguity.FOLLOWED_BY_ANY) {
+                        problem(cn, "an 'absent' step cannot be followed_by_any");
+                    }
+                }
+            }
+            return contiguity;
+        }
+
+        /**
+         * {@code group:}: two or more steps quantified together (Flink CEP's {@code GroupPattern}). The
+         * group takes {@code contiguity}, {@code within} (for its first step), {@code times},
+         * {@code one_or_more}, {@code optional} and {@code loop}; groups do not nest.
+         */
+        private StepDefinition readGroup(Node item, MappingNode m, Map<String, NodeTuple> k, String name, Place at, StepNames names,
+                                         boolean patternWindow, boolean inGroup) {
+            if (inGroup) {
+                problem(k.get("group").getKeyNode(), "a group inside a group is not supported: Flink CEP would copy the inner group's"
+                        + " steps for every repetition of the outer one; write the steps out, or quantify one group");
+            }
+            for (String clash : List.of("event", "type", "where", "any_of", "absent", "for")) {
+                if (k.containsKey(clash)) {
+                    problem(k.get(clash).getKeyNode(), "'" + clash + "' does not apply to a group; the steps inside 'group:' say which events they take");
+                }
+            }
+            if (k.containsKey("greedy")) problem(k.get("greedy").getKeyNode(), "'greedy' does not apply to a group: Flink CEP rejects it");
+            if (k.containsKey("until")) problem(k.get("until").getKeyNode(), "'until' does not apply to a group; put it on a repeated step inside it");
+            Contiguity contiguity = readContiguity(k, at.first, false);
+            Duration within = k.containsKey("within") ? duration(k.get("within").getValueNode()) : null;
+            if (!k.containsKey("within") && !at.first && !patternWindow) {
+                problem(item, "group '" + (name == null ? "?" : name) + "' needs 'within: <duration>' (its first step's, measured from the previous event), or the pattern a 'within', so that unfinished matches expire");
+            }
+            Map<String, NodeTuple> quantifierKeys = new LinkedHashMap<>(k);
+            quantifierKeys.remove("greedy");
+            quantifierKeys.remove("until");
+            PatternDefinition.Quantifier quantifier = readQuantifier(quantifierKeys, names.bindable);
+            if (at.afterLeadingAbsence && quantifier.optional) optionalAfterLeadingAbsence(k);
+            // at the start, the group's window can only time the repetitions after the first
+            if (at.first && k.containsKey("within") && !quantifier.loops()) {
+                problem(k.get("within").getKeyNode(), "'within' on a group at the start times each repetition from the one before;"
+                        + " this group does not repeat, so it has nothing to measure from");
+            } else if (at.first && quantifier.loops() && !patternWindow && !k.containsKey("within")) {
+                problem(item, "a repeated group at the start needs 'within' (from one repetition's last event to the next one's first)"
+                        + " or the pattern's 'within', so that unfinished matches expire");
+            }
+            List<StepDefinition> inner = new ArrayList<>();
+            Node g = k.get("group").getValueNode();
+            if (!(g instanceof SequenceNode seq) || seq.getValue().size() < 2) {
+                problem(g, "'group' is a list of two or more steps, repeated together (for one step, quantify the step itself)");
+            } else {
+                List<Node> items = seq.getValue();
+                for (int j = 0; j < items.size(); j++) {
+                    StepDefinition s = readStep(items.get(j), new Place(j == 0, j == items.size() - 1, items.size()), names, inner,
+                            patternWindow, true);
+                    if (s != null) inner.add(s);
+                }
+            }
+            if (inner.isEmpty()) inner.add(new StepDefinition("empty", new EventMatcher(null, null, List.of()), Contiguity.FOLLOWED_BY,
+                    null, false, null, PatternDefinition.Quantifier.ONCE, line(item)));
+            return new StepDefinition(name == null ? "group" : name, null, contiguity, within, false, null, quantifier, line(item), inner);
         }
 
         private PatternDefinition.Quantifier readQuantifier(Map<String, NodeTuple> k, Set<String> names) {

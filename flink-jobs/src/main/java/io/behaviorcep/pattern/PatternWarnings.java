@@ -19,8 +19,14 @@ public final class PatternWarnings {
     public static List<PatternProblem> of(PatternDefinition d) {
         List<PatternProblem> out = new ArrayList<>();
         String[] lines = d.text() == null ? new String[0] : d.text().split("\n", -1);
+        for (StepDefinition g : d.steps) {
+            if (g.isGroup() && g.loops() && g.quantifier.inner == Contiguity.FOLLOWED_BY_ANY) {
+                out.add(warning(d, lines, g, "loop:", "group '" + g.name + "' repeats with loop: followed_by_any: every combination of its"
+                        + " rounds is a partial match, so they multiply with each round"));
+            }
+        }
         StepDefinition prev = null;
-        for (StepDefinition s : d.steps) {
+        for (StepDefinition s : d.flatSteps()) {
             if (s.loops() && s.quantifier.inner == Contiguity.FOLLOWED_BY_ANY) {
                 out.add(warning(d, lines, s, "loop:", "step '" + s.name + "' repeats with loop: followed_by_any: every combination of its events"
                         + " is a partial match, so they double with each matching event"));

@@ -39,7 +39,7 @@ import java.util.Set;
  * </pre>
  */
 final class TraitsFileReader {
-    static final Set<String> FILE_KEYS = Set.of("kind", "description", "owner", "params", "traits");
+    static final Set<String> FILE_KEYS = Set.of("kind", "description", "owner", "params", "traits", "examples");
     static final Set<String> TRAIT_KEYS = Set.of("id", "description", "function", "event", "where", "property", "window", "since");
     /** File names read as traits files even without {@code kind: traits}. */
     static final Set<String> FILE_NAMES = Set.of("traits.yaml", "traits.yml");
@@ -71,6 +71,10 @@ final class TraitsFileReader {
                 TraitDefinition t = readTrait(item);
                 if (t != null) traits.add(t);
             }
+        }
+        if (k.containsKey("examples")) {
+            Set<String> ids = new java.util.TreeSet<>(r.traitIdPositions.keySet());
+            r.traitExamples = new ExampleReader(r, Set.of()).traits(ids).read(k.get("examples").getValueNode());
         }
         return traits;
     }

@@ -369,10 +369,15 @@ public final class PatternSetDiff {
      * the steps' names and order, which are absences, and each quantifier's shape.
      */
     public static String stepShape(PatternDefinition d) {
+        return stepShape(d.steps);
+    }
+
+    private static String stepShape(List<PatternDefinition.StepDefinition> steps) {
         List<String> out = new ArrayList<>();
-        for (PatternDefinition.StepDefinition s : d.steps) {
+        for (PatternDefinition.StepDefinition s : steps) {
             PatternDefinition.Quantifier q = s.quantifier;
             StringBuilder b = new StringBuilder(s.name);
+            if (s.isGroup()) b.append(" group [").append(stepShape(s.group)).append("]");
             if (s.absent) b.append(" absent");
             if (q.min != 1 || q.max != 1) b.append(" ").append(q.min).append("..").append(q.max < 0 ? "" : String.valueOf(q.max));
             if (q.optional) b.append(" optional");

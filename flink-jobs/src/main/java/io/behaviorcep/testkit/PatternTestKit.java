@@ -7,6 +7,7 @@ import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.Example;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.TraitDefinition;
+import io.behaviorcep.pattern.TraitsFile;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.policy.PolicyDefinition;
 import io.behaviorcep.policy.PolicyExample;
@@ -79,7 +80,82 @@ public final class PatternTestKit {
         for (ThresholdSegmentFile f : loaded.segmentFiles()) {
             if (!f.examples.isEmpty()) results.addAll(run(f, loaded.traits()));
         }
+        for (TraitsFile f : loaded.traitsFiles()) {
+            if (!f.examples.isEmpty()) results.addAll(run(f, loaded.traits()));
+        }
         return results;
+    }
+
+    /**
+     * The examples of a traits file, run through the real job with the folder's traits and the file's
+     * {@link TraitsFile#probe() probe}, a pattern whose alert on every event carries the traits as the
+     * profile has them on that event. An example's {@code expect: traits:} entries are compared with
+     * the user's last event at each {@code at}.
+     */
+    public static List<Result> run(TraitsFile file, List<TraitDefinition> traits) throws Exception {
+        PatternDefinition probe = file.probe();
+        InMemoryIO io = execute(file.examples, List.of(probe), List.of(), traits, "trait examples: " + file.source, Map.of());
+        try {
+            List<Result> results = new ArrayList<>();
+            for (int x = 0; x < file.examples.size(); x++) {
+                Example ex = file.examples.get(x);
+                String diff = compareTraits(ex, x, io.alerts());
+                results.add(new Result(probe, ex, diff.isEmpty(), diff));
+            }
+            return results;
+        } finally {
+            io.clear();
+        }
+    }
+
+    /** Each expected set of trait values against the probe's payload on the user's last event at that time. */
+    private static String compareTraits(Example ex, int x, List<Alert> allAlerts) throws Exception {
+        if (ex.traits() == null) return "";
+        String prefix = "ex" + x + ":";
+        long t0 = T0.toEpochMilli();
+        Map<String, Integer> indexById = new HashMap<>();
+        for (int i = 0; i < ex.events.size(); i++) indexById.put(messageIdOf(x, ex.events.get(i), i), i);
+        // user and time -> the probe's payload on the last event then (events of one time in the order written)
+        Map<String, JsonNode> last = new HashMap<>();
+        Map<String, Integer> lastIndex = new HashMap<>();
+        for (Alert a : allAlerts) {
+            if (!a.userId.startsWith(prefix) || !a.patternId.equals(TraitsFile.PROBE)) continue;
+            String key = a.userId.substring(prefix.length()) + "@" + (a.detectedAt - t0);
+            int index = indexById.getOrDefault(OutputJson.MAPPER.readTree(a.matchedJson).path("event").path(0).path("message_id").asText(), -1);
+            if (index >= lastIndex.getOrDefault(key, -1)) {
+                lastIndex.put(key, index);
+                last.put(key, OutputJson.MAPPER.readTree(a.payloadJson));
+            }
+        }
+        StringBuilder diff = new StringBuilder();
+        for (Example.ExpectedTraits t : ex.traits()) {
+            String at = "at " + Durations.formatOffset(t.at()) + "  user " + t.user();
+            JsonNode payload = last.get(t.user() + "@" + t.at());
+            if (payload == null) {
+                diff.append("    - no event of user ").append(t.user()).append(" at ").append(Durations.formatOffset(t.at()))
+                        .append(": traits are read as of an event\n");
+                continue;
+            }
+            for (Map.Entry<String, String> v : t.values().entrySet()) {
+                JsonNode actual = payload.get(v.getKey());
+                String shown = actual == null || actual.isNull() ? "null" : actual.asText();
+                if (!sameValue(v.getValue(), shown)) {
+                    diff.append("    - ").append(at).append("  ").append(v.getKey()).append(": expected ").append(v.getValue())
+                            .append(", was ").append(shown).append('\n');
+                }
+            }
+        }
+        return diff.length() == 0 ? "" : "  traits:\n" + diff;
+    }
+
+    /** Numbers compare as numbers (2 and 2.0 are one value), anything else as text; null is a missing value. */
+    private static boolean sameValue(String expected, String actual) {
+        if (expected.equals(actual)) return true;
+        try {
+            return new java.math.BigDecimal(expected).compareTo(new java.math.BigDecimal(actual)) == 0;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     public static List<Result> run(PatternDefinition pattern) throws Exception {

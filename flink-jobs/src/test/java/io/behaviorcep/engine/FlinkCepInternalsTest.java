@@ -54,10 +54,15 @@ class FlinkCepInternalsTest {
         FEATURES.put("absent-next-then-step", "  - {name: a, event: Product Viewed}\n  - {name: g, absent: {event: Page}, contiguity: next}\n  - {name: c, event: Checkout Started, within: 5m}\n");
         FEATURES.put("absent-next-at-end", "  - {name: a, event: Product Viewed}\n  - {name: g, absent: {event: Page}, contiguity: next, for: 5m}\n");
         FEATURES.put("absent-at-end-after-loop", "  - {name: v, event: Product Viewed}\n  - {name: a, event: Product Added, times: 2, within: 10m}\n  - {name: none, absent: {event: Checkout Started}, for: 10m}\n");
+        FEATURES.put("group-times", "  - {name: x, event: Checkout Started}\n  - name: g\n    times: 2\n    within: 9m\n    group:\n      - {name: v, event: Product Viewed}\n      - {name: a, event: Product Added, within: 5m}\n  - {name: z, event: Order Completed, within: 7m}\n");
+        FEATURES.put("group-first-one-or-more", "  - name: g\n    one_or_more: true\n    within: 9m\n    group:\n      - {name: v, event: Product Viewed}\n      - {name: a, event: Product Added, within: 5m}\n  - {name: z, event: Order Completed, within: 7m}\n");
+        FEATURES.put("group-optional-inner-loop", "  - {name: x, event: Checkout Started}\n  - name: g\n    optional: true\n    within: 9m\n    group:\n      - {name: v, event: Product Viewed}\n      - {name: a, event: Product Added, times: 1..2, within: 5m}\n  - {name: z, event: Order Completed, within: 7m}\n");
+        FEATURES.put("group-absent-inside-next-consecutive", "  - {name: x, event: Checkout Started}\n  - name: g\n    contiguity: next\n    times: 2\n    loop: next\n    within: 9m\n    group:\n      - {name: v, event: Product Viewed}\n      - {name: n, absent: {event: Page}}\n      - {name: a, event: Product Added, within: 5m}\n");
         FEATURES.put("pattern-window", "  - {name: a, event: Product Viewed, one_or_more: true}\n  - {name: b, event: Product Added, within: 5m}\n");
     }
 
-    static final Map<String, String> PATTERN_LEVEL = Map.of("pattern-window", "within: 1h\nafter_match: skip_past_last_event\n");
+    static final Map<String, String> PATTERN_LEVEL = Map.of("pattern-window", "within: 1h\nafter_match: skip_past_last_event\n",
+            "group-first-one-or-more", "within: 1h\n");
 
     static List<PatternDefinition> corpus() {
         List<PatternDefinition> defs = new ArrayList<>(Repo.shippedPatterns());
@@ -71,6 +76,9 @@ class FlinkCepInternalsTest {
         return defs;
     }
 
+    /** Flink CEP's name of the state a repeated group returns to between repetitions (its GroupPattern's name). */
+    static final String GROUP_STATE = "GroupPattern";
+
     static String upgradeMessage(String what) {
         return "Flink " + EnvironmentInformation.getVersion() + " changed what the pattern engine relies on from Flink CEP's"
                 + " internal compiler (io.behaviorcep.engine.FlinkCepInternals): " + what;
@@ -80,9 +88,14 @@ class FlinkCepInternalsTest {
     void theWindowsTakenFromTheDefinitionsAreTheOnesFlinksNfaApplies() throws Exception {
         for (PatternDefinition def : corpus()) {
             NFA<BehaviorEvent> nfa = NFACompiler.compileFactory(CepPatternCompiler.compile(def), false).createNFA();
-            assertThat(CepPatternCompiler.previousEventWindows(def))
+            Map<String, Long> engineWindows = new java.util.HashMap<>();
+            for (StateGraph.Node s : new CompiledPattern(def).info.values()) {
+                // a run never waits in a stop state: its window cannot matter
+                if (s.window > 0 && !s.stop) engineWindows.put(s.name, s.window);
+            }
+            assertThat(engineWindows)
                     .as(upgradeMessage("the per-state windows of pattern " + def.id + " (NFA.windowTimes) are no longer "
-                            + "CepPatternCompiler.previousEventWindows"))
+                            + "CepPatternCompiler.previousEventWindows by each state's step"))
                     .isEqualTo(windowTimesOf(nfa));
             assertThat(CepPatternCompiler.firstEventWindow(def))
                     .as(upgradeMessage("the pattern-wide window of " + def.id + " (NFA.getWindowTime)"))
@@ -95,11 +108,15 @@ class FlinkCepInternalsTest {
         for (PatternDefinition def : corpus()) {
             List<StateGraph.Node> states = FlinkCepInternals.compile(CepPatternCompiler.compile(def), name -> 0);
             Set<String> steps = new HashSet<>();
-            for (PatternDefinition.StepDefinition s : def.steps) steps.add(s.name);
+            for (PatternDefinition.StepDefinition s : def.flatSteps()) steps.add(s.name);
+            boolean groups = def.steps.stream().anyMatch(PatternDefinition.StepDefinition::isGroup);
             assertThat(states.stream().filter(s -> s.isFinal).count()).as(upgradeMessage(def.id + ": one final state")).isEqualTo(1);
             assertThat(states.stream().filter(s -> s.start).count()).as(upgradeMessage(def.id + ": a start state")).isPositive();
             for (StateGraph.Node s : states) {
-                if (!s.isFinal) {
+                if (groups && s.step.equals(GROUP_STATE)) {
+                    assertThat(s.edges()).as(upgradeMessage(def.id + ": the state between repetitions of a group only proceeds"))
+                            .allMatch(e -> e.action() == StateGraph.Action.PROCEED);
+                } else if (!s.isFinal) {
                     assertThat(steps).as(upgradeMessage(def.id + ": state " + s.name + " names its step (NFAStateNameHandler)")).contains(s.step);
                 }
                 for (StateGraph.Edge e : s.edges()) {

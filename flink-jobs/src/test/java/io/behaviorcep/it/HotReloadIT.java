@@ -343,8 +343,12 @@ class HotReloadIT {
         write("repeat-view-no-purchase.yaml", sameVersion);
         // threshold segments and traits in the same batch: a new segments file reading the shipped
         // cart_value and a new trait (which starts empty at A)
-        write("traits.yaml", Files.readString(patterns.resolve("traits.yaml"))
-                + "  - {id: adds_24h, function: count, event: Product Added, window: 24h}\n");
+        // one more trait, at the end of the traits list (the shipped file's examples follow it)
+        String shippedTraits = Files.readString(patterns.resolve("traits.yaml"));
+        String addedTrait = "  - {id: adds_24h, function: count, event: Product Added, window: 24h}\n";
+        int examples = shippedTraits.indexOf("\nexamples:");
+        write("traits.yaml", examples < 0 ? shippedTraits + addedTrait
+                : shippedTraits.substring(0, examples + 1) + addedTrait + shippedTraits.substring(examples + 1));
         write("hr-segments.yaml", """
                 kind: segments
                 segments:

@@ -336,7 +336,7 @@ class PatternLoaderTest {
     }
 
     @Test
-    void absentAsTheFirstStep() {
+    void absentAsTheFirstStepNeedsAWindowAndStartsTheSequenceWithTheNextStep() {
         String yaml = replace(VALID, """
                   - name: viewed
                     event: Product Viewed
@@ -348,8 +348,10 @@ class PatternLoaderTest {
                     event: Product Viewed
                     within: 1h
                 """);
-        PatternProblem p = problem(load(yaml), "first step cannot be 'absent'");
-        assertAt(p, at(yaml, "name: nothing_first"));
+        // an absence at the start is judged in a window before the next step, which then is the first step
+        PatternLoader.Result r = load(yaml);
+        assertAt(problem(r, "an 'absent' step at the start needs 'for: <duration>'"), at(yaml, "absent:"));
+        assertAt(problem(r, "'within' on the first step has nothing to measure from"), at(yaml, "within: 1h"));
     }
 
     @Test

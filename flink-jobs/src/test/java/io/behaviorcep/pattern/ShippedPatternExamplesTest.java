@@ -36,6 +36,25 @@ class ShippedPatternExamplesTest {
         assertThat(results).hasSizeGreaterThanOrEqualTo(25);
     }
 
+    /**
+     * patterns/language/: pattern files that show language features (step groups, a leading absence)
+     * outside the job's folder, so that the shipped set the job runs stays as it is.
+     */
+    @Test
+    void theLanguageFeaturePatternsHaveExamplesAndTheyPass() throws Exception {
+        PatternLoader.Result loaded = PatternLoader.load(Repo.patterns().resolve("language"));
+        assertThat(loaded.problems()).isEmpty();
+        assertThat(loaded.patterns()).extracting(p -> p.id).contains("repeat-add-no-order", "cold-checkout");
+        for (PatternDefinition p : loaded.patterns()) {
+            assertThat(p.examples).as("examples of " + p.id).hasSizeGreaterThanOrEqualTo(3);
+        }
+        List<PatternTestKit.Result> results = PatternTestKit.run(loaded.patterns(), loaded.traits());
+        String failures = results.stream().filter(r -> !r.passed()).map(r -> "FAIL " + r.title() + "\n" + r.diff())
+                .collect(Collectors.joining("\n"));
+        System.out.println(results.size() + " language examples run, " + results.stream().filter(PatternTestKit.Result::passed).count() + " passed");
+        assertThat(failures).as("failing examples").isEmpty();
+    }
+
     @Test
     void theShippedThresholdSegmentsHaveExamplesAndTheyPass() throws Exception {
         PatternLoader.Result loaded = PatternLoader.load(Repo.patterns());
@@ -49,6 +68,53 @@ class ShippedPatternExamplesTest {
         System.out.println(results.size() + " segment examples run, " + results.stream().filter(PatternTestKit.Result::passed).count() + " passed");
         assertThat(failures).as("failing examples").isEmpty();
         assertThat(results).hasSizeGreaterThanOrEqualTo(9);
+    }
+
+    @Test
+    void theShippedTraitsHaveExamplesAndTheyPass() throws Exception {
+        PatternLoader.Result loaded = PatternLoader.load(Repo.patterns());
+        assertThat(loaded.problems()).isEmpty();
+        assertThat(loaded.traitsFiles()).isNotEmpty();
+        List<PatternTestKit.Result> results = new java.util.ArrayList<>();
+        for (TraitsFile f : loaded.traitsFiles()) {
+            assertThat(f.examples).as("examples of " + f.source).hasSizeGreaterThanOrEqualTo(3);
+            results.addAll(PatternTestKit.run(f, loaded.traits()));
+        }
+        String failures = results.stream().filter(r -> !r.passed()).map(r -> "FAIL " + r.title() + "\n" + r.diff())
+                .collect(Collectors.joining("\n"));
+        System.out.println(results.size() + " trait examples run, " + results.stream().filter(PatternTestKit.Result::passed).count() + " passed");
+        assertThat(failures).as("failing examples").isEmpty();
+        assertThat(results).hasSizeGreaterThanOrEqualTo(4);
+    }
+
+    @Test
+    void theKitReportsAWrongTraitExpectationAsAFailureWithADiff() throws Exception {
+        String yaml = """
+                kind: traits
+                traits:
+                  - {id: adds, function: count, event: Product Added, window: 1h}
+                  - {id: last_price, function: last, event: Product Added, property: properties.price, window: 1h}
+                examples:
+                  - name: wrong on purpose
+                    events:
+                      - {at: 0m, event: Product Added, properties: {price: 5}}
+                      - {at: 10m, event: Product Added, properties: {price: 6}}
+                      - {at: 30m, type: page, name: Home}
+                    expect:
+                      traits:
+                        - {at: 10m, adds: 3, last_price: 6}
+                        - {at: 20m, adds: 2}
+                        - {at: 30m, adds: 2, last_price: missing}
+                """;
+        PatternLoader.Result loaded = PatternLoader.loadString("self-check-traits.yaml", yaml);
+        assertThat(loaded.problems()).isEmpty();
+        PatternTestKit.Result r = PatternTestKit.run(loaded.traitsFiles().get(0), loaded.traits()).get(0);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.title()).isEqualTo("self-check-traits.yaml:6 traits: \"wrong on purpose\"");
+        assertThat(r.diff()).contains("at +10m  user user  adds: expected 3, was 2")
+                .contains("no event of user user at +20m")
+                .contains("at +30m  user user  last_price: expected null, was 6")
+                .doesNotContain("last_price: expected 6");
     }
 
     @Test

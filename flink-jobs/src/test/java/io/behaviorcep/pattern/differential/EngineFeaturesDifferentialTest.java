@@ -191,6 +191,85 @@ class EngineFeaturesDifferentialTest {
                   - {name: a, event: Product Added}
                   - {name: none, absent: {any_of: [{event: Order Completed}, {event: Checkout Started}]}, for: 15m}
                 """);
+        // step groups (Flink CEP's GroupPattern): the engine runs the graph Flink compiles for them
+        FEATURES.put("group-times", """
+                within: 3h
+                steps:
+                  - name: g
+                    times: 2
+                    group:
+                      - {name: v, event: Product Viewed}
+                      - {name: a, event: Product Added, within: 30m}
+                  - {name: c, event: Product Added, within: 1h, where: [properties.product_id != a.properties.product_id]}
+                """);
+        FEATURES.put("group-first-one-or-more", """
+                within: 1h
+                steps:
+                  - name: g
+                    one_or_more: true
+                    within: 15m
+                    group:
+                      - {name: v, event: Product Viewed}
+                      - {name: a, event: Product Added, within: 10m, where: [properties.product_id == v.properties.product_id]}
+                  - {name: c, event: Checkout Started}
+                """);
+        FEATURES.put("group-optional", """
+                within: 1h
+                steps:
+                  - {name: v, event: Product Viewed}
+                  - name: g
+                    optional: true
+                    group:
+                      - {name: a, event: Product Added}
+                      - {name: c, event: Checkout Started}
+                  - {name: o, event: Order Completed}
+                """);
+        FEATURES.put("group-absent-inside", """
+                within: 1h
+                steps:
+                  - {name: c, event: Checkout Started}
+                  - name: g
+                    times: 2
+                    group:
+                      - {name: v, event: Product Viewed}
+                      - {name: gap, absent: {event: Page}}
+                      - {name: a, event: Product Added}
+                """);
+        FEATURES.put("group-any-then-absent-end", """
+                steps:
+                  - {name: c, event: Checkout Started}
+                  - name: g
+                    contiguity: followed_by_any
+                    times: 2
+                    within: 30m
+                    group:
+                      - {name: v, event: Product Viewed}
+                      - {name: a, event: Product Added, within: 10m}
+                  - {name: none, absent: {event: Order Completed}, for: 15m}
+                """);
+        FEATURES.put("group-next-consecutive", """
+                within: 30m
+                steps:
+                  - {name: v, event: Product Viewed}
+                  - name: g
+                    contiguity: next
+                    times: 1..2
+                    loop: next
+                    group:
+                      - {name: a, event: Product Added}
+                      - {name: c, event: Checkout Started, contiguity: next}
+                """);
+        FEATURES.put("group-skip-past-last", """
+                within: 1h
+                after_match: skip_past_last_event
+                steps:
+                  - {name: v, event: Product Viewed}
+                  - name: g
+                    times: 2..
+                    group:
+                      - {name: a, event: Product Added}
+                      - {name: c, event: Product Viewed}
+                """);
         FEATURES.put("price-aggregate", """
                 within: 30m
                 steps:
