@@ -1,6 +1,7 @@
 package io.behaviorcep.engine;
 
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.BehaviorEventSerializer;
 
 import org.apache.flink.api.common.typeutils.CompositeTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -18,7 +19,9 @@ import java.util.PriorityQueue;
 
 /**
  * Writes a user's engine state with every event once, however many runs and patterns share it,
- * and runs as indexes into it. Events go through their own serializer ({@code BehaviorEventSerializer}),
+ * and runs as indexes into it. An event's profile snapshot (about half its bytes) is written only
+ * for the events that end a run: no one reads the profile of an earlier bound event again, so the
+ * restored state has none there (issue #16, engine state per user). Events go through their own serializer ({@code BehaviorEventSerializer}),
  * whose snapshot is nested in this one's, so a savepoint restores after the event's layout or the
  * profile gain fields.
  *
@@ -101,15 +104,28 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
         List<PathNode> nodes = new ArrayList<>();
         IdentityHashMap<BehaviorEvent, Integer> eventIndex = new IdentityHashMap<>();
         List<BehaviorEvent> eventList = new ArrayList<>();
+        // the events that end a run: the only ones whose profile is read again (a match's or a
+        // timeout's profile is its latest bound event's; conditions and payloads read the profile of
+        // the event at hand, and only fields of earlier events)
+        java.util.Set<BehaviorEvent> latest = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         for (PatternRuns r : s.patterns.values()) {
-            for (Run run : r.partial) collect(run.path, nodeIndex, nodes, eventIndex, eventList);
-            for (Run run : r.completed) collect(run.path, nodeIndex, nodes, eventIndex, eventList);
+            for (Run run : r.partial) {
+                collect(run.path, nodeIndex, nodes, eventIndex, eventList);
+                if (run.path != null) latest.add(run.path.event);
+            }
+            for (Run run : r.completed) {
+                collect(run.path, nodeIndex, nodes, eventIndex, eventList);
+                if (run.path != null) latest.add(run.path.event);
+            }
         }
         out.writeLong(s.lastTs);
         out.writeInt(s.lastSeq);
         out.writeLong(s.timerAt);
         out.writeInt(eventList.size());
-        for (BehaviorEvent e : eventList) events.serialize(e, out);
+        for (BehaviorEvent e : eventList) {
+            if (events instanceof BehaviorEventSerializer b) b.serialize(e, latest.contains(e), out);
+            else events.serialize(e, out);
+        }
         out.writeInt(nodes.size());
         for (PathNode n : nodes) {
             out.writeUTF(n.step);

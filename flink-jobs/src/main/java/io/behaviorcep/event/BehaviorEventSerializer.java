@@ -93,6 +93,16 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
 
     @Override
     public void serialize(BehaviorEvent e, DataOutputView out) throws IOException {
+        serialize(e, true, out);
+    }
+
+    /**
+     * The event as {@link #serialize(BehaviorEvent, DataOutputView)} writes it, but without its profile
+     * snapshot unless {@code withProfile}: for state that keeps events whose profile is never read again
+     * (the pattern engine's bound events other than the latest of a run). Read back by
+     * {@link #deserialize(DataInputView)}, with a null profile.
+     */
+    public void serialize(BehaviorEvent e, boolean withProfile, DataOutputView out) throws IOException {
         writeString(e.messageId, out);
         writeString(e.userKey, out);
         writeString(e.userId, out);
@@ -102,8 +112,9 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
         out.writeLong(e.timestamp);
         writeMap(e.properties, out);
         writeMap(e.context, out);
-        out.writeBoolean(e.profile != null);
-        if (e.profile != null) profiles.serialize(e.profile, out);
+        boolean profile = withProfile && e.profile != null;
+        out.writeBoolean(profile);
+        if (profile) profiles.serialize(e.profile, out);
         if (layout >= 2) {
             // one byte on almost every event: only a replayed one carries the time
             out.writeBoolean(e.stitched());

@@ -1,11 +1,8 @@
 package io.behaviorcep.event;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -13,8 +10,6 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
-import java.util.Iterator;
-import java.util.Map;
 
 /**
  * Per-user ingestion hygiene: drops repeats of a messageId already seen (keep the first), and
@@ -34,13 +29,15 @@ import java.util.Map;
  * function keeps their state and timers, counts and routes.
  *
  * <p>Bounded per user ({@code events.dedup-max-ids-per-user}): the TTL alone lets one user who sends
- * a million ids in a day hold a million ids. Each user's id count is kept next to the ids; an id that
+ * a million ids in a day hold a million ids. An id that
  * would take a user past the bound first forgets the user's oldest ids, a sixteenth of the bound at
- * once (one scan of the user's ids per sixteenth of the bound, not per event). A repeat of a forgotten
+ * once (one sort of the user's ids per sixteenth of the bound, not per event). A repeat of a forgotten
  * id then passes as new: counter {@code dedupIdsForgotten} counts the unexpired ids forgotten so, the
- * most repeats that can pass because of the bound. Never fails, never touches other users. An id
- * longer than {@value SeenIds#MAX_KEPT_ID_CHARS} characters (Segment's are 36; the parser allows 64 KiB) is
- * remembered as {@code #} and its SHA-256, so each remembered id costs at most ~70 bytes of its own.
+ * most repeats that can pass because of the bound. Never fails, never touches other users. Each id
+ * is remembered by its 64-bit fingerprint, so it costs about 12 bytes of state whatever its length
+ * (Segment's are 36 characters; the parser allows 64 KiB). A user's ids are one state value
+ * ({@link SeenIdSet}, written by {@link SeenIdSetSerializer}): read once per event, written once per
+ * first sighting.
  *
  * <p>Privacy: the user's seen ids are forgotten when an erasure from the control topic, or their
  * erasure event (only set with {@code privacy.controls-from-events}), passes; rows of the suppression
@@ -52,20 +49,17 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     public static final OutputTag<DeadLetter> FAILED = new OutputTag<>("dedup-processing-failed") {};
     /** The step's name in the dead letters: the operator's. */
     public static final String STEP = "Dedup & late routing";
-    /** The state of the seen ids: message id to the processing time it was first seen. */
-    public static final String SEEN_STATE = "seen-message-id-times";
+    /** The state of the seen ids: one {@link SeenIdSet} per user (fingerprints, first-seen times, sweep time). */
+    public static final String SEEN_STATE = "seen-message-ids";
 
     private final Duration dedupTtl;
     private final int maxIdsPerUser;
     /** Track event name that erases the user; null for none. */
     private final String erasureEvent;
     private transient SeenIds seenIds;
-    private transient KeyedSeenIds userState;
-    private transient MapState<String, Long> seen;
-    /** When the user's sweep timer fires; absent: no ids, no timer. */
-    private transient ValueState<Long> sweepAt;
-    /** How many ids {@link #seen} holds; absent while sweepAt is (no ids), or for state written without it. */
-    private transient ValueState<Integer> idsHeld;
+    private transient Timers timers;
+    /** The user's ids; absent: none, and no sweep timer. */
+    private transient ValueState<SeenIdSet> seen;
     private transient Counter forgotten;
     private transient Counter duplicates;
     private transient Counter late;
@@ -100,17 +94,15 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IngestFilter.class);
     private final double lateWarningShare;
 
-    public static MapStateDescriptor<String, Long> seenDescriptor() {
-        return new MapStateDescriptor<>(SEEN_STATE, Types.STRING, Types.LONG);
+    public static ValueStateDescriptor<SeenIdSet> seenDescriptor() {
+        return new ValueStateDescriptor<>(SEEN_STATE, SeenIdSetSerializer.INSTANCE);
     }
 
     @Override
     public void open(OpenContext ctx) {
         seenIds = new SeenIds(dedupTtl.toMillis(), maxIdsPerUser);
-        seen = getRuntimeContext().getMapState(seenDescriptor());
-        sweepAt = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-sweep-at", Types.LONG));
-        idsHeld = getRuntimeContext().getState(new ValueStateDescriptor<>("seen-message-ids-count", Types.INT));
-        userState = new KeyedSeenIds();
+        seen = getRuntimeContext().getState(seenDescriptor());
+        timers = new Timers();
         forgotten = getRuntimeContext().getMetricGroup().counter("dedupIdsForgotten");
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicatesDropped");
         late = getRuntimeContext().getMetricGroup().counter("lateEvents");
@@ -141,19 +133,20 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
     private void filter(BehaviorEvent e, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         if (io.behaviorcep.privacy.PrivacyRules.isInternalRecord(e)) {
             // applied when it arrives: never late, never a duplicate; a control erasure forgets the seen ids
-            if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e) || io.behaviorcep.privacy.PrivacyRules.isRetire(e)) {
-                seenIds.forgetUser(userState.at(ctx.timerService()));
-            }
+            if (io.behaviorcep.privacy.PrivacyRules.isControlErasure(e) || io.behaviorcep.privacy.PrivacyRules.isRetire(e)) forgetUser(ctx);
             out.collect(e);
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        SeenIds.Sighting sighting = seenIds.see(userState.at(ctx.timerService()), e.messageId, now);
+        SeenIdSet ids = seen.value();
+        if (ids == null) ids = new SeenIdSet();
+        SeenIds.Sighting sighting = seenIds.see(ids, timers.at(ctx.timerService()), e.messageId, now);
         if (e.stitched()) {
             // replayed by identity stitching: its id is remembered for the user, but it is neither a
             // repeat (the anonymous id saw it, not the user) nor late (it is history, replayed on purpose).
             // Ahead of the watermark the anonymous id never acted on it (its retirement dropped it while it
             // waited for the watermark): for the user it is an ordinary new event
+            if (!sighting.repeat()) store(ids);
             if (sighting.forgottenUnexpired() > 0) forgotten.inc(sighting.forgottenUnexpired());
             out.collect(e.timestamp > ctx.timerService().currentWatermark() ? e.unstitched() : e);
             return;
@@ -162,6 +155,7 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             duplicates.inc();
             return;
         }
+        store(ids);
         if (sighting.forgottenUnexpired() > 0) forgotten.inc(sighting.forgottenUnexpired());
         long watermark = ctx.timerService().currentWatermark();
         boolean isLate = e.timestamp <= watermark;
@@ -172,85 +166,53 @@ public class IngestFilter extends KeyedProcessFunction<String, BehaviorEvent, Be
             ctx.output(LATE, e);
             return;
         }
-        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) seenIds.forgetUser(userState.at(ctx.timerService()));
+        if (erasureEvent != null && "track".equals(e.type) && erasureEvent.equals(e.event)) forgetUser(ctx);
         out.collect(e);
+    }
+
+    private void forgetUser(Context ctx) throws Exception {
+        SeenIdSet ids = seen.value();
+        if (ids == null) return;
+        seenIds.forgetUser(ids, timers.at(ctx.timerService()));
+        seen.clear();
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
         try {
-            seenIds.sweep(userState.at(ctx.timerService()), timestamp);
+            SeenIdSet ids = seen.value();
+            if (ids == null || ids.sweepAt() != timestamp) return; // not this user's sweep (erased since)
+            seenIds.sweep(ids, timers.at(ctx.timerService()), timestamp);
+            store(ids);
         } catch (RuntimeException ex) {
             if (!StepFailure.isRecordFault(ex)) throw ex;
             ctx.output(FAILED, failures.count(StepFailure.ofTimer(STEP, null, 0, ctx.getCurrentKey(), timestamp, ex), ex));
         }
     }
 
-    /** The current user's seen ids in keyed state, and their sweep timer among the processing-time timers. */
-    private final class KeyedSeenIds implements SeenIds.UserState {
+    /** The user's sweep timer among the processing-time timers of the record or timer at hand. */
+    private static final class Timers implements SeenIds.SweepTimers {
         private TimerService timers;
 
-        /** This state with the timers of the record or timer at hand. */
-        KeyedSeenIds at(TimerService timers) {
+        Timers at(TimerService timers) {
             this.timers = timers;
             return this;
         }
 
         @Override
-        public Long firstSeen(String id) throws Exception {
-            return seen.get(id);
-        }
-
-        @Override
-        public void remember(String id, long firstSeen) throws Exception {
-            seen.put(id, firstSeen);
-        }
-
-        @Override
-        public void forget(String id) throws Exception {
-            seen.remove(id);
-        }
-
-        @Override
-        public Iterator<Map.Entry<String, Long>> entries() throws Exception {
-            return seen.iterator();
-        }
-
-        @Override
-        public void forgetAll() {
-            seen.clear();
-        }
-
-        @Override
-        public Integer storedCount() throws Exception {
-            return idsHeld.value();
-        }
-
-        @Override
-        public void storeCount(Integer count) throws Exception {
-            if (count == null) idsHeld.clear();
-            else idsHeld.update(count);
-        }
-
-        @Override
-        public Long sweepAt() throws Exception {
-            return sweepAt.value();
-        }
-
-        @Override
-        public void scheduleSweep(long at) throws Exception {
+        public void schedule(long at) {
             timers.registerProcessingTimeTimer(at);
-            sweepAt.update(at);
         }
 
         @Override
-        public void cancelSweep(long at) {
+        public void cancel(long at) {
             timers.deleteProcessingTimeTimer(at);
         }
+    }
 
-        @Override
-        public void clearSweepAt() {
-            sweepAt.clear();
-        }
+    /** Stores the user's ids after a decision changed them: nothing at all once there are none. */
+    private void store(SeenIdSet ids) throws Exception {
+        if (ids.isEmpty()) seen.clear();
+        else seen.update(ids);
     }
 }

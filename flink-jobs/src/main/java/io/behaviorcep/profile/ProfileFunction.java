@@ -13,13 +13,10 @@ import io.behaviorcep.sink.OutputJson;
 import io.behaviorcep.trait.TraitSet;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
@@ -34,7 +31,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * Keeps each user's {@link ProfileState} and stamps every event with the profile as of that event,
@@ -63,16 +59,20 @@ import java.util.TreeMap;
  *       on arrival), and from events only with {@code privacy.controls-from-events}. The actions operator is told in-band ({@link KeyedPathRecords#actionsControl}), through the engine.</li>
  * </ul>
  *
- * <p>Waiting events are stored one state entry each, (timestamp, n) to event, with a count per
- * timestamp, so buffering an event writes that event only (a list per timestamp was rewritten whole on
- * every event, quadratic in a user's events at one timestamp on RocksDB). A user has at most
- * {@code profile.max-buffered-events-per-user} events waiting: one more goes to the dead-letter side
+ * <p>What the operator touches per event is one state value per user ({@link ProfileValue}, state
+ * {@value #STATE}): the profile, the events waiting for the watermark, the threshold memberships and
+ * the housekeeping time, read once and written once per event or timer (issue #16: on RocksDB every
+ * state access is a seek, and one value per concern beat ten accesses per event). The waiting events
+ * share one event-time timer, at the earliest of their instants, moved on after each drain. A user has
+ * at most {@code profile.max-buffered-events-per-user} events waiting, and at most
+ * {@code profile.max-buffered-events-per-instant} at one instant: one more goes to the dead-letter side
  * output {@link #BUFFER_FULL} (reason {@code USER_BUFFER_FULL}, counted) instead of being held, so a
  * user who floods one instant, or stamps events far ahead, costs bounded state and the watermark,
- * and everyone else, is unaffected.
+ * and everyone else, is unaffected. (On RocksDB each waiting event rewrites the user's value, so a
+ * flood up to the per-instant bound costs that user's task time quadratic in the bound, once.)
  *
- * <p>Every user has at most one timer besides those of events waiting for the watermark: the next
- * moment something is due (state {@code profile-cleanup-at}): the next threshold check, a delayed
+ * <p>Every user has at most one timer besides the waiting events' one: the next
+ * moment something is due ({@link ProfileValue#wakeAt}): the next threshold check, a delayed
  * profile record, dropping the rings of a user quiet for 30 days ({@link ProfileState#compact}), or
  * dropping the full profile at {@code lastSeen + retention}, rounded up to the hour. What stays then
  * is a {@link LifetimeRecord} (state {@code profile-lifetime}), until {@code lastSeen +
@@ -114,27 +114,18 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     /** The segments a {@link LifetimeRecord} decides, of those in effect: kept, and changed by time, while a user is gone. */
     private transient ThresholdEvaluator thresholdsWhileGone;
     private final SubtaskCounts held = new SubtaskCounts("profiles-held-count");
-    private transient ValueState<ProfileState> profile;
+    /** The user's profile, waiting events, memberships and housekeeping time ({@link ProfileValue}). */
+    private transient ValueState<ProfileValue> state;
+    /** The current user's value, read once at the start of each element or timer and written once at its end. */
+    private transient ProfileValue kept;
     /** What is remembered of a user past the retention, while {@link #profile} is empty. */
     private transient ValueState<LifetimeRecord> lifetime;
     /** The snapshot the last handled event got, and of which state object: see applyThresholds. */
     private transient ProfileSnapshot lastSnapshot;
     private transient ProfileState lastSnapshotOf;
-    /** The one housekeeping timer of the user (the name is from when it only cleaned up). */
-    private transient ValueState<Long> cleanupAt;
-    /** Events waiting as a list per timestamp, as state written before {@link #waitingEvents}: drained, never written. */
-    private transient MapState<Long, List<BehaviorEvent>> waiting;
-    /** Events waiting for the watermark: (timestamp, n) to event, n from 0 to the timestamp's count. */
-    private transient MapState<Tuple2<Long, Integer>, BehaviorEvent> waitingEvents;
-    /** Timestamp to how many of the user's events wait at it. */
-    private transient MapState<Long, Integer> waitingAt;
-    /** How many of the user's events wait in {@link #waitingEvents}; absent: none. */
-    private transient ValueState<Integer> waitingTotal;
     private transient Counter bufferFull;
     private transient Counter bufferFullByReason;
     private transient StepFailure.Tally failures;
-    /** Threshold segment id -> when the user entered it. */
-    private transient MapState<String, Long> thresholdMembers;
     private transient Counter consentDenied;
     private transient Counter suppressedDropped;
     private transient Counter optOuts;
@@ -155,16 +146,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     @Override
     public void open(OpenContext ctx) {
-        profile = getRuntimeContext().getState(new ValueStateDescriptor<>("profile", TypeInformation.of(ProfileState.class)));
+        state = getRuntimeContext().getState(stateDescriptor(
+                getRuntimeContext().createSerializer(TypeInformation.of(ProfileState.class)),
+                getRuntimeContext().createSerializer(TypeInformation.of(BehaviorEvent.class))));
         lifetime = getRuntimeContext().getState(new ValueStateDescriptor<>("profile-lifetime", TypeInformation.of(LifetimeRecord.class)));
-        cleanupAt = getRuntimeContext().getState(new ValueStateDescriptor<>("profile-cleanup-at", Long.class));
-        waiting = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting-for-watermark", Types.LONG,
-                Types.LIST(TypeInformation.of(BehaviorEvent.class))));
-        waitingEvents = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting", Types.TUPLE(Types.LONG, Types.INT),
-                TypeInformation.of(BehaviorEvent.class)));
-        waitingAt = getRuntimeContext().getMapState(new MapStateDescriptor<>("events-waiting-count", Types.LONG, Types.INT));
-        waitingTotal = getRuntimeContext().getState(new ValueStateDescriptor<>("events-waiting-total", Types.INT));
-        thresholdMembers = getRuntimeContext().getMapState(new MapStateDescriptor<>("threshold-segments", Types.STRING, Types.LONG));
         held.register(getRuntimeContext().getMetricGroup(), PROFILES_HELD, PROFILES_HELD);
         held.register(getRuntimeContext().getMetricGroup(), LIFETIME_RECORDS_HELD, LIFETIME_RECORDS_HELD);
         var metrics = getRuntimeContext().getMetricGroup();
@@ -179,6 +164,26 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         bufferFull = metrics.addGroup("dlq").counter(reason);
         bufferFullByReason = metrics.addGroup("reason", reason).counter("deadLetters");
         failures = new StepFailure.Tally(metrics, LOG);
+    }
+
+    /** The state of the user's {@link ProfileValue}. */
+    public static final String STATE = "profile-user";
+
+    public static ValueStateDescriptor<ProfileValue> stateDescriptor(TypeSerializer<ProfileState> profiles, TypeSerializer<BehaviorEvent> events) {
+        return new ValueStateDescriptor<>(STATE, new ProfileValueSerializer(profiles, events));
+    }
+
+    /** Reads the current user's value into {@link #kept}. */
+    private void load() throws Exception {
+        ProfileValue v = state.value();
+        kept = v == null ? new ProfileValue() : v;
+    }
+
+    /** Writes {@link #kept} back: nothing at all once it holds nothing. */
+    private void store() throws Exception {
+        if (kept.isEmpty()) state.clear();
+        else state.update(kept);
+        kept = null;
     }
 
     /** Called with every event as it is counted, in event-time order: a seam for tests to make one fail. */
@@ -219,10 +224,17 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     @Override
     public void processElement(BehaviorEvent event, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        if (io.behaviorcep.pattern.PatternChange.isDefinitionsRecord(event) || KeyedPathRecords.isPatternChange(event)) {
+            receive(event, ctx, out); // not a user's: no state
+            return;
+        }
+        load();
         try {
             receive(event, ctx, out);
         } catch (RuntimeException ex) {
             contain(ex, event, ctx);
+        } finally {
+            store();
         }
     }
 
@@ -252,22 +264,22 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         if (event.timestamp <= ctx.timerService().currentWatermark()) {
             // already behind the watermark (the ingest filter routes such events away; kept for safety)
             activateDefinitionsUpTo(event.timestamp);
-            ProfileState s = handle(profile.value(), event, ctx, out);
+            ProfileState s = handle(kept.profile, event, ctx, out);
             settle(s, event.timestamp, false, ctx);
             return;
         }
-        Integer total = waitingTotal.value();
-        int held = total == null ? 0 : total;
-        Integer at = waitingAt.get(event.timestamp);
-        int n = at == null ? 0 : at;
+        int held = kept.waitingTotal;
+        int n = kept.waitingAt(event.timestamp);
         if (held >= options.maxBufferedEvents || n >= options.maxBufferedAtOneInstant) {
             refuse(event, held, n, ctx);
             return;
         }
-        if (n == 0) ctx.timerService().registerEventTimeTimer(event.timestamp);
-        waitingEvents.put(Tuple2.of(event.timestamp, n), event);
-        waitingAt.put(event.timestamp, n + 1);
-        waitingTotal.update(held + 1);
+        long earliest = kept.earliestWaiting();
+        if (kept.addWaiting(event)) {
+            // one timer for the waiting events, at the earliest of them; the housekeeping timer may share its instant
+            if (earliest != Long.MAX_VALUE && earliest != kept.wakeAt) ctx.timerService().deleteEventTimeTimer(earliest);
+            ctx.timerService().registerEventTimeTimer(event.timestamp);
+        }
     }
 
     private void refuse(BehaviorEvent event, int held, int atThisInstant, Context ctx) {
@@ -287,32 +299,23 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         ctx.output(BUFFER_FULL, d);
     }
 
-    /** The user's events waiting at {@code timestamp}, removed from state; null if none. */
-    private List<BehaviorEvent> takeWaiting(long timestamp) throws Exception {
-        List<BehaviorEvent> due = waiting.get(timestamp);
-        if (due != null) waiting.remove(timestamp);
-        Integer n = waitingAt.get(timestamp);
-        if (n == null) return due;
-        if (due == null) due = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            Tuple2<Long, Integer> k = Tuple2.of(timestamp, i);
-            BehaviorEvent e = waitingEvents.get(k);
-            if (e != null) due.add(e);
-            waitingEvents.remove(k);
-        }
-        waitingAt.remove(timestamp);
-        Integer total = waitingTotal.value();
-        int left = (total == null ? 0 : total) - n;
-        if (left > 0) waitingTotal.update(left);
-        else waitingTotal.clear();
-        return due;
-    }
-
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
         activateDefinitionsUpTo(timestamp);
-        ProfileState s = profile.value();
-        List<BehaviorEvent> due = takeWaiting(timestamp);
+        load();
+        try {
+            drain(timestamp, ctx, out);
+        } finally {
+            store();
+        }
+    }
+
+    /** The watermark passed {@code timestamp}: the events waiting at it are counted, and the housekeeping due then is done. */
+    private void drain(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
+        ProfileState s = kept.profile;
+        List<BehaviorEvent> due = kept.takeWaiting(timestamp);
+        // the next waiting instant gets the waiting events' one timer (after this one, so it fires in order)
+        if (due != null && !kept.waiting.isEmpty()) ctx.timerService().registerEventTimeTimer(kept.earliestWaiting());
         if (due != null) {
             due.sort(Comparator.comparing(e -> e.messageId));
             for (BehaviorEvent e : due) {
@@ -325,9 +328,8 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
             }
         }
         try {
-            Long wake = cleanupAt.value();
-            boolean woken = wake != null && wake == timestamp;
-            if (woken) cleanupAt.clear();
+            boolean woken = kept.wakeAt == timestamp;
+            if (woken) kept.wakeAt = ProfileValue.NO_WAKE;
             if (due != null || woken) settle(s, timestamp, woken, ctx);
         } catch (RuntimeException ex) {
             if (!StepFailure.isRecordFault(ex)) throw ex;
@@ -444,18 +446,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     }
 
     /** Drops the user's events waiting for the watermark, and their timers (not the housekeeping one). */
-    private void dropWaiting(Context ctx) throws Exception {
-        Long wake = cleanupAt.value();
-        java.util.Set<Long> times = new java.util.HashSet<>();
-        for (Long t : waiting.keys()) times.add(t);
-        for (Long t : waitingAt.keys()) times.add(t);
-        for (Long t : times) {
-            if (wake == null || wake.longValue() != t) ctx.timerService().deleteEventTimeTimer(t);
-        }
-        waiting.clear();
-        waitingEvents.clear();
-        waitingAt.clear();
-        waitingTotal.clear();
+    private void dropWaiting(Context ctx) {
+        long earliest = kept.earliestWaiting();
+        if (earliest != Long.MAX_VALUE && earliest != kept.wakeAt) ctx.timerService().deleteEventTimeTimer(earliest);
+        kept.clearWaiting();
     }
 
     private void suppress(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
@@ -477,11 +471,11 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
      */
     private void applySuppressionList(BehaviorEvent record, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         boolean listed = Boolean.parseBoolean(record.property(PrivacyRules.SUPPRESSED_PROPERTY));
-        ProfileState s = profile.value();
+        ProfileState s = kept.profile;
         if (s == null && !listed) return;
         s = ensure(s);
         if (s.suppressionListed == listed) {
-            profile.update(s);
+            kept.profile = s;
             return;
         }
         long wm = ctx.timerService().currentWatermark();
@@ -505,7 +499,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     private void applyControl(BehaviorEvent record, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         long wm = ctx.timerService().currentWatermark();
         long at = wm == Long.MIN_VALUE ? ctx.timerService().currentProcessingTime() : wm + 1;
-        ProfileState s = profile.value();
+        ProfileState s = kept.profile;
         String control = record.property(PrivacyRules.CONTROL_PROPERTY);
         switch (control == null ? "" : control) {
             case PrivacyRules.CONTROL_ERASE: {
@@ -571,7 +565,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
             ProfileState marker = new ProfileState();
             marker.optedOut = s.optedOut;
             marker.suppressionListed = s.suppressionListed;
-            profile.update(marker);
+            kept.profile = marker;
             setWake(Long.MAX_VALUE, ctx);
             return;
         }
@@ -605,7 +599,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         if (s.compactAt() > now) wake = Math.min(wake, s.compactAt());
         if (s.segmentCheckAt > now) wake = Math.min(wake, s.segmentCheckAt);
         if (options.writeIntervalMillis > 0 && s.dirty && !s.suppressed()) wake = Math.min(wake, s.writtenAt + options.writeIntervalMillis);
-        profile.update(s);
+        kept.profile = s;
         setWake(wake, ctx);
     }
 
@@ -614,7 +608,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
      * cannot decide leave with reason {@code ttl} (the job no longer knows); the others stay.
      */
     private void forget(ProfileState s, long cleanup, Context ctx) throws Exception {
-        profile.clear();
+        kept.profile = null;
         LifetimeRecord r = LifetimeRecord.of(s);
         if (r == null || lifetimeEnd(r) <= cleanup) {
             exitAll(cleanup, SegmentUpdate.REASON_TTL, ctx);
@@ -625,7 +619,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         Set<String> decidable = new java.util.TreeSet<>();
         for (ThresholdSegment seg : thresholdsWhileGone.segments()) decidable.add(seg.id);
         List<String> undecidable = new ArrayList<>();
-        for (String seg : thresholdMembers.keys()) if (!decidable.contains(seg)) undecidable.add(seg);
+        for (String seg : kept.segments.keySet()) if (!decidable.contains(seg)) undecidable.add(seg);
         undecidable.sort(null);
         for (String seg : undecidable) exit(seg, SegmentUpdate.REASON_TTL, cleanup, ctx);
         lifetime.update(r);
@@ -679,11 +673,11 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         lastSnapshotOf = null;
         Set<String> in = thresholds.evaluate(s, now, known);
         String user = ctx.getCurrentKey();
-        Map<String, Long> current = new TreeMap<>();
-        for (Map.Entry<String, Long> m : thresholdMembers.entries()) current.put(m.getKey(), m.getValue());
-        for (String seg : current.keySet()) {
+        Map<String, Long> current = kept.segments;
+        for (java.util.Iterator<String> it = current.keySet().iterator(); it.hasNext(); ) {
+            String seg = it.next();
             if (!in.contains(seg)) {
-                thresholdMembers.remove(seg);
+                it.remove();
                 // a segment no longer defined leaves with its own id as the reason too
                 ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(user, seg, SegmentUpdate.EXIT, seg, now, SegmentUpdate.NO_EXPIRY));
                 segmentExits.inc();
@@ -691,7 +685,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         }
         for (String seg : in) {
             if (!current.containsKey(seg)) {
-                thresholdMembers.put(seg, now);
+                current.put(seg, now);
                 ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(user, seg, SegmentUpdate.ENTER, seg, now, SegmentUpdate.NO_EXPIRY));
                 segmentEnters.inc();
             }
@@ -700,42 +694,36 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     }
 
     private void exitAll(long at, String reason, Context ctx) throws Exception {
-        List<String> segments = new ArrayList<>();
-        for (String seg : thresholdMembers.keys()) segments.add(seg);
-        segments.sort(null);
+        List<String> segments = new ArrayList<>(kept.segments.keySet());
         for (String seg : segments) {
             ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(ctx.getCurrentKey(), seg, SegmentUpdate.EXIT, reason, at, SegmentUpdate.NO_EXPIRY));
             segmentExits.inc();
         }
-        thresholdMembers.clear();
+        kept.segments.clear();
     }
 
     private void exit(String seg, String reason, long at, Context ctx) throws Exception {
-        thresholdMembers.remove(seg);
+        kept.segments.remove(seg);
         ctx.output(THRESHOLD_UPDATES, SegmentUpdate.of(ctx.getCurrentKey(), seg, SegmentUpdate.EXIT, reason, at, SegmentUpdate.NO_EXPIRY));
         segmentExits.inc();
     }
 
     private void clearState(Context ctx) throws Exception {
-        profile.clear();
+        kept.profile = null;
         dropLifetime();
-        thresholdMembers.clear();
+        kept.segments.clear();
         setWake(Long.MAX_VALUE, ctx);
     }
 
     /** Moves the user's one housekeeping timer to {@code at} (MAX_VALUE: none). */
     private void setWake(long at, Context ctx) throws Exception {
-        Long current = cleanupAt.value();
-        if (current != null && current == at) return;
-        // the old instant may also be when events of this user wait for the watermark:
-        // timers are per key and time, so deleting it would strand them
-        if (current != null && !waitingAt.contains(current) && !waiting.contains(current)) ctx.timerService().deleteEventTimeTimer(current);
-        if (at == Long.MAX_VALUE) {
-            cleanupAt.clear();
-        } else {
-            ctx.timerService().registerEventTimeTimer(at);
-            cleanupAt.update(at);
-        }
+        long current = kept.wakeAt;
+        if (current == at) return;
+        // the old instant may also be the waiting events' timer: timers are per key and time, so
+        // deleting it would strand them
+        if (current != ProfileValue.NO_WAKE && current != kept.earliestWaiting()) ctx.timerService().deleteEventTimeTimer(current);
+        kept.wakeAt = at;
+        if (at != Long.MAX_VALUE) ctx.timerService().registerEventTimeTimer(at);
     }
 
     private static long roundUpToHour(long t) {

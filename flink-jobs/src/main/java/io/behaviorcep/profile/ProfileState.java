@@ -365,7 +365,12 @@ public class ProfileState {
         long from = Math.max(to - width + 1, newest - size + 1);
         long until = Math.min(to, newest);
         int s = 0;
-        for (long b = from; b <= until; b++) s += ring[(int) Math.floorMod(b, size) * stride + offset];
+        // one modulo per call, not per bucket: this runs for every field of every profile snapshot
+        int i = from <= until ? (int) Math.floorMod(from, size) : 0;
+        for (long b = from; b <= until; b++) {
+            s += ring[i * stride + offset];
+            if (++i == size) i = 0;
+        }
         return s;
     }
 
@@ -374,7 +379,11 @@ public class ProfileState {
         long from = Math.max(to - width + 1, newest - ring.length + 1);
         long until = Math.min(to, newest);
         double s = 0;
-        for (long b = from; b <= until; b++) s += ring[(int) Math.floorMod(b, ring.length)];
+        int i = from <= until ? (int) Math.floorMod(from, ring.length) : 0;
+        for (long b = from; b <= until; b++) {
+            s += ring[i];
+            if (++i == ring.length) i = 0;
+        }
         return s;
     }
 
@@ -383,7 +392,11 @@ public class ProfileState {
         long from = Math.max(to - width + 1, newest - ring.length + 1);
         long until = Math.min(to, newest);
         int n = 0;
-        for (long b = from; b <= until; b++) if (ring[(int) Math.floorMod(b, ring.length)] > 0) n++;
+        int i = from <= until ? (int) Math.floorMod(from, ring.length) : 0;
+        for (long b = from; b <= until; b++) {
+            if (ring[i] > 0) n++;
+            if (++i == ring.length) i = 0;
+        }
         return n;
     }
 

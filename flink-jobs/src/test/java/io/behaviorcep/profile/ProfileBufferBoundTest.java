@@ -116,31 +116,14 @@ class ProfileBufferBoundTest {
         assertThat(refused()).isEmpty();
     }
 
-    /** A savepoint taken before the per-event layout holds a list per timestamp: it is still counted, with the new events of that instant. */
-    @Test
-    void eventsWaitingInTheEarlierListLayoutAreCountedWithTheirInstant() throws Exception {
-        open(1_000);
-        KeyedStateBackend<String> backend = ((AbstractStreamOperator<?>) harness.getOperator()).getKeyedStateBackend();
-        backend.setCurrentKey("u1");
-        MapState<Long, List<BehaviorEvent>> legacy = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
-                new MapStateDescriptor<>("events-waiting-for-watermark", Types.LONG, Types.LIST(TypeInformation.of(BehaviorEvent.class))));
-        legacy.put(T0, new ArrayList<>(List.of(ev("u1", "b", T0), ev("u1", "d", T0))));
-        send(ev("u1", "c", T0)); // registers the instant's timer, as the restored one would be
-        send(ev("u1", "a", T0));
-        harness.processWatermark(T0);
-        assertThat(out()).containsExactly("u1/a#1", "u1/b#2", "u1/c#3", "u1/d#4");
-        backend.setCurrentKey("u1");
-        assertThat(legacy.isEmpty()).isTrue();
-    }
-
+    /** How many instants the user's events wait at, read through the operator's state descriptor. */
     private int waitingEntries(String user) throws Exception {
         KeyedStateBackend<String> backend = ((AbstractStreamOperator<?>) harness.getOperator()).getKeyedStateBackend();
         backend.setCurrentKey(user);
-        MapState<Long, Integer> at = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
-                new MapStateDescriptor<>("events-waiting-count", Types.LONG, Types.INT));
-        int n = 0;
-        for (Long ignored : at.keys()) n++;
-        return n;
+        ProfileValue v = backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+                ProfileFunction.stateDescriptor(TypeInformation.of(ProfileState.class).createSerializer(new org.apache.flink.api.common.ExecutionConfig().getSerializerConfig()),
+                        TypeInformation.of(BehaviorEvent.class).createSerializer(new org.apache.flink.api.common.ExecutionConfig().getSerializerConfig()))).value();
+        return v == null ? 0 : v.waiting.size();
     }
 
     @Test

@@ -156,13 +156,13 @@ class ProfileFunctionTest {
         send(ev("u2", D0 + 30 * MIN, "A"));
         harness.processWatermark(D0 + 30 * MIN);
         assertThat(harness.numEventTimeTimers()).isEqualTo(2);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(4); // profile + cleanup-at, per user
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(2); // one value per user
 
         send(ev("u1", D0 + 5 * HOUR, "A")); // waits for the watermark: one more timer
         assertThat(harness.numEventTimeTimers()).isEqualTo(3);
         harness.processWatermark(D0 + 5 * HOUR);  // counted: the cleanup timer moves later
         assertThat(harness.numEventTimeTimers()).isEqualTo(2);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(4);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
     }
 
     @Test
@@ -171,18 +171,18 @@ class ProfileFunctionTest {
         send(ev("u1", D0 + 3 * HOUR + 10 * MIN, "Order Completed", "revenue", "7"));
         send(ev("u2", D0 + 5 * HOUR + 1, "Product Viewed"));
         harness.processWatermark(D0 + 6 * HOUR);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(4);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
         assertThat(harness.numEventTimeTimers()).isEqualTo(2);
 
         long u1Cleanup = D0 + 4 * HOUR + RETENTION.toMillis();  // lastSeen + retention, up to the hour
         long u2Cleanup = D0 + 6 * HOUR + RETENTION.toMillis();
 
         harness.processWatermark(u1Cleanup - 1);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(4);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
         assertThat(harness.numEventTimeTimers()).isEqualTo(2);
 
         harness.processWatermark(u1Cleanup);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
         assertThat(harness.numEventTimeTimers()).isEqualTo(1);
 
         harness.processWatermark(u2Cleanup);
@@ -207,7 +207,7 @@ class ProfileFunctionTest {
         send(ev("u1", D0 + RETENTION.toMillis() - 30 * MIN, "A"));
         harness.processWatermark(D0 + RETENTION.toMillis() + HOUR); // the first cleanup time has passed
         assertThat(out()).hasSize(2);
-        assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
         assertThat(harness.numEventTimeTimers()).isEqualTo(1);
 
         send(ev("u1", D0 + RETENTION.toMillis() + 2 * HOUR, "A"));

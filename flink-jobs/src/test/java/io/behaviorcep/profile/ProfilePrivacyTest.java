@@ -227,8 +227,8 @@ class ProfilePrivacyTest {
         assertThat(records).extracting(r -> r.kind + " " + r.userId + " " + Durations.formatOffset(r.at - D0))
                 .containsExactlyInAnyOrder("profile u1 +1h", "erasure u1 +2h", "profile u2 +2h");
         assertThat(counter("erasures")).isEqualTo(1);
-        // only u2 holds state now (profile, timer, two memberships)
-        assertThat(h.numKeyedStateEntries()).isEqualTo(3);
+        // only u2 holds state now: one value (profile, timer time, two memberships)
+        assertThat(h.numKeyedStateEntries()).isEqualTo(1);
         assertThat(h.numEventTimeTimers()).isEqualTo(1);
 
         // the user comes back: a new profile, from scratch

@@ -102,9 +102,9 @@ class ProfileStateSizeTest {
     }
 
     /**
-     * A user gone past {@code profile.retention}: the {@link LifetimeRecord} (its own keyed state), the
-     * timer instant, and the membership of {@code churned}, the one threshold segment such a user is
-     * typically in. The whole per-user cost of a dormant user, besides the key and the timer itself.
+     * A user gone past {@code profile.retention}: the {@link LifetimeRecord} (its own keyed state), and
+     * the {@link ProfileValue} without a profile: the timer instant and the membership of
+     * {@code churned}, the one threshold segment such a user is typically in. The whole per-user cost of a dormant user, besides the key and the timer itself.
      */
     @Test
     void bytesPerDormantUser() throws Exception {
@@ -120,19 +120,20 @@ class ProfileStateSizeTest {
         assertThat(back.eventsLifetime).isEqualTo(gone.eventsLifetime).isPositive();
         assertThat(back.revenueLifetime).isEqualTo(gone.revenueLifetime).isPositive();
 
-        // the state entries beside it, serialized as ProfileFunction declares them
+        // the value beside it (no profile: the membership and the timer instant), serialized as ProfileFunction declares it
+        ProfileValue value = new ProfileValue();
+        value.segments.put("churned", gone.lastSeen + 30 * DAY);
+        value.wakeAt = gone.lastSeen + 400 * DAY;
         DataOutputSerializer entry = new DataOutputSerializer(64);
-        org.apache.flink.api.common.typeutils.base.StringSerializer.INSTANCE.serialize("churned", entry);
-        org.apache.flink.api.common.typeutils.base.LongSerializer.INSTANCE.serialize(gone.lastSeen + 30 * DAY, entry);
-        int membershipBytes = entry.length();
-        int timerInstantBytes = Long.BYTES;
-        int total = recordBytes + membershipBytes + timerInstantBytes;
+        ProfileValueSerializerTest.serializer().serialize(value, entry);
+        int valueBytes = entry.length();
+        int total = recordBytes + valueBytes;
 
         ProfileState idle = new ProfileState();
         idle.add(ev(D0 + 10 * HOUR, "page", "Home"));
         idle.compact(idle.compactAt());
-        System.out.printf("dormant user (gone past profile.retention): lifetime record %d B + churned membership %d B + timer instant %d B = %d B "
-                + "(a quiet user before the retention: profile %d B)%n", recordBytes, membershipBytes, timerInstantBytes, total, bytes(idle));
+        System.out.printf("dormant user (gone past profile.retention): lifetime record %d B + value with the churned membership and timer instant %d B = %d B "
+                + "(a quiet user before the retention: profile %d B)%n", recordBytes, valueBytes, total, bytes(idle));
         assertThat(recordBytes).isLessThan(64);
         assertThat(total).isLessThan(100).isLessThan(bytes(idle) / 3);
     }

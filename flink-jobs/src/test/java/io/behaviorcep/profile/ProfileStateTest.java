@@ -282,4 +282,34 @@ class ProfileStateTest {
         }
         return n;
     }
+
+    /** Ring sums against the plain definition: each bucket b in the window at index floorMod(b, size), before and after 1970, wrapping. */
+    @Test
+    void ringSumsAreTheSumsOfTheWindowsBuckets() {
+        Random r = new Random(11);
+        for (int trial = 0; trial < 2_000; trial++) {
+            int size = 1 + r.nextInt(40);
+            int stride = 1 + r.nextInt(3);
+            int offset = r.nextInt(stride);
+            int[] ring = new int[size * stride];
+            double[] money = new double[size];
+            for (int i = 0; i < ring.length; i++) ring[i] = r.nextInt(3);
+            for (int i = 0; i < size; i++) money[i] = r.nextInt(5) * 0.5;
+            long newest = r.nextInt(200) - 100;
+            long to = newest + r.nextInt(60) - 20;
+            int width = 1 + r.nextInt(50);
+            int sum = 0, nonZero = 0;
+            double moneySum = 0;
+            for (long b = to - width + 1; b <= to; b++) {
+                if (b > newest || b <= newest - size) continue; // not in the ring
+                int i = (int) Math.floorMod(b, (long) size);
+                sum += ring[i * stride + offset];
+                moneySum += money[i];
+                if (ring[i] > 0) nonZero++;
+            }
+            assertThat(ProfileState.sum(ring, stride, offset, newest, to, width)).isEqualTo(sum);
+            assertThat(ProfileState.sum(money, newest, to, width)).isEqualTo(moneySum);
+            if (stride == 1) assertThat(ProfileState.countNonZero(ring, newest, to, width)).isEqualTo(nonZero);
+        }
+    }
 }
