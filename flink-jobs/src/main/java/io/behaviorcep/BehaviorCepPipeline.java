@@ -232,10 +232,12 @@ public final class BehaviorCepPipeline {
         // always there, even with no pattern yet: patterns may be added while the job runs. Every
         // pattern in one operator: each event is evaluated once by every pattern that can use it,
         // against one state value per user (see PatternEngineFunction)
+        PatternEngineFunction patternEngine = new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent())
+                .boundingRunsAt(config.maxRunsPerUserPattern());
+        // in BATCH, Flink's sort in front of the engine loses the order of a user's events of one instant
+        if (io.batchExecution()) patternEngine.orderingInstantsByMessageId();
         SingleOutputStreamOperator<ActionInput> engine = keyed(profileOperator)
-                .process(new PatternEngineFunction(allPatterns).erasingOn(config.privacyRules().erasureEvent())
-                                .boundingRunsAt(config.maxRunsPerUserPattern()),
-                        TypeInformation.of(ActionInput.class))
+                .process(patternEngine, TypeInformation.of(ActionInput.class))
                 .uid(UID_PATTERN_ENGINE).name(ENGINE_NAME).setDescription(engineDescription(patterns));
         late.add(engine.getSideOutput(PatternEngineFunction.LATE));
         deadLetters = deadLetters.union(engine.getSideOutput(PatternEngineFunction.FAILED));

@@ -39,6 +39,14 @@ public interface PipelineIO {
     default void patternEvents(DataStream<String> records) {}
 
     /**
+     * Whether the job runs in BATCH execution (replay of a bounded history), where Flink sorts each
+     * keyed operator's input by key and timestamp; default: no (STREAMING).
+     */
+    default boolean batchExecution() {
+        return false;
+    }
+
+    /**
      * What the messaging policy did with alerts it did not send at once ({@code behavior.alert-decisions},
      * table {@code alert_decisions}); default: not written.
      */

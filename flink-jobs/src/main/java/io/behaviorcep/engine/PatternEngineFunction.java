@@ -121,11 +121,30 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         return this;
     }
 
+    /**
+     * For BATCH execution (replay). There Flink sorts this operator's input by key and timestamp, and
+     * its sort does not keep the order of one user's events of one instant: the messageId order the
+     * profile emits them in (docs/contracts.md) would be lost, and a view and an add of the same
+     * second could be taken in either order. So each user's events of one instant are held until the
+     * instant is over (the user's next later event, or the end of the user's input, when BATCH fires
+     * the user's timers) and then taken in messageId order, as STREAMING takes them.
+     */
+    public PatternEngineFunction orderingInstantsByMessageId() {
+        this.orderInstants = true;
+        return this;
+    }
+
     /** Drops a user's open matches when their erasure event comes through (the profile operator passes it on). */
     public PatternEngineFunction erasingOn(String erasureEvent) {
         this.erasureEvent = erasureEvent;
         return this;
     }
+
+    /** See {@link #orderingInstantsByMessageId()}. */
+    private boolean orderInstants;
+    /** With {@link #orderInstants}: the current user's events of {@link #instantAt} not taken yet. */
+    private transient List<BehaviorEvent> instant;
+    private transient long instantAt;
 
     public PatternEngineFunction(List<PatternDefinition> initial) {
         this.submitted = new SubmittedPatterns(initial);
@@ -152,6 +171,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
 
     @Override
     public void open(OpenContext openContext) throws Exception {
+        instant = new ArrayList<>();
         TypeSerializer<BehaviorEvent> eventSerializer = getRuntimeContext().createSerializer(TypeInformation.of(BehaviorEvent.class));
         state = getRuntimeContext().getState(stateDescriptor(eventSerializer));
         metrics = new HashMap<>();
@@ -294,16 +314,42 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
     @Override
     public void processElement(BehaviorEvent e, Context ctx, Collector<ActionInput> out) throws Exception {
         if (KeyedPathRecords.isPatternChange(e)) {
+            if (orderInstants) takeInstant(ctx, out);
             applyChange(PatternChange.fromRecord(e), e.userKey, ctx.timerService().currentWatermark(), out);
             return;
         }
         if (KeyedPathRecords.isActionsControl(e)) {
+            if (orderInstants) takeInstant(ctx, out);
             out.collect(new ActionInput.PrivacySignal(e.userKey, ActionInput.Signal.of(e.property(KeyedPathRecords.CONTROL_PROPERTY)), e.timestamp));
             return;
         }
+        if (orderInstants) {
+            if (!instant.isEmpty() && e.timestamp != instantAt) takeInstant(ctx, out);
+            if (instant.isEmpty()) {
+                instantAt = e.timestamp;
+                // in BATCH, fired when the user's input ends, before Flink drops the user's state
+                ctx.timerService().registerEventTimeTimer(e.timestamp);
+            }
+            instant.add(e);
+            return;
+        }
+        evaluateContained(e, ctx, out, true);
+    }
+
+    /** The held events of one instant, in messageId order (BATCH only, {@link #orderingInstantsByMessageId()}). */
+    private void takeInstant(Context ctx, Collector<ActionInput> out) throws Exception {
+        if (instant.isEmpty()) return;
+        List<BehaviorEvent> due = new ArrayList<>(instant);
+        instant.clear();
+        due.sort(java.util.Comparator.comparing((BehaviorEvent x) -> x.messageId, java.util.Comparator.nullsFirst(java.util.Comparator.naturalOrder())));
+        // held, they were on time when they came; BATCH fires this at the end of the user's input, with its watermark at the end of time
+        for (BehaviorEvent e : due) evaluateContained(e, ctx, out, false);
+    }
+
+    private void evaluateContained(BehaviorEvent e, Context ctx, Collector<ActionInput> out, boolean mayBeLate) throws Exception {
         user = ctx.getCurrentKey();
         try {
-            evaluate(e, ctx, out);
+            evaluate(e, ctx, out, mayBeLate);
         } catch (RuntimeException ex) {
             // a failure outside one pattern's evaluation (reconciling versions, exits, storing): the
             // event is a dead letter; an infrastructure failure still restarts the task
@@ -314,9 +360,9 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         }
     }
 
-    private void evaluate(BehaviorEvent e, Context ctx, Collector<ActionInput> out) throws Exception {
+    private void evaluate(BehaviorEvent e, Context ctx, Collector<ActionInput> out, boolean mayBeLate) throws Exception {
         long watermark = ctx.timerService().currentWatermark();
-        if (e.timestamp <= watermark && !e.stitched()) {
+        if (mayBeLate && e.timestamp <= watermark && !e.stitched()) {
             ctx.output(LATE, e);
             return;
         }
@@ -518,6 +564,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ActionInput> out) throws Exception {
+        if (orderInstants) takeInstant(ctx, out);
         EngineState s = state.value();
         if (s == null) return;
         user = ctx.getCurrentKey();

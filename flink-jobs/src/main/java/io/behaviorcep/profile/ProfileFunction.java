@@ -62,8 +62,10 @@ import java.util.Set;
  * <p>What the operator touches per event is one state value per user ({@link ProfileValue}, state
  * {@value #STATE}): the profile, the events waiting for the watermark, the threshold memberships and
  * the housekeeping time, read once and written once per event or timer (issue #16: on RocksDB every
- * state access is a seek, and one value per concern beat ten accesses per event). The waiting events
- * share one event-time timer, at the earliest of their instants, moved on after each drain. A user has
+ * state access is a seek, and one value per concern beat ten accesses per event). Each instant events
+ * wait at has its event-time timer, registered when its first event comes (BATCH execution ignores a
+ * timer registered while timers fire, so one timer moved on from drain to drain would strand the
+ * rest of a user's events in a replay). A user has
  * at most {@code profile.max-buffered-events-per-user} events waiting, and at most
  * {@code profile.max-buffered-events-per-instant} at one instant: one more goes to the dead-letter side
  * output {@link #BUFFER_FULL} (reason {@code USER_BUFFER_FULL}, counted) instead of being held, so a
@@ -274,12 +276,10 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
             refuse(event, held, n, ctx);
             return;
         }
-        long earliest = kept.earliestWaiting();
-        if (kept.addWaiting(event)) {
-            // one timer for the waiting events, at the earliest of them; the housekeeping timer may share its instant
-            if (earliest != Long.MAX_VALUE && earliest != kept.wakeAt) ctx.timerService().deleteEventTimeTimer(earliest);
-            ctx.timerService().registerEventTimeTimer(event.timestamp);
-        }
+        kept.addWaiting(event);
+        // one timer per waiting instant, registered here and not when the previous one fires: BATCH
+        // execution ignores timers registered from a timer, and drains each user at the end of its input
+        if (n == 0) ctx.timerService().registerEventTimeTimer(event.timestamp);
     }
 
     private void refuse(BehaviorEvent event, int held, int atThisInstant, Context ctx) {
@@ -314,8 +314,6 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     private void drain(long timestamp, OnTimerContext ctx, Collector<BehaviorEvent> out) throws Exception {
         ProfileState s = kept.profile;
         List<BehaviorEvent> due = kept.takeWaiting(timestamp);
-        // the next waiting instant gets the waiting events' one timer (after this one, so it fires in order)
-        if (due != null && !kept.waiting.isEmpty()) ctx.timerService().registerEventTimeTimer(kept.earliestWaiting());
         if (due != null) {
             due.sort(Comparator.comparing(e -> e.messageId));
             for (BehaviorEvent e : due) {
@@ -447,8 +445,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
     /** Drops the user's events waiting for the watermark, and their timers (not the housekeeping one). */
     private void dropWaiting(Context ctx) {
-        long earliest = kept.earliestWaiting();
-        if (earliest != Long.MAX_VALUE && earliest != kept.wakeAt) ctx.timerService().deleteEventTimeTimer(earliest);
+        for (long t : kept.waiting.keySet()) if (t != kept.wakeAt) ctx.timerService().deleteEventTimeTimer(t);
         kept.clearWaiting();
     }
 
@@ -721,7 +718,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         if (current == at) return;
         // the old instant may also be the waiting events' timer: timers are per key and time, so
         // deleting it would strand them
-        if (current != ProfileValue.NO_WAKE && current != kept.earliestWaiting()) ctx.timerService().deleteEventTimeTimer(current);
+        if (current != ProfileValue.NO_WAKE && !kept.waiting.containsKey(current)) ctx.timerService().deleteEventTimeTimer(current);
         kept.wakeAt = at;
         if (at != Long.MAX_VALUE) ctx.timerService().registerEventTimeTimer(at);
     }

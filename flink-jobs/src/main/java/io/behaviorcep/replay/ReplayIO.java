@@ -51,11 +51,18 @@ final class ReplayIO implements PipelineIO {
     private final Function<StreamExecutionEnvironment, DataStream<RawRecord>> source;
     private final String workDir;
     private final JobConfig config;
+    private final boolean batch;
 
-    ReplayIO(Function<StreamExecutionEnvironment, DataStream<RawRecord>> source, Path workDir, JobConfig config) {
+    ReplayIO(Function<StreamExecutionEnvironment, DataStream<RawRecord>> source, Path workDir, JobConfig config, boolean batch) {
         this.source = source;
         this.workDir = workDir.toAbsolutePath().toString();
         this.config = config;
+        this.batch = batch;
+    }
+
+    @Override
+    public boolean batchExecution() {
+        return batch;
     }
 
     /**

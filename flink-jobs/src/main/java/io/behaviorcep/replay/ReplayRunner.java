@@ -181,7 +181,7 @@ public final class ReplayRunner {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
             env.setParallelism(o.parallelism);
             JobConfig config = replayConfig(o.config);
-            BehaviorCepPipeline.build(env, config, o.patterns, o.segments, o.traits, new ReplayIO(e -> o.input.stream(e, runId), work, config));
+            BehaviorCepPipeline.build(env, config, o.patterns, o.segments, o.traits, new ReplayIO(e -> o.input.stream(e, runId), work, config, mode == Mode.BATCH));
 
             ReplayProgress.Unit unit = o.input.files() != null ? ReplayProgress.Unit.BYTES : ReplayProgress.Unit.RECORDS;
             long total = o.input.files() != null ? o.input.files().totalBytes() : o.input.kafka().estimateRecords();
