@@ -410,11 +410,23 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
     /** Everything the job holds about the user goes; only whether they opted out or are listed stays. */
     private ProfileState erase(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
         erasures.inc();
-        String user = ctx.getCurrentKey();
-        exitAll(at, SegmentUpdate.REASON_ERASED, ctx);
+        ctx.output(PROFILE_RECORDS, ProfileRecord.erasure(ctx.getCurrentKey(), at));
+        return forget(s, at, SegmentUpdate.REASON_ERASED, KeyedPathRecords.ERASE, ctx, out);
+    }
+
+    /** An anonymous id merged into its user (identity stitching): its state goes like an erasure's, but no row is deleted. */
+    private ProfileState retire(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        return forget(s, at, SegmentUpdate.REASON_MERGED, KeyedPathRecords.RETIRE, ctx, out);
+    }
+
+    /**
+     * The user's profile, memberships and lifetime record go (exits with {@code reason}), and the actions
+     * operator is told ({@code control}); a suppressed user keeps only the marker that keeps them suppressed.
+     */
+    private ProfileState forget(ProfileState s, long at, String reason, String control, Context ctx, Collector<BehaviorEvent> out) throws Exception {
+        exitAll(at, reason, ctx);
         dropLifetime();
-        out.collect(KeyedPathRecords.actionsControl(user, KeyedPathRecords.ERASE, at));
-        ctx.output(PROFILE_RECORDS, ProfileRecord.erasure(user, at));
+        out.collect(KeyedPathRecords.actionsControl(ctx.getCurrentKey(), control, at));
         if (s == null) return null;
         if (!s.suppressed()) {
             held.decrement(PROFILES_HELD);
@@ -426,22 +438,6 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
         return marker;
     }
 
-    /** An anonymous id merged into its user (identity stitching): its state goes like an erasure's, but no row is deleted. */
-    private ProfileState retire(ProfileState s, long at, Context ctx, Collector<BehaviorEvent> out) throws Exception {
-        String user = ctx.getCurrentKey();
-        exitAll(at, SegmentUpdate.REASON_MERGED, ctx);
-        dropLifetime();
-        out.collect(KeyedPathRecords.actionsControl(user, KeyedPathRecords.RETIRE, at));
-        if (s == null) return null;
-        if (!s.suppressed()) {
-            held.decrement(PROFILES_HELD);
-            return null;
-        }
-        ProfileState marker = new ProfileState();
-        marker.optedOut = s.optedOut;
-        marker.suppressionListed = s.suppressionListed;
-        return marker;
-    }
 
     /** Drops the user's events waiting for the watermark, and their timers (not the housekeeping one). */
     private void dropWaiting(Context ctx) {
