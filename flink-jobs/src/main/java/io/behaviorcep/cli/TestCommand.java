@@ -30,14 +30,8 @@ public final class TestCommand implements Callable<Integer> {
                 return 1;
             }
             for (PatternTestKit.Result r : PatternTestKit.run(loaded)) {
-                if (r.passed()) {
-                    passed++;
-                    System.out.println("PASS " + r.title());
-                } else {
-                    failed++;
-                    System.out.println("FAIL " + r.title());
-                    System.out.print(r.diff());
-                }
+                if (report(r)) passed++;
+                else failed++;
             }
             // the messaging policy beside the patterns (kind: policy), run with them
             java.nio.file.Path policyFile = java.nio.file.Files.isDirectory(path) ? path.resolve(io.behaviorcep.policy.PolicyFile.DEFAULT_NAME) : null;
@@ -49,18 +43,19 @@ public final class TestCommand implements Callable<Integer> {
                     return 1;
                 }
                 for (PatternTestKit.PolicyResult r : PatternTestKit.run(policy.policy(), loaded.patterns())) {
-                    if (r.passed()) {
-                        passed++;
-                        System.out.println("PASS " + r.title());
-                    } else {
-                        failed++;
-                        System.out.println("FAIL " + r.title());
-                        System.out.print(r.diff());
-                    }
+                    if (report(r)) passed++;
+                    else failed++;
                 }
             }
         }
         System.out.println(passed + " example(s) passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
+    }
+
+    /** Prints PASS or FAIL with the example's place, and the diff of a failure; returns whether it passed. */
+    private static boolean report(PatternTestKit.Outcome r) {
+        System.out.println((r.passed() ? "PASS " : "FAIL ") + r.title());
+        if (!r.passed()) System.out.print(r.diff());
+        return r.passed();
     }
 }

@@ -47,12 +47,22 @@ public final class PatternTestKit {
     /** Examples start here: a Monday, so weekly figures line up with calendar weeks. */
     public static final Instant T0 = Instant.parse("2024-01-01T00:00:00Z");
 
+    /** What the {@code test} command reports of any example: where it is, whether it passed, and the diff if not. */
+    public interface Outcome {
+        String title();
+
+        boolean passed();
+
+        String diff();
+    }
+
     /** One example's outcome; {@code pattern} is null for an example of a threshold segments file ({@code segmentsFile}). */
-    public record Result(PatternDefinition pattern, Example example, boolean passed, String diff, ThresholdSegmentFile segmentsFile) {
+    public record Result(PatternDefinition pattern, Example example, boolean passed, String diff, ThresholdSegmentFile segmentsFile) implements Outcome {
         public Result(PatternDefinition pattern, Example example, boolean passed, String diff) {
             this(pattern, example, passed, diff, null);
         }
 
+        @Override
         public String title() {
             if (pattern == null) return segmentsFile.source + ":" + example.line + " segments: \"" + example.name + "\"";
             return pattern.source + ":" + example.line + " " + pattern.id + ": \"" + example.name + "\"";
@@ -272,7 +282,8 @@ public final class PatternTestKit {
     }
 
     /** One example of a messaging policy file and its outcome. */
-    public record PolicyResult(PolicyDefinition policy, PolicyExample example, boolean passed, String diff) {
+    public record PolicyResult(PolicyDefinition policy, PolicyExample example, boolean passed, String diff) implements Outcome {
+        @Override
         public String title() {
             return policy.source + ":" + example.line() + " policy: \"" + example.name() + "\"";
         }

@@ -341,19 +341,7 @@ class EngineFeaturesDifferentialTest {
         List<String> cep = sorted(matches.getOrDefault(CEP, Map.of()).getOrDefault(id, List.of()));
         List<String> engine = sorted(matches.getOrDefault(ENGINE, Map.of()).getOrDefault(id, List.of()));
         List<String> engineAll = sorted(matches.getOrDefault(ENGINE_ALL, Map.of()).getOrDefault(id, List.of()));
-        System.out.printf("%-28s %5d Flink CEP, %5d engine, %5d engine with all %d patterns%n", id, cep.size(), engine.size(),
-                engineAll.size(), defs.size());
-        if (!engine.equals(cep)) {
-            List<String> onlyCep = new ArrayList<>(cep);
-            engine.forEach(onlyCep::remove);
-            List<String> onlyEngine = new ArrayList<>(engine);
-            cep.forEach(onlyEngine::remove);
-            System.out.printf("  only Flink CEP (%d): %s%n  only engine (%d): %s%n", onlyCep.size(),
-                    onlyCep.stream().limit(5).toList(), onlyEngine.size(), onlyEngine.stream().limit(5).toList());
-        }
-        assertThat(cep).as("Flink CEP finds matches of %s (else the comparison proves nothing)", id).isNotEmpty();
-        assertThat(engine).as("engine vs Flink CEP: %s", id).isEqualTo(cep);
-        assertThat(engineAll).as("engine running all patterns vs Flink CEP: %s", id).isEqualTo(cep);
+        EngineAgreement.assertAgrees(id, "Flink CEP", "finds matches of", cep, engine, engineAll, defs.size());
     }
 
     @org.junit.jupiter.api.Test

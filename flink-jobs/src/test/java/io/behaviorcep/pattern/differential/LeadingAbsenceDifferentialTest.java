@@ -275,19 +275,7 @@ class LeadingAbsenceDifferentialTest {
         List<String> reference = sorted(matches.getOrDefault(REFERENCE, Map.of()).getOrDefault(id, List.of()));
         List<String> engine = sorted(matches.getOrDefault(ENGINE, Map.of()).getOrDefault(id, List.of()));
         List<String> engineAll = sorted(matches.getOrDefault(ENGINE_ALL, Map.of()).getOrDefault(id, List.of()));
-        System.out.printf("%-36s %5d reference, %5d engine, %5d engine with all %d patterns%n", id, reference.size(), engine.size(),
-                engineAll.size(), defs.size());
-        if (!engine.equals(reference)) {
-            List<String> onlyRef = new ArrayList<>(reference);
-            engine.forEach(onlyRef::remove);
-            List<String> onlyEngine = new ArrayList<>(engine);
-            reference.forEach(onlyEngine::remove);
-            System.out.printf("  only reference (%d): %s%n  only engine (%d): %s%n", onlyRef.size(), onlyRef.stream().limit(5).toList(),
-                    onlyEngine.size(), onlyEngine.stream().limit(5).toList());
-        }
-        assertThat(reference).as("the reference finds matches of %s (else the comparison proves nothing)", id).isNotEmpty();
-        assertThat(engine).as("engine vs reference: %s", id).isEqualTo(reference);
-        assertThat(engineAll).as("engine running all patterns vs reference: %s", id).isEqualTo(reference);
+        EngineAgreement.assertAgrees(id, "reference", "finds matches of", reference, engine, engineAll, defs.size());
     }
 
     /** The single-step patterns without Flink CEP: a match for every event of the step that the scan does not rule out. */

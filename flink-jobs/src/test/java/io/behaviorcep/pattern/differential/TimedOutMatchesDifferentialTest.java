@@ -200,19 +200,7 @@ class TimedOutMatchesDifferentialTest {
         List<String> cep = sorted(timedOut.getOrDefault(CEP_VARIANT, Map.of()).getOrDefault(id, List.of()));
         List<String> engine = sorted(timedOut.getOrDefault(ENGINE, Map.of()).getOrDefault(id, List.of()));
         List<String> engineAll = sorted(timedOut.getOrDefault(ENGINE_ALL, Map.of()).getOrDefault(id, List.of()));
-        System.out.printf("%-30s %5d Flink CEP, %5d engine, %5d engine with all %d patterns%n", id, cep.size(), engine.size(),
-                engineAll.size(), defs.size());
-        if (!engine.equals(cep)) {
-            List<String> onlyCep = new ArrayList<>(cep);
-            engine.forEach(onlyCep::remove);
-            List<String> onlyEngine = new ArrayList<>(engine);
-            cep.forEach(onlyEngine::remove);
-            System.out.printf("  only Flink CEP (%d): %s%n  only engine (%d): %s%n", onlyCep.size(),
-                    onlyCep.stream().limit(8).toList(), onlyEngine.size(), onlyEngine.stream().limit(8).toList());
-        }
-        assertThat(cep).as("Flink CEP times out partial matches of %s (else the comparison proves nothing)", id).isNotEmpty();
-        assertThat(engine).as("engine vs Flink CEP: %s", id).isEqualTo(cep);
-        assertThat(engineAll).as("engine running all patterns vs Flink CEP: %s", id).isEqualTo(cep);
+        EngineAgreement.assertAgrees(id, "Flink CEP", "times out partial matches of", cep, engine, engineAll, defs.size());
     }
 
     /**
