@@ -20,10 +20,12 @@ import io.behaviorcep.event.BehaviorEvent;
  * user costs only the scalars and the weekly ring. {@code ProfileStateSizeTest} measures the
  * serialized size for an active and an idle user.
  *
- * <p>Plain logic, no Flink: {@link ProfileFunction} keeps one of these in keyed state. A Flink POJO:
- * public fields of simple types, so state uses the PojoSerializer and can evolve (new fields are
- * allowed; state written by the 8-day layout of earlier versions is converted on first use).
+ * <p>Plain logic, no Flink: {@link ProfileFunction} keeps one of these in keyed state, written by
+ * {@link ProfileStateSerializer} (compact: mostly-empty rings cost only their non-zero buckets; new
+ * fields need a new layout version there). State written by the 8-day layout of earlier versions is
+ * converted on first use.
  */
+@org.apache.flink.api.common.typeinfo.TypeInfo(ProfileStateTypeInfo.Factory.class)
 public class ProfileState {
     public static final long MINUTE = 60_000L;
     public static final long SLOT = 5 * MINUTE;

@@ -18,8 +18,8 @@ import static io.behaviorcep.profile.ProfileState.HOUR;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Bytes of profile state per user, as Flink stores it: the {@link ProfileState} through the
- * PojoSerializer (what RocksDB holds and checkpoints carry, per user, besides the key), for an
+ * Bytes of profile state per user, as Flink stores it: the {@link ProfileState} through
+ * {@link ProfileStateSerializer} (what RocksDB holds and checkpoints carry, per user, besides the key), for an
  * active user, a user seen once, a user quiet for 30 days (compacted), and an opted-out marker.
  * The figures are printed; the bounds hold the design to them.
  */
@@ -69,7 +69,7 @@ class ProfileStateSizeTest {
 
     @Test
     void serializedBytesPerUser() throws Exception {
-        assertThat(SERIALIZER).as("state uses Flink's POJO serializer, not Kryo").isInstanceOf(PojoSerializer.class);
+        assertThat(SERIALIZER).as("state uses the profile's own compact serializer").isInstanceOf(ProfileStateSerializer.class);
 
         ProfileState active = activeShopper(60, new Random(1));
         int activeBytes = bytes(active);
@@ -91,11 +91,11 @@ class ProfileStateSizeTest {
 
         // the keyed state of a user besides the profile: the timer instant (a Long) and, per threshold
         // segment the user is in, a map entry (the segment id and a Long)
-        System.out.printf("profile state per user (serialized, PojoSerializer): active shopper %d B, seen once %d B, "
+        System.out.printf("profile state per user (serialized): active shopper %d B, seen once %d B, "
                 + "idle (quiet 30 d, compacted) %d B, opted-out marker %d B%n", activeBytes, onceBytes, idleBytes, markerBytes);
 
-        // the ten latest events kept for the read API (recent_events) are about 220 B of these
-        assertThat(activeBytes).isLessThan(1_800);
+        // the ten latest events kept for the read API (recent_events) are about 60 B of these
+        assertThat(activeBytes).isLessThan(600);
         assertThat(onceBytes).isLessThan(activeBytes);
         assertThat(idleBytes).isLessThan(350);
         assertThat(markerBytes).isLessThan(300);
@@ -135,17 +135,18 @@ class ProfileStateSizeTest {
         System.out.printf("dormant user (gone past profile.retention): lifetime record %d B + value with the churned membership and timer instant %d B = %d B "
                 + "(a quiet user before the retention: profile %d B)%n", recordBytes, valueBytes, total, bytes(idle));
         assertThat(recordBytes).isLessThan(64);
-        assertThat(total).isLessThan(100).isLessThan(bytes(idle) / 3);
+        assertThat(total).isLessThan(100);
     }
 
     @Test
     void sizeDoesNotGrowWithHistory() throws Exception {
-        // a year of activity takes as much as two months: every ring is full either way (the ten
-        // latest events are full too; only their names' lengths differ, so the same names are compared)
+        // a year of activity takes about as much as two months: every ring is full either way (the ten
+        // latest events are full too; only their names' lengths differ, so the same names are compared).
+        // Only the lifetime counters' variable-length numbers may take a byte or two more.
         ProfileState twoMonthsState = activeShopper(60, new Random(2));
         ProfileState aYearState = activeShopper(365, new Random(2));
         aYearState.recentEventNames = twoMonthsState.recentEventNames.clone();
-        assertThat(bytes(aYearState)).isEqualTo(bytes(twoMonthsState));
+        assertThat(bytes(aYearState)).isBetween(bytes(twoMonthsState) - 64, bytes(twoMonthsState) + 64);
     }
 
     @Test
