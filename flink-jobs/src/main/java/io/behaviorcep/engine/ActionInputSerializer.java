@@ -15,7 +15,7 @@ import java.io.IOException;
 
 /**
  * {@link ActionInput} in state (the actions operator's pending inputs) and on the wire: one tag byte
- * for the kind, then its fields; the match, profile and change through their own (POJO) serializers,
+ * for the kind, then its fields; the match, profile and change through their own serializers,
  * whose snapshots are nested in this one's.
  *
  * <p>Evolving a kind: bump {@link Snapshot#CURRENT_VERSION} and read the old layout when a restored

@@ -20,8 +20,8 @@ import java.util.Map;
  * in nullable and map serializers and writes strings char by char; a profile of the job put it at a
  * fifth of the CPU. This one writes strings as UTF-8 bytes (the JDK's intrinsics make ASCII, most of
  * a Segment event, a plain copy) and sizes maps on reading; it is about twice as fast on a typical
- * 1 kB event. The profile snapshot, which changes more often, still goes through its own POJO
- * serializer, nested in this one's snapshot, so it stays evolvable by adding fields.
+ * 1 kB event. The profile snapshot goes through its own serializer ({@link ProfileSnapshotSerializer},
+ * compact and versioned), nested in this one's snapshot, so it evolves on its own.
  *
  * <p>Evolving the event's own fields: bump {@link Snapshot#CURRENT_VERSION}, read the old layout
  * when the restored snapshot's version says so ({@code readVersion}) and add a test with a serialized

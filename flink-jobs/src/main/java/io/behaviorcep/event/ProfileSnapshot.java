@@ -8,8 +8,10 @@ import java.util.function.Function;
 /**
  * The part of a user's profile that travels with every event and every alert, as of that event
  * (or, for threshold segments and {@code user_profiles}, as of a point in time).
- * Field names (snake_case in JSON) are part of the alert contract: see docs/contracts.md.
+ * Field names (snake_case in JSON) are part of the alert contract: see docs/contracts.md. Stored
+ * by {@link ProfileSnapshotSerializer}: a new field must be written there too.
  */
+@org.apache.flink.api.common.typeinfo.TypeInfo(ProfileSnapshotTypeInfo.Factory.class)
 public class ProfileSnapshot {
     /** The instant the windows end at: the event's time, or the evaluation time. Not a profile field of its own. */
     public long asOf;

@@ -2,6 +2,11 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.trait.TraitCell;
 
+import static io.behaviorcep.event.CompactNumbers.readSigned;
+import static io.behaviorcep.event.CompactNumbers.readSize;
+import static io.behaviorcep.event.CompactNumbers.writeSigned;
+import static io.behaviorcep.event.CompactNumbers.writeSize;
+
 import org.apache.flink.api.common.typeutils.CompositeTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
@@ -363,36 +368,6 @@ public final class ProfileStateSerializer extends TypeSerializer<ProfileState> {
             else throw new IOException("corrupt ProfileState: recent event name " + i + " refers to " + (tag - 2));
         }
         return names;
-    }
-
-    /** Zig-zag, then 7 bits a byte: small numbers of either sign take one or two bytes. */
-    static void writeSigned(DataOutputView out, long v) throws IOException {
-        long z = (v << 1) ^ (v >> 63);
-        while ((z & ~0x7FL) != 0) {
-            out.writeByte((int) ((z & 0x7F) | 0x80));
-            z >>>= 7;
-        }
-        out.writeByte((int) z);
-    }
-
-    static long readSigned(DataInputView in) throws IOException {
-        long z = 0;
-        for (int shift = 0; shift < 70; shift += 7) {
-            int b = in.readUnsignedByte();
-            z |= (long) (b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return (z >>> 1) ^ -(z & 1);
-        }
-        throw new IOException("corrupt ProfileState: a number longer than 10 bytes");
-    }
-
-    private static void writeSize(DataOutputView out, int n) throws IOException {
-        writeSigned(out, n);
-    }
-
-    private static int readSize(DataInputView in) throws IOException {
-        long n = readSigned(in);
-        if (n < 0 || n > Integer.MAX_VALUE) throw new IOException("corrupt ProfileState: a size of " + n);
-        return (int) n;
     }
 
     @Override

@@ -100,9 +100,8 @@ class BehaviorEventSerializerTest extends SerializerTestBase<BehaviorEvent> {
         var env = StreamExecutionEnvironment.getExecutionEnvironment();
         assertThat(env.fromData(new BehaviorEvent()).getType().createSerializer(env.getConfig().getSerializerConfig()))
                 .isInstanceOf(BehaviorEventSerializer.class);
-        // the nested profile keeps Flink's POJO serializer: it stays evolvable by adding fields
-        assertThat(((BehaviorEventSerializer) createSerializer()).profileSerializer().getClass().getSimpleName())
-                .isEqualTo("PojoSerializer");
+        // the nested profile has its own compact serializer, which versions its layout
+        assertThat(((BehaviorEventSerializer) createSerializer()).profileSerializer()).isInstanceOf(ProfileSnapshotSerializer.class);
     }
 
     @Test
