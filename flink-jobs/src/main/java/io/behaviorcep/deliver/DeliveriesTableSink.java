@@ -1,6 +1,6 @@
 package io.behaviorcep.deliver;
 
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.config.JdbcSettings;
 import io.behaviorcep.sink.OutputJson;
 
 import org.apache.flink.api.connector.sink2.Sink;

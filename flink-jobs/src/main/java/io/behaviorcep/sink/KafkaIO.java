@@ -11,7 +11,6 @@ import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.privacy.ControlRecords;
-import io.behaviorcep.privacy.SuppressionListSource;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 

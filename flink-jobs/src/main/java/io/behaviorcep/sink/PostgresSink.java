@@ -1,6 +1,7 @@
 package io.behaviorcep.sink;
 
 import io.behaviorcep.action.Alert;
+import io.behaviorcep.config.JdbcSettings;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 

@@ -1,5 +1,6 @@
 package io.behaviorcep.sink;
 
+import io.behaviorcep.config.JdbcSettings;
 import io.behaviorcep.local.EmbeddedPostgresDb;
 import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.event.ProfileSnapshot;
