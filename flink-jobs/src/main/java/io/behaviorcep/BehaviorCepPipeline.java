@@ -1,7 +1,7 @@
 package io.behaviorcep;
 
 import io.behaviorcep.engine.ActionInput;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.policy.AlertDecision;
 import io.behaviorcep.policy.PolicyDefinition;
@@ -22,12 +22,12 @@ import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.reload.PatternWatcherOperator;
 import io.behaviorcep.pattern.PatternDefinition;
-import io.behaviorcep.privacy.Pseudonymizer;
+import io.behaviorcep.output.Pseudonymizer;
 import io.behaviorcep.profile.ProfileFunction;
 import io.behaviorcep.profile.ProfileOptions;
 import io.behaviorcep.pattern.TraitDefinition;
 import io.behaviorcep.trait.TraitSet;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.segment.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 

@@ -1,5 +1,7 @@
 package io.behaviorcep.event;
 
+import io.behaviorcep.output.StepFailure;
+
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;

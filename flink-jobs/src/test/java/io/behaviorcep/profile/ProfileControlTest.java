@@ -4,6 +4,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.KeyedPathRecords;
 import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.privacy.PrivacyRules;

@@ -7,7 +7,7 @@ import io.behaviorcep.local.TrafficGenerator;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.segment.ThresholdSegment;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.testing.Events;
 import io.behaviorcep.testing.Pipelines;
 import io.behaviorcep.testing.Repo;
