@@ -13,7 +13,7 @@ import io.behaviorcep.event.DeadLetterRouter;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.event.EventIngest;
-import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.ingest.IngestFilter;
 import io.behaviorcep.identity.IdentityLinks;
 import io.behaviorcep.event.KeyedPathHead;
 import io.behaviorcep.event.KeyedPathRecords;
@@ -28,7 +28,7 @@ import io.behaviorcep.profile.ProfileOptions;
 import io.behaviorcep.pattern.TraitDefinition;
 import io.behaviorcep.trait.TraitSet;
 import io.behaviorcep.output.ProfileRecord;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;

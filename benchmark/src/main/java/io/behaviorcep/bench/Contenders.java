@@ -101,7 +101,7 @@ public final class Contenders {
     }
 
     /** The job with these patterns and threshold segments (as {@code run} builds it from a folder). */
-    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                               Settings s, boolean record) throws Exception {
         MemorySource.resetEmitted(rawId);
         CountingIO io = new CountingIO(rawId, s.parallelism, 0, false, record, null);
@@ -329,7 +329,7 @@ public final class Contenders {
         return ids;
     }
 
-    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                                       Settings s, Path dir, boolean job) throws Exception {
         MemorySource.resetEmitted(dataId);
         CountingIO io = job ? new CountingIO(dataId, s.parallelism, 0, true, false, null) : null;

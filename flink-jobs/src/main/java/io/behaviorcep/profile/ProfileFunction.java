@@ -9,7 +9,7 @@ import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.trait.TraitSet;
 

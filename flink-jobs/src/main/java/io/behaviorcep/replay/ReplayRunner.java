@@ -5,7 +5,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.api.common.JobExecutionResult;

@@ -11,8 +11,8 @@ import io.behaviorcep.pattern.TraitsFile;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.policy.PolicyDefinition;
 import io.behaviorcep.policy.PolicyExample;
-import io.behaviorcep.segment.ThresholdSegment;
-import io.behaviorcep.segment.ThresholdSegmentFile;
+import io.behaviorcep.pattern.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegmentFile;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.output.OutputJson;
 

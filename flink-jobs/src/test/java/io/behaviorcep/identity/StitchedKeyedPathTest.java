@@ -8,7 +8,7 @@ import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.engine.ActionInputTypeInfo;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.ingest.IngestFilter;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.profile.ProfileFunction;

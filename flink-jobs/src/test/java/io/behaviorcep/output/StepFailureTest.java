@@ -2,7 +2,7 @@ package io.behaviorcep.output;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
-import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.ingest.IngestFilter;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;

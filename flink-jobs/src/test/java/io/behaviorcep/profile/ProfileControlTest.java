@@ -3,7 +3,7 @@ package io.behaviorcep.profile;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.KeyedPathRecords;
-import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.ingest.IngestFilter;
 import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.PatternLoader;

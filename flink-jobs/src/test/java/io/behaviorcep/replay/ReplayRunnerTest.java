@@ -6,7 +6,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.local.TrafficGenerator;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.testing.Events;
 import io.behaviorcep.testing.Pipelines;
