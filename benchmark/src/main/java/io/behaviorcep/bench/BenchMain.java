@@ -278,7 +278,7 @@ public final class BenchMain {
             if (which.contains("a*")) {
                 io.behaviorcep.pattern.PatternLoader.Result shipped = Variants.shippedFolder(patternsDir());
                 r.put("a*", time("(a*) job, all shipped patterns + segments", events, runs,
-                        () -> Contenders.job(d.rawId, events, shipped.patterns(), shipped.segments(), s, false)));
+                        () -> Contenders.job(d.rawId, events, shipped.patterns(), shipped.segments(), Variants.shippedPolicy(patternsDir()), s, false)));
             }
             if (which.contains("b")) r.put("b", time("(b) plain Flink CEP", events, runs,
                     () -> Contenders.plainCep(d.eventsId, s, true, true)));
@@ -330,7 +330,7 @@ public final class BenchMain {
     private static final Map<String, String> WHAT = Map.of(
             "a", "Segment JSON -> parse, dedup, profile, pattern engine, actions -> counting sinks",
             "a0", "the job without any pattern: parse, dedup, profile, sinks (what (a) costs besides the patterns)",
-            "a*", "the job with every shipped pattern (caps kept) and the threshold segments of segments.yaml",
+            "a*", "the job with every shipped pattern (caps kept), the threshold segments of segments.yaml and the messaging policy of policy.yaml",
             "b", "pre-parsed events -> Pattern (view, followedByAny add <= 30m, no order <= 15m) in AbsenceDeadlineCepOperator",
             "b0", "the same Pattern in Flink's own CepOperator (misses users who go quiet)",
             "e", "pre-parsed events -> pre-filter -> per-user event-time order -> the shipped YAML in the job's pattern engine",
@@ -572,7 +572,8 @@ public final class BenchMain {
         try (Data d = generate(options(events, users))) {
             Contenders.StateSize job = Contenders.savepoint(d.rawId, events, List.of(cart), List.of(), s, dir.resolve("job"), true);
             io.behaviorcep.pattern.PatternLoader.Result shipped = Variants.shippedFolder(patternsDir());
-            Contenders.StateSize all = Contenders.savepoint(d.rawId, events, shipped.patterns(), shipped.segments(), s, dir.resolve("all"), true);
+            Contenders.StateSize all = Contenders.savepoint(d.rawId, events, shipped.patterns(), shipped.segments(), Variants.shippedPolicy(patternsDir()), s,
+                    dir.resolve("all"), true);
             long cep = Contenders.savepointBytes(d.eventsId, events, List.of(cart), s, dir.resolve("cep"), false);
             int active = d.traffic.activeUsers;
             out.printf("%-55s %14s %10s%n", "", "savepoint bytes", "per user");

@@ -86,10 +86,20 @@ public final class Contenders {
     static final Map<String, String> EXTRA_JOB_CONFIG = new java.util.concurrent.ConcurrentHashMap<>();
 
     public static JobConfig jobConfig() {
+        return jobConfig(null);
+    }
+
+    /**
+     * @param policy the messaging policy file to run with; null: none. Without this the job would
+     *               pick up {@code patterns/policy.yaml} from the working directory, and what (a)
+     *               sends would then depend on where the benchmark is started
+     */
+    public static JobConfig jobConfig(Path policy) {
         Map<String, String> c = new java.util.HashMap<>(Map.of("kafka.bootstrap-servers", "in-memory:0",
                 "events.max-out-of-orderness", OUT_OF_ORDERNESS.toSeconds() + "s",
                 // no wall-clock idleness: a busy benchmark must never make event time jump
-                "events.idle-advance", "false", "events.idle-timeout", "1h"));
+                "events.idle-advance", "false", "events.idle-timeout", "1h",
+                "policy.file", policy == null ? "none" : policy.toAbsolutePath().toString()));
         c.putAll(EXTRA_JOB_CONFIG);
         return JobConfig.of(c);
     }
@@ -103,11 +113,17 @@ public final class Contenders {
     /** The job with these patterns and threshold segments (as {@code run} builds it from a folder). */
     public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                               Settings s, boolean record) throws Exception {
+        return job(rawId, n, patterns, segments, null, s, record);
+    }
+
+    /** @param policy the messaging policy file; null: none */
+    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+                              Path policy, Settings s, boolean record) throws Exception {
         MemorySource.resetEmitted(rawId);
         CountingIO io = new CountingIO(rawId, s.parallelism, 0, false, record, null);
         try {
             StreamExecutionEnvironment env = env(s);
-            BehaviorCepPipeline.build(env, jobConfig(), patterns, segments, io);
+            BehaviorCepPipeline.build(env, jobConfig(policy), patterns, segments, io);
             JobExecutionResult r = env.execute("bench: job, " + patterns.size() + " pattern(s)");
             CountingIO.Run run = io.run();
             return new Outcome(r.getNetRuntime(), run.alerts.sum(), distinct(run), run.segmentUpdates.sum(), run.deadLetters.sum(),
@@ -331,6 +347,12 @@ public final class Contenders {
 
     public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                                       Settings s, Path dir, boolean job) throws Exception {
+        return savepoint(dataId, n, patterns, segments, null, s, dir, job);
+    }
+
+    /** @param policy the job's messaging policy file; null: none */
+    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+                                      Path policy, Settings s, Path dir, boolean job) throws Exception {
         MemorySource.resetEmitted(dataId);
         CountingIO io = job ? new CountingIO(dataId, s.parallelism, 0, true, false, null) : null;
         String runId = job ? null : PeerSink.newRun();
@@ -338,7 +360,7 @@ public final class Contenders {
             StreamExecutionEnvironment env = env(s, dir.resolve("checkpoints"));
             java.util.Map<org.apache.flink.runtime.jobgraph.OperatorID, String> uids = java.util.Map.of();
             if (job) {
-                BehaviorCepPipeline.build(env, jobConfig(), patterns, segments, io);
+                BehaviorCepPipeline.build(env, jobConfig(policy), patterns, segments, io);
                 uids = operatorIds(env);
             } else {
                 KeyedStream<BehaviorEvent, String> keyed = env.fromSource(MemorySource.create(dataId, s.parallelism, 0, true,

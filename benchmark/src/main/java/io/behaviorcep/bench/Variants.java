@@ -44,6 +44,12 @@ public final class Variants {
         return r;
     }
 
+    /** The shipped messaging policy ({@code policy.yaml} beside the patterns); null if there is none. */
+    public static Path shippedPolicy(Path dir) throws IOException {
+        Path policy = Path.of(shippedYamlPath(dir)).getParent().resolve("policy.yaml");
+        return Files.isRegularFile(policy) ? policy : null;
+    }
+
     private static String shippedYamlPath(Path dir) throws IOException {
         List<Path> candidates = new ArrayList<>();
         if (dir != null) candidates.add(dir.resolve("cart-abandonment.yaml"));

@@ -94,13 +94,14 @@ public class ProfileSnapshot {
         SINCE_FIRST_SEEN
     }
 
-    private record Def(Function<ProfileSnapshot, String> value, TimeDependence time) {}
+    private record Def(Function<ProfileSnapshot, String> value, java.util.function.ToDoubleFunction<ProfileSnapshot> number, TimeDependence time) {}
 
+    /** Every field is a number; its text is what a condition would otherwise parse back, so both agree. */
     private static Def f(Function<ProfileSnapshot, Object> v, TimeDependence t) {
         return new Def(p -> {
             Object x = v.apply(p);
             return x instanceof Double d ? Double.toString(d) : String.valueOf(x);
-        }, t);
+        }, p -> ((Number) v.apply(p)).doubleValue(), t);
     }
 
     private static final Map<String, Def> DEFS = new java.util.LinkedHashMap<>();
@@ -157,6 +158,15 @@ public class ProfileSnapshot {
         if (name.startsWith(TRAITS_PREFIX)) return trait(name.substring(TRAITS_PREFIX.length()));
         Def d = DEFS.get(name);
         return d == null ? null : d.value.apply(this);
+    }
+
+    /**
+     * A field as a number, what parsing {@link #field}'s text gives; NaN for a computed trait or an
+     * unknown name (read those as text).
+     */
+    public double number(String name) {
+        Def d = DEFS.get(name);
+        return d == null ? Double.NaN : d.number.applyAsDouble(this);
     }
 
     /** The value of computed trait {@code id}; null if it is missing or not defined. */

@@ -287,5 +287,10 @@ public final class CepPatternCompiler {
         public String profileField(String name) {
             return current.profile == null ? null : current.profile.field(name);
         }
+
+        @Override
+        public double profileNumber(String name) {
+            return current.profile == null ? Double.NaN : current.profile.number(name);
+        }
     }
 }

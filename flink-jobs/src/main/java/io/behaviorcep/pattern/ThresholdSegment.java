@@ -56,6 +56,11 @@ public final class ThresholdSegment implements Serializable {
             public String profileField(String name) {
                 return profile.field(name);
             }
+
+            @Override
+            public double profileNumber(String name) {
+                return profile.number(name);
+            }
         };
         for (Expr e : when) {
             if (!e.test(ctx)) return false;
@@ -75,6 +80,21 @@ public final class ThresholdSegment implements Serializable {
             }
         }
         return out;
+    }
+
+    /**
+     * How far profile field {@code name} must grow before this segment's conditions stop changing
+     * with it ({@link Expr#numericReach}): negative infinity if they do not read it, NaN if no such
+     * bound is known.
+     */
+    public double numericReach(String name) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (Expr e : when) {
+            double r = e.numericReach(name);
+            if (r != r) return r;
+            max = Math.max(max, r);
+        }
+        return max;
     }
 
     /** The names of the profile fields this segment's conditions read ({@code sessions_7d} for {@code profile.sessions_7d}). */

@@ -31,6 +31,14 @@ public final class ThresholdEvaluator implements Serializable {
     /** The computed traits the segments may read, and the ids of those they do read. */
     private final TraitSet traits;
     private final Set<String> traitsRead;
+    /**
+     * The last values of {@code days_since_last_seen} / {@code days_since_first_seen} at which
+     * membership can still change: both only grow while the user is quiet, and past the largest
+     * number a segment compares them with, no comparison changes any more. Long.MAX_VALUE when a
+     * segment reads the field in a way that has no such bound.
+     */
+    private final long lastDaySinceLastSeen;
+    private final long lastDaySinceFirstSeen;
 
     public ThresholdEvaluator(List<ThresholdSegment> segments) {
         this(segments, TraitSet.EMPTY);
@@ -45,6 +53,26 @@ public final class ThresholdEvaluator implements Serializable {
         Set<ProfileSnapshot.TimeDependence> w = EnumSet.noneOf(ProfileSnapshot.TimeDependence.class);
         for (ThresholdSegment s : this.segments) w.addAll(s.timeDependences());
         this.watched = w;
+        this.lastDaySinceLastSeen = lastChangingDay(this.segments, "days_since_last_seen");
+        this.lastDaySinceFirstSeen = lastChangingDay(this.segments, "days_since_first_seen");
+    }
+
+    /** The largest whole number of days at which a comparison of {@code field} can still flip. */
+    private static long lastChangingDay(List<ThresholdSegment> segments, String field) {
+        double reach = Double.NEGATIVE_INFINITY;
+        for (ThresholdSegment s : segments) {
+            double r = s.numericReach(field);
+            if (r != r || r >= Long.MAX_VALUE / 2.0) return Long.MAX_VALUE;
+            reach = Math.max(reach, r);
+        }
+        // a comparison with c has one truth value for every whole number above c: the last change is at floor(c) + 1
+        return reach == Double.NEGATIVE_INFINITY ? Long.MAX_VALUE : (long) Math.floor(reach) + 1;
+    }
+
+    /** The next day boundary after {@code t} counted from {@code since}, unless it is past {@code lastDay} days. */
+    private static long nextDayAfter(long since, long t, long lastDay) {
+        long days = Math.floorDiv(t - since, ProfileState.DAY) + 1;
+        return days > lastDay ? Long.MAX_VALUE : since + days * ProfileState.DAY;
     }
 
     public boolean isEmpty() {
@@ -83,8 +111,8 @@ public final class ThresholdEvaluator implements Serializable {
                 case HOUR -> s.hourWindowLive(t) ? (Math.floorDiv(t, ProfileState.HOUR) + 1) * ProfileState.HOUR : Long.MAX_VALUE;
                 case DAY -> s.dayWindowLive(t) ? (Math.floorDiv(t, ProfileState.DAY) + 1) * ProfileState.DAY : Long.MAX_VALUE;
                 case WEEK -> s.weekWindowLive(t) ? ProfileState.weekStart(ProfileState.weekOf(t) + 1) : Long.MAX_VALUE;
-                case SINCE_LAST_SEEN -> s.lastSeen + (Math.floorDiv(t - s.lastSeen, ProfileState.DAY) + 1) * ProfileState.DAY;
-                case SINCE_FIRST_SEEN -> s.firstSeen + (Math.floorDiv(t - s.firstSeen, ProfileState.DAY) + 1) * ProfileState.DAY;
+                case SINCE_LAST_SEEN -> nextDayAfter(s.lastSeen, t, lastDaySinceLastSeen);
+                case SINCE_FIRST_SEEN -> nextDayAfter(s.firstSeen, t, lastDaySinceFirstSeen);
                 default -> Long.MAX_VALUE;
             };
             next = Math.min(next, b);

@@ -26,6 +26,15 @@ public interface EvalContext {
     String profileField(String name);
 
     /**
+     * A profile field as a number, for numeric comparisons, without going through its text; NaN
+     * when the context has no such shortcut for it (then {@link #profileField} is read and parsed,
+     * as for any field). Must agree with parsing {@link #profileField}'s text.
+     */
+    default double profileNumber(String name) {
+        return Double.NaN;
+    }
+
+    /**
      * Called when an evaluation failed at run time (an exception from this context, a regex that
      * blew the stack, ...). The condition then counts as false. Default: ignore. Data problems
      * (missing fields, text where a number is expected) are not errors, just false comparisons.
@@ -48,6 +57,11 @@ public interface EvalContext {
             @Override
             public String profileField(String name) {
                 return current.profile == null ? null : current.profile.field(name);
+            }
+
+            @Override
+            public double profileNumber(String name) {
+                return current.profile == null ? Double.NaN : current.profile.number(name);
             }
         };
     }

@@ -59,6 +59,39 @@ public abstract class Expr implements Serializable {
         return false;
     }
 
+    /**
+     * How far profile field {@code name} must grow before this condition stops changing with it:
+     * the largest absolute number it is compared with, when every use of the field is a plain
+     * numeric comparison with a number literal ({@code profile.days_since_last_seen >= 30}). For a
+     * whole-number field that only grows, such as {@code days_since_last_seen} while the user is
+     * quiet, the condition's truth is then the same for every value above it.
+     *
+     * @return negative infinity if the condition does not read the field; NaN if it reads it in any
+     *         other way (then no such bound is known)
+     */
+    public final double numericReach(String name) {
+        return reach(name);
+    }
+
+    /** See {@link #numericReach}; this default knows no bound for any use of the field. */
+    double reach(String name) {
+        for (FieldRef r : fieldRefs()) {
+            if (r.kind() == FieldRef.Kind.PROFILE && name.equals(r.field())) return Double.NaN;
+        }
+        return Double.NEGATIVE_INFINITY;
+    }
+
+    /** The largest reach of {@code terms} (NaN if any is NaN). */
+    static double reachOf(Expr[] terms, String name) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (Expr t : terms) {
+            double r = t.reach(name);
+            if (r != r) return r;
+            max = Math.max(max, r);
+        }
+        return max;
+    }
+
     /** Every field path in the condition, in order of appearance, with its column. */
     public final List<FieldRef> fieldRefs() {
         List<FieldRef> out = new ArrayList<>();

@@ -43,6 +43,8 @@ final class Nodes {
             }
         }
 
+        @Override double reach(String name) { return reachOf(terms, name); }
+
         @Override int precedence() { return OR; }
     }
 
@@ -78,6 +80,8 @@ final class Nodes {
             }
         }
 
+        @Override double reach(String name) { return reachOf(terms, name); }
+
         @Override int precedence() { return AND; }
     }
 
@@ -98,6 +102,8 @@ final class Nodes {
         void collect(List<FieldRef> out) {
             inner.collect(out);
         }
+
+        @Override double reach(String name) { return inner.reach(name); }
 
         @Override
         void render(StringBuilder sb) {
@@ -212,6 +218,8 @@ final class Nodes {
             if (left.numeric()) {
                 a = left.number(ctx);
                 missing = a != a;
+            } else if ((a = profileNumber(left, ctx)) == a) {
+                // a profile field read as a number directly: no text to format and parse back
             } else {
                 String t = left.text(ctx);
                 if (t == null) {
@@ -225,6 +233,8 @@ final class Nodes {
             if (right.numeric()) {
                 b = right.number(ctx);
                 missing |= b != b;
+            } else if ((b = profileNumber(right, ctx)) == b) {
+                // as for the left side
             } else {
                 String t = right.text(ctx);
                 if (t == null) {
@@ -244,6 +254,24 @@ final class Nodes {
         void collect(List<FieldRef> out) {
             left.collect(out);
             right.collect(out);
+        }
+
+        @Override
+        double reach(String name) {
+            if (!wildcard && mode == Mode.NUMERIC) {
+                if (isProfileField(left, name) && right instanceof Operand.NumberLit n) return Math.abs(n.value);
+                if (isProfileField(right, name) && left instanceof Operand.NumberLit n) return Math.abs(n.value);
+            }
+            return super.reach(name);
+        }
+
+        /** A profile field's value as the context gives it as a number; NaN if not so (then it is read as text). */
+        private static double profileNumber(Operand o, EvalContext ctx) {
+            return o instanceof Operand.Field f && f.kind == FieldRef.Kind.PROFILE ? ctx.profileNumber(f.profileName) : Double.NaN;
+        }
+
+        private static boolean isProfileField(Operand o, String name) {
+            return o instanceof Operand.Field f && f.kind == FieldRef.Kind.PROFILE && name.equals(f.profileName);
         }
 
         @Override
