@@ -117,7 +117,7 @@ public final class Contenders {
     }
 
     /** @param policy the messaging policy file; null: none */
-    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                               Path policy, Settings s, boolean record) throws Exception {
         MemorySource.resetEmitted(rawId);
         CountingIO io = new CountingIO(rawId, s.parallelism, 0, false, record, null);
@@ -351,7 +351,7 @@ public final class Contenders {
     }
 
     /** @param policy the job's messaging policy file; null: none */
-    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                                       Path policy, Settings s, Path dir, boolean job) throws Exception {
         MemorySource.resetEmitted(dataId);
         CountingIO io = job ? new CountingIO(dataId, s.parallelism, 0, true, false, null) : null;
