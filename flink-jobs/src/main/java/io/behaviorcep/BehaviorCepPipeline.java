@@ -1,7 +1,7 @@
 package io.behaviorcep;
 
 import io.behaviorcep.engine.ActionInput;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.policy.AlertDecision;
 import io.behaviorcep.policy.PolicyDefinition;
@@ -13,7 +13,7 @@ import io.behaviorcep.event.DeadLetterRouter;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.event.EventIngest;
-import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.ingest.IngestFilter;
 import io.behaviorcep.identity.IdentityLinks;
 import io.behaviorcep.event.KeyedPathHead;
 import io.behaviorcep.event.KeyedPathRecords;
@@ -22,13 +22,13 @@ import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.reload.PatternWatcherOperator;
 import io.behaviorcep.pattern.PatternDefinition;
-import io.behaviorcep.privacy.Pseudonymizer;
+import io.behaviorcep.output.Pseudonymizer;
 import io.behaviorcep.profile.ProfileFunction;
 import io.behaviorcep.profile.ProfileOptions;
 import io.behaviorcep.pattern.TraitDefinition;
 import io.behaviorcep.trait.TraitSet;
-import io.behaviorcep.profile.ProfileRecord;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.output.ProfileRecord;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;

@@ -2,7 +2,7 @@ package io.behaviorcep;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
-import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.output.StepFailure;
 import io.behaviorcep.identity.AddressState;
 import io.behaviorcep.identity.IdentityLinks;
 import io.behaviorcep.privacy.PrivacyRules;

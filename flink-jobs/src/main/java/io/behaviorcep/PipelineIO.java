@@ -1,11 +1,11 @@
 package io.behaviorcep;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.ParsedRecord;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.streaming.api.datastream.DataStream;

@@ -111,13 +111,13 @@ public final class Contenders {
     }
 
     /** The job with these patterns and threshold segments (as {@code run} builds it from a folder). */
-    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                               Settings s, boolean record) throws Exception {
         return job(rawId, n, patterns, segments, null, s, record);
     }
 
     /** @param policy the messaging policy file; null: none */
-    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static Outcome job(String rawId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                               Path policy, Settings s, boolean record) throws Exception {
         MemorySource.resetEmitted(rawId);
         CountingIO io = new CountingIO(rawId, s.parallelism, 0, false, record, null);
@@ -345,13 +345,13 @@ public final class Contenders {
         return ids;
     }
 
-    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                                       Settings s, Path dir, boolean job) throws Exception {
         return savepoint(dataId, n, patterns, segments, null, s, dir, job);
     }
 
     /** @param policy the job's messaging policy file; null: none */
-    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.segment.ThresholdSegment> segments,
+    public static StateSize savepoint(String dataId, int n, List<PatternDefinition> patterns, List<io.behaviorcep.pattern.ThresholdSegment> segments,
                                       Path policy, Settings s, Path dir, boolean job) throws Exception {
         MemorySource.resetEmitted(dataId);
         CountingIO io = job ? new CountingIO(dataId, s.parallelism, 0, true, false, null) : null;

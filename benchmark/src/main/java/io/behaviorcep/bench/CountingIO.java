@@ -1,7 +1,7 @@
 package io.behaviorcep.bench;
 
 import io.behaviorcep.PipelineIO;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.EventIngest;

@@ -3,10 +3,11 @@ package io.behaviorcep.action;
 import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.engine.PatternTimeline;
 import io.behaviorcep.event.DeadLetter;
-import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.output.StepFailure;
 import io.behaviorcep.engine.PatternChangeLog;
 import io.behaviorcep.engine.SubmittedPatterns;
 import io.behaviorcep.metrics.SubtaskCounts;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.pattern.MatchFunction;
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternDefinition;
@@ -315,11 +316,11 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
 
     /** What a dead letter of this step carries of an input: its kind, user, time and ids (a match's events are in its alert's form). */
     static com.fasterxml.jackson.databind.node.ObjectNode inputDocument(ActionInput in) {
-        var n = io.behaviorcep.sink.OutputJson.MAPPER.createObjectNode();
+        var n = io.behaviorcep.output.OutputJson.MAPPER.createObjectNode();
         n.put("input", in instanceof ActionInput.PrivacySignal ? "control" : in instanceof ActionInput.SegmentExit ? "exit"
                 : in instanceof ActionInput.Matched ? "match" : in instanceof ActionInput.GoalReached ? "goal" : "pattern change");
         n.put("userKey", in.userKey());
-        n.put("timestamp", io.behaviorcep.sink.OutputJson.iso(in.timestamp()));
+        n.put("timestamp", io.behaviorcep.output.OutputJson.iso(in.timestamp()));
         if (in instanceof ActionInput.PrivacySignal s) n.put("control", s.signal().word);
         if (in instanceof ActionInput.SegmentExit x) {
             n.put("segment", x.segment());
@@ -332,7 +333,7 @@ public class PatternActionsFunction extends KeyedProcessFunction<String, ActionI
             n.put("patternVersion", m.patternVersion);
             n.put("anchorId", m.anchorId);
             n.put("eventIds", m.eventIds);
-            n.put("detectedAt", io.behaviorcep.sink.OutputJson.iso(m.detectedAt));
+            n.put("detectedAt", io.behaviorcep.output.OutputJson.iso(m.detectedAt));
         }
         return n;
     }

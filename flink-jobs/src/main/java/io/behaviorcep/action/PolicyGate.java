@@ -1,5 +1,6 @@
 package io.behaviorcep.action;
 
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.policy.AlertDecision;
 import io.behaviorcep.policy.Candidate;
 import io.behaviorcep.policy.MessagingPolicy;

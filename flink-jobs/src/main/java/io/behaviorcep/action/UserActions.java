@@ -6,11 +6,12 @@ import io.behaviorcep.experiment.Experiments;
 import io.behaviorcep.experiment.GoalTracker;
 import io.behaviorcep.experiment.Outcome;
 import io.behaviorcep.experiment.PendingDecision;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.segment.Membership;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.JsonNode;
 

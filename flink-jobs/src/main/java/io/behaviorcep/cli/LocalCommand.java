@@ -116,9 +116,9 @@ public final class LocalCommand implements java.util.concurrent.Callable<Integer
             settings.put("jdbc.user", pg.user());
             settings.put("jdbc.password", pg.password());
             // the embedded database lives as long as this run: a random audit key unless one is given
-            if (System.getenv(io.behaviorcep.sink.JdbcSettings.DEFAULT_AUDIT_KEY_ENV) == null
-                    && System.getProperty(io.behaviorcep.sink.JdbcSettings.DEFAULT_AUDIT_KEY_ENV) == null) {
-                System.setProperty(io.behaviorcep.sink.JdbcSettings.DEFAULT_AUDIT_KEY_ENV, java.util.UUID.randomUUID().toString());
+            if (System.getenv(io.behaviorcep.config.JdbcSettings.DEFAULT_AUDIT_KEY_ENV) == null
+                    && System.getProperty(io.behaviorcep.config.JdbcSettings.DEFAULT_AUDIT_KEY_ENV) == null) {
+                System.setProperty(io.behaviorcep.config.JdbcSettings.DEFAULT_AUDIT_KEY_ENV, java.util.UUID.randomUUID().toString());
             }
             settings.put("patterns.dir", patternDir.toString());
             settings.put("checkpoint.interval", "5s");

@@ -1,6 +1,6 @@
 package io.behaviorcep.cli;
 
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.config.JdbcSettings;
 import io.behaviorcep.sink.SqlMigrations;
 
 import picocli.CommandLine.Command;

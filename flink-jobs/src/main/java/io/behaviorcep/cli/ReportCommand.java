@@ -4,7 +4,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.experiment.ExperimentReport;
 import io.behaviorcep.experiment.OutcomeRow;
 import io.behaviorcep.experiment.OutcomesTable;
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.config.JdbcSettings;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

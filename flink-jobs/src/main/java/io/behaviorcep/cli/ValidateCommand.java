@@ -33,7 +33,7 @@ public final class ValidateCommand implements Callable<Integer> {
                 for (PatternProblem w : PatternWarnings.of(d)) System.out.println(w);
                 System.out.println("ok  " + d.label() + "  (" + d.source + ")" + (d.enabled ? "" : "  disabled"));
             }
-            for (io.behaviorcep.segment.ThresholdSegment s : r.segments()) {
+            for (io.behaviorcep.pattern.ThresholdSegment s : r.segments()) {
                 System.out.println("ok  segment " + s.id + "  (" + s.source + ")" + (s.enabled ? "" : "  disabled"));
             }
             for (io.behaviorcep.pattern.TraitDefinition t : r.traits()) {

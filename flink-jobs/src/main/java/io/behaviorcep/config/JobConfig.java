@@ -2,7 +2,6 @@ package io.behaviorcep.config;
 
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.pattern.Durations;
-import io.behaviorcep.sink.JdbcSettings;
 import io.behaviorcep.util.EditDistance;
 
 import java.io.IOException;

@@ -2,7 +2,7 @@ package io.behaviorcep.deliver;
 
 import io.behaviorcep.BehaviorCepPipeline;
 import io.behaviorcep.config.JobConfig;
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.config.JdbcSettings;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;

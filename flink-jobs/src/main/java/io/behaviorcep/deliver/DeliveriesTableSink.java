@@ -1,7 +1,7 @@
 package io.behaviorcep.deliver;
 
-import io.behaviorcep.sink.JdbcSettings;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.config.JdbcSettings;
+import io.behaviorcep.output.OutputJson;
 
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;

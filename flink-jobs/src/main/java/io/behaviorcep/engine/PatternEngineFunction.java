@@ -3,7 +3,7 @@ package io.behaviorcep.engine;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.KeyedPathRecords;
-import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.output.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
 import io.behaviorcep.pattern.EventMatcher;
 import io.behaviorcep.pattern.MatchFunction;

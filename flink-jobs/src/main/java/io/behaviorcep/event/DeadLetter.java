@@ -30,7 +30,7 @@ public class DeadLetter {
          */
         USER_BUFFER_FULL,
         /**
-         * A valid event (or a timer) that made a step after parsing throw ({@link StepFailure}): the
+         * A valid event (or a timer) that made a step after parsing throw ({@link io.behaviorcep.output.StepFailure}): the
          * message names the step and, where one was at work, the pattern and version. The value is the
          * event as Segment JSON (a timer's: its user key and time); no source offset.
          */

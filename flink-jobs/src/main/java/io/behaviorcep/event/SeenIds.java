@@ -3,7 +3,7 @@ package io.behaviorcep.event;
 /**
  * One user's deduplication by message id: which ids count as seen, for how long, how many are kept,
  * and what is forgotten when. Plain Java on purpose, like Flink CEP's {@code NFA} beside its
- * operator: {@link IngestFilter} keeps the user's {@link SeenIdSet} as one keyed-state value, backs
+ * operator: {@link io.behaviorcep.ingest.IngestFilter} keeps the user's {@link SeenIdSet} as one keyed-state value, backs
  * {@link SweepTimers} with processing-time timers and calls these decisions; tests use a sorted set.
  *
  * <p>Each id keeps the processing time it was first seen; it is a repeat for {@code ttlMillis} from

@@ -12,8 +12,6 @@ import io.behaviorcep.pattern.expr.ConditionSyntaxException;
 import io.behaviorcep.pattern.expr.Expr;
 import io.behaviorcep.pattern.expr.FieldRef;
 import io.behaviorcep.event.ProfileSnapshot;
-import io.behaviorcep.segment.ThresholdSegment;
-import io.behaviorcep.segment.ThresholdSegmentFile;
 
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;

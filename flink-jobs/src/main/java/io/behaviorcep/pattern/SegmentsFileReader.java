@@ -2,8 +2,6 @@ package io.behaviorcep.pattern;
 
 import io.behaviorcep.pattern.expr.Expr;
 import io.behaviorcep.pattern.expr.FieldRef;
-import io.behaviorcep.segment.ThresholdSegment;
-import io.behaviorcep.segment.ThresholdSegmentFile;
 
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;

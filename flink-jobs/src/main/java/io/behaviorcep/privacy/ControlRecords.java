@@ -140,7 +140,7 @@ public final class ControlRecords extends ProcessFunction<RawRecord, BehaviorEve
     }
 
     /**
-     * No event time at all, like {@link SuppressionListSource#watermarks()}: the control source says it
+     * No event time at all, like {@link io.behaviorcep.sink.SuppressionListSource#watermarks()}: the control source says it
      * is idle and never emits a watermark, so in the union with the events it neither holds event time
      * back nor pushes it forward (docs/contracts.md, "Event time").
      */

@@ -1,7 +1,7 @@
 package io.behaviorcep.profile;
 
 import io.behaviorcep.event.ProfileSnapshot;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 
 import java.util.List;
 import java.util.Set;

@@ -2,7 +2,7 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.pattern.PatternChange;
 import io.behaviorcep.pattern.PatternLoader;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.trait.TraitSet;
 
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -4,12 +4,13 @@ import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.KeyedPathRecords;
-import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.output.StepFailure;
 import io.behaviorcep.metrics.SubtaskCounts;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.segment.ThresholdSegment;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.pattern.ThresholdSegment;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.trait.TraitSet;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -582,7 +583,7 @@ public class ProfileFunction extends KeyedProcessFunction<String, BehaviorEvent,
 
         if (options.writeIntervalMillis > 0 && s.dirty && !s.isEmpty() && !s.suppressed()
                 && (s.writtenAt == Long.MIN_VALUE || now >= s.writtenAt + options.writeIntervalMillis)) {
-            ctx.output(PROFILE_RECORDS, ProfileRecord.profile(ctx.getCurrentKey(), s.snapshot(Math.max(now, s.lastSeen))).withRecentEvents(s));
+            ctx.output(PROFILE_RECORDS, ProfileRecord.profile(ctx.getCurrentKey(), s.snapshot(Math.max(now, s.lastSeen))).withRecentEvents(s.recentEventNames, s.recentEventTimes));
             profileRecords.inc();
             s.writtenAt = now;
             s.dirty = false;

@@ -1,7 +1,7 @@
 package io.behaviorcep.profile;
 
 import io.behaviorcep.privacy.PrivacyRules;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.trait.TraitSet;
 
 import java.io.Serializable;

@@ -1,6 +1,6 @@
 package io.behaviorcep.replay;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.KafkaIO;

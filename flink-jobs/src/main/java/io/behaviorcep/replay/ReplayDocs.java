@@ -1,9 +1,9 @@
 package io.behaviorcep.replay;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,7 +1,7 @@
 package io.behaviorcep.replay;
 
 import io.behaviorcep.PipelineIO;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
@@ -10,7 +10,7 @@ import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.sink.KafkaIO;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.api.common.accumulators.LongCounter;
@@ -93,7 +93,7 @@ final class ReplayIO implements PipelineIO {
 
     @Override
     public void alertDecisions(DataStream<io.behaviorcep.policy.AlertDecision> decisions) {
-        decisions.sinkTo(new PartFiles<>(workDir, "alert-decisions", io.behaviorcep.sink.AlertDecisionJson::text))
+        decisions.sinkTo(new PartFiles<>(workDir, "alert-decisions", io.behaviorcep.output.AlertDecisionJson::text))
                 .uid("replay-alert-decisions").name("Alert decisions → part files");
     }
 

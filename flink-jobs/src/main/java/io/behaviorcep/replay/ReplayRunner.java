@@ -5,7 +5,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.api.common.JobExecutionResult;
@@ -338,7 +338,7 @@ public final class ReplayRunner {
                 .thenComparing(d -> d.get("user_id").asText()).thenComparing(d -> d.get("decision_id").asText()));
         write(o.out.resolve("alert-decisions.jsonl"), decisions);
         Files.writeString(o.out.resolve("summary.json"),
-                io.behaviorcep.sink.OutputJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(s.toJson()) + "\n");
+                io.behaviorcep.output.OutputJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(s.toJson()) + "\n");
         return new Result(s, docs(alerts), docs(segments), docs(pendingAlerts), docs(pendingSegments), dlq, users);
     }
 
@@ -443,7 +443,7 @@ public final class ReplayRunner {
             both.retainAll(ub);
             rows.add(new ComparisonRow(id, onlyA, onlyB, both));
         }
-        var json = io.behaviorcep.sink.OutputJson.MAPPER.createObjectNode();
+        var json = io.behaviorcep.output.OutputJson.MAPPER.createObjectNode();
         json.put("a", a.patternsLabel);
         json.put("b", labelB);
         var pj = json.putObject("patterns");
@@ -454,7 +454,7 @@ public final class ReplayRunner {
             r.onlyB().forEach(n.withArray("users_only_b")::add);
         }
         Files.writeString(out.resolve("compare.json"),
-                io.behaviorcep.sink.OutputJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
+                io.behaviorcep.output.OutputJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
         return new Comparison(ra, rb, rows);
     }
 

@@ -1,6 +1,6 @@
 package io.behaviorcep.replay;
 
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 

@@ -2,7 +2,7 @@ package io.behaviorcep.serve;
 
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.pattern.Durations;
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.config.JdbcSettings;
 
 import java.io.IOException;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.behaviorcep.serve;
 
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.config.JdbcSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

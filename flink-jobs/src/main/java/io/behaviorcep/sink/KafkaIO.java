@@ -2,7 +2,7 @@ package io.behaviorcep.sink;
 
 import io.behaviorcep.BehaviorCepPipeline;
 import io.behaviorcep.PipelineIO;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
@@ -10,9 +10,10 @@ import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.output.AlertDecisionJson;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.privacy.ControlRecords;
-import io.behaviorcep.privacy.SuppressionListSource;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;

@@ -1,7 +1,10 @@
 package io.behaviorcep.sink;
 
-import io.behaviorcep.action.Alert;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.Alert;
+import io.behaviorcep.config.JdbcSettings;
+import io.behaviorcep.output.AlertDecisionJson;
+import io.behaviorcep.output.OutputJson;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,13 +1,13 @@
 package io.behaviorcep.testkit;
 
 import io.behaviorcep.PipelineIO;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;

@@ -1,7 +1,7 @@
 package io.behaviorcep.testkit;
 
 import io.behaviorcep.BehaviorCepPipeline;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.Example;
@@ -11,10 +11,10 @@ import io.behaviorcep.pattern.TraitsFile;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.policy.PolicyDefinition;
 import io.behaviorcep.policy.PolicyExample;
-import io.behaviorcep.segment.ThresholdSegment;
-import io.behaviorcep.segment.ThresholdSegmentFile;
+import io.behaviorcep.pattern.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegmentFile;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

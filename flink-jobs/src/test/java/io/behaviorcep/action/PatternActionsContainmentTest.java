@@ -2,7 +2,8 @@ package io.behaviorcep.action;
 
 import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.event.DeadLetter;
-import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.output.StepFailure;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.pattern.PatternDefinition;
 
 import org.apache.flink.api.common.typeinfo.Types;

@@ -1,12 +1,13 @@
 package io.behaviorcep.action;
 
 import io.behaviorcep.engine.ActionInput;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;

@@ -2,6 +2,7 @@ package io.behaviorcep.action;
 
 import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.event.ProfileSnapshot;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.pattern.PatternMatch;

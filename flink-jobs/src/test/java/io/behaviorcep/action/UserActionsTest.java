@@ -1,11 +1,12 @@
 package io.behaviorcep.action;
 
 import io.behaviorcep.engine.ActionInput;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternMatch;
 import io.behaviorcep.segment.Membership;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,6 @@
 package io.behaviorcep.config;
 
 import io.behaviorcep.event.EventParser;
-import io.behaviorcep.sink.JdbcSettings;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

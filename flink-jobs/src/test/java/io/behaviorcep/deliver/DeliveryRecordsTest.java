@@ -1,7 +1,7 @@
 package io.behaviorcep.deliver;
 
 import io.behaviorcep.deliver.DeliveryOutcome.Status;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.testing.Repo;
 
 import com.fasterxml.jackson.databind.JsonNode;

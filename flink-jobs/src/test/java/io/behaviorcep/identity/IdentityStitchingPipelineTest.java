@@ -1,7 +1,7 @@
 package io.behaviorcep.identity;
 
 import io.behaviorcep.BehaviorCepPipeline;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;

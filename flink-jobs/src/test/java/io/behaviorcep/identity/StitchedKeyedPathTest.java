@@ -1,14 +1,14 @@
 package io.behaviorcep.identity;
 
 import io.behaviorcep.BehaviorCepPipeline;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.engine.ActionInputTypeInfo;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.ingest.IngestFilter;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.profile.ProfileFunction;

@@ -170,7 +170,7 @@ class HostileInputIT {
                 sentGood, goodUsers.size(), graph.getState(), restarts, restartingAt > 0, graph.getFailureInfo() == null ? "none" : graph.getFailureInfo().getExceptionAsString());
         System.out.printf("  dead letters %d by reason %s; original bytes compared: %d bytes (%d dead letter(s) cut to %d bytes, a prefix); "
                         + "bad records not in the DLQ: %d; problems: %d%n",
-                dlq.size(), dlqByReason, bytesCompared, truncated, io.behaviorcep.sink.OutputJson.MAX_RECORD_BYTES, badNotInDlq, problems.size());
+                dlq.size(), dlqByReason, bytesCompared, truncated, io.behaviorcep.output.OutputJson.MAX_RECORD_BYTES, badNotInDlq, problems.size());
         System.out.printf("  cart_abandoned alerts: %d users on Kafka (%d in PostgreSQL), expected %d; late events %d%n",
                 cartAlertsByUser.size(), alertRows.size(), goodUsers.size(), late.size());
         problems.stream().limit(30).forEach(p -> System.out.println("  " + p));

@@ -2,8 +2,8 @@ package io.behaviorcep.it;
 
 import io.behaviorcep.BehaviorCepJob;
 import io.behaviorcep.privacy.ControlRecords;
-import io.behaviorcep.privacy.Pseudonymizer;
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.output.Pseudonymizer;
+import io.behaviorcep.config.JdbcSettings;
 import io.behaviorcep.sink.KafkaIO;
 import io.behaviorcep.sink.PostgresSink;
 import io.behaviorcep.testing.Await;

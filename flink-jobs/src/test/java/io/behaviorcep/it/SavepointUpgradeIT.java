@@ -2,12 +2,12 @@ package io.behaviorcep.it;
 
 import io.behaviorcep.BehaviorCepPipeline;
 import io.behaviorcep.config.JobConfig;
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.pattern.PatternDefinition;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.testing.Await;
 import io.behaviorcep.testing.HeldSource;

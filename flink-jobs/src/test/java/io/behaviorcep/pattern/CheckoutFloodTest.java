@@ -1,6 +1,6 @@
 package io.behaviorcep.pattern;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.testkit.InMemoryIO;
 import io.behaviorcep.testing.Pipelines;
 import io.behaviorcep.testing.Repo;

@@ -1,7 +1,7 @@
 package io.behaviorcep.pattern;
 
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;

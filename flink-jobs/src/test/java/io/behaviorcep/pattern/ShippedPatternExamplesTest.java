@@ -62,7 +62,7 @@ class ShippedPatternExamplesTest {
         assertThat(loaded.segments()).extracting(s -> s.id).contains("engaged", "new", "churned", "frequent_viewers",
                 "casual_browsers", "high_value");
         List<PatternTestKit.Result> results = new java.util.ArrayList<>();
-        for (io.behaviorcep.segment.ThresholdSegmentFile f : loaded.segmentFiles()) results.addAll(PatternTestKit.run(f));
+        for (io.behaviorcep.pattern.ThresholdSegmentFile f : loaded.segmentFiles()) results.addAll(PatternTestKit.run(f));
         String failures = results.stream().filter(r -> !r.passed()).map(r -> "FAIL " + r.title() + "\n" + r.diff())
                 .collect(Collectors.joining("\n"));
         System.out.println(results.size() + " segment examples run, " + results.stream().filter(PatternTestKit.Result::passed).count() + " passed");
@@ -131,7 +131,7 @@ class ShippedPatternExamplesTest {
                     expect:
                       segments: [{enter: new, at: 0m}, {exit: new, at: 6d}]
                 """;
-        io.behaviorcep.segment.ThresholdSegmentFile f = PatternLoader.loadString("self-check-segments.yaml", yaml).segmentFiles().get(0);
+        io.behaviorcep.pattern.ThresholdSegmentFile f = PatternLoader.loadString("self-check-segments.yaml", yaml).segmentFiles().get(0);
         PatternTestKit.Result r = PatternTestKit.run(f).get(0);
         assertThat(r.passed()).isFalse();
         assertThat(r.title()).isEqualTo("self-check-segments.yaml:5 segments: \"wrong on purpose\"");

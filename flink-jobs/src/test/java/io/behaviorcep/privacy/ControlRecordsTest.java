@@ -1,11 +1,12 @@
 package io.behaviorcep.privacy;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.action.PatternActionsFunction;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.DeadLetterRouter;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.output.Pseudonymizer;
 
 import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;

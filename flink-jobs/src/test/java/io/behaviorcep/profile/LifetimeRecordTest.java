@@ -2,7 +2,7 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.ProfileSnapshot;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 
 import org.junit.jupiter.api.Test;
 

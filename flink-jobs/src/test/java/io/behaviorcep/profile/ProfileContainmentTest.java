@@ -2,7 +2,7 @@ package io.behaviorcep.profile;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.DeadLetter;
-import io.behaviorcep.event.StepFailure;
+import io.behaviorcep.output.StepFailure;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;

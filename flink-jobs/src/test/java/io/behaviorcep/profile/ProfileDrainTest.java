@@ -1,6 +1,7 @@
 package io.behaviorcep.profile;
 
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;

@@ -1,7 +1,7 @@
 package io.behaviorcep.profile;
 
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.event.IngestFilter;
+import io.behaviorcep.ingest.IngestFilter;
 import io.behaviorcep.privacy.PrivacyRules;
 
 import org.apache.flink.api.common.typeinfo.Types;

@@ -3,6 +3,7 @@ package io.behaviorcep.profile;
 import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.KeyedPathRecords;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.privacy.PrivacyRules;

@@ -1,6 +1,7 @@
 package io.behaviorcep.profile;
 
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
+import io.behaviorcep.output.ProfileRecord;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +43,7 @@ class ProfileRecentEventsTest {
         ProfileState s = new ProfileState();
         s.add(ev(D0, "page", "Home"));
         s.add(ev(D0 + MIN, "track", "Product Viewed"));
-        ProfileRecord r = ProfileRecord.profile("u", s.snapshot()).withRecentEvents(s);
+        ProfileRecord r = ProfileRecord.profile("u", s.snapshot()).withRecentEvents(s.recentEventNames, s.recentEventTimes);
         JsonNode doc = OutputJson.MAPPER.readTree(OutputJson.text(OutputJson.profileRecord(r)));
         assertThat(doc.path("recent_events")).hasSize(2);
         assertThat(doc.path("recent_events").get(0).path("event").asText()).isEqualTo("Product Viewed");

@@ -1,9 +1,10 @@
 package io.behaviorcep.profile;
 
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.privacy.PrivacyRules;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.api.common.typeinfo.Types;

@@ -3,7 +3,7 @@ package io.behaviorcep.profile;
 import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.pattern.PatternProblem;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.testing.Repo;
 
 import org.junit.jupiter.api.Test;

@@ -5,7 +5,7 @@ import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.PatternLoader;
 import io.behaviorcep.privacy.PrivacyRules;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 import io.behaviorcep.testing.Repo;
 
 import org.apache.flink.api.common.typeinfo.Types;

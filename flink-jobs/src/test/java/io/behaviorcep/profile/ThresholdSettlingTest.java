@@ -1,7 +1,7 @@
 package io.behaviorcep.profile;
 
 import io.behaviorcep.pattern.expr.ConditionParser;
-import io.behaviorcep.segment.ThresholdSegment;
+import io.behaviorcep.pattern.ThresholdSegment;
 
 import org.junit.jupiter.api.Test;
 

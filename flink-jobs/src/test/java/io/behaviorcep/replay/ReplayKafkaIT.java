@@ -3,7 +3,7 @@ package io.behaviorcep.replay;
 import io.behaviorcep.cli.ReplayCommand;
 import io.behaviorcep.local.EmbeddedKafka;
 import io.behaviorcep.local.EmbeddedPostgresDb;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.sink.SqlMigrations;
 import io.behaviorcep.testing.Events;
 import io.behaviorcep.testing.Repo;

@@ -1,12 +1,12 @@
 package io.behaviorcep.replay;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.cli.ReplayCommand;
 import io.behaviorcep.event.EventParser;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package io.behaviorcep.replay;
 
 import io.behaviorcep.cli.ReplayCommand;
 import io.behaviorcep.pattern.PatternLoader;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.testing.Repo;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -3,7 +3,7 @@ package io.behaviorcep.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.behaviorcep.local.EmbeddedPostgresDb;
-import io.behaviorcep.privacy.Pseudonymizer;
+import io.behaviorcep.output.Pseudonymizer;
 import io.behaviorcep.sink.SqlMigrations;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -2,6 +2,7 @@ package io.behaviorcep.sink;
 
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.RawRecord;
+import io.behaviorcep.output.OutputJson;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;

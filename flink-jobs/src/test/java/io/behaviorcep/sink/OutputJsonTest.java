@@ -1,8 +1,9 @@
 package io.behaviorcep.sink;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.event.ProfileSnapshot;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -206,14 +207,14 @@ class OutputJsonTest {
     void profileRecordsAsThePostgresSinkStoresThem() {
         ProfileSnapshot p = profile();
         p.asOf = AT;
-        ObjectNode profile = OutputJson.profileRecord(io.behaviorcep.profile.ProfileRecord.profile("user-1", p));
+        ObjectNode profile = OutputJson.profileRecord(io.behaviorcep.output.ProfileRecord.profile("user-1", p));
         assertThat(fieldNames(profile)).containsExactly("kind", "user_id", "version", "as_of", "profile");
         assertThat(profile.get("kind").textValue()).isEqualTo("profile");
         assertThat(profile.get("version").longValue()).isEqualTo(AT);
         assertThat(profile.get("as_of").textValue()).isEqualTo("2026-03-02T10:15:00.250Z");
         assertThat(profile.get("profile")).isEqualTo(OutputJson.profile(p));
 
-        ObjectNode erasure = OutputJson.profileRecord(io.behaviorcep.profile.ProfileRecord.erasure("user-1", AT));
+        ObjectNode erasure = OutputJson.profileRecord(io.behaviorcep.output.ProfileRecord.erasure("user-1", AT));
         assertThat(fieldNames(erasure)).containsExactly("kind", "user_id", "version", "erased_at");
         assertThat(erasure.get("kind").textValue()).isEqualTo("erasure");
         assertThat(erasure.get("erased_at").textValue()).isEqualTo("2026-03-02T10:15:00.250Z");

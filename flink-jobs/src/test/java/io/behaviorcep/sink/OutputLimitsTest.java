@@ -1,7 +1,8 @@
 package io.behaviorcep.sink;
 
-import io.behaviorcep.action.Alert;
+import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -64,7 +65,7 @@ class OutputLimitsTest {
 
         List<ProducerRecord<byte[], byte[]>> records = List.of(KafkaIO.alertRecord("t", a), KafkaIO.lateEventRecord("t", e), KafkaIO.segmentRecord("t", u));
         List<String> documents = List.of(OutputJson.text(OutputJson.alert(a)), OutputJson.text(OutputJson.event(e)),
-                OutputJson.text(OutputJson.segment(u)), OutputJson.text(OutputJson.profileRecord(io.behaviorcep.profile.ProfileRecord.erasure(bad, 1))));
+                OutputJson.text(OutputJson.segment(u)), OutputJson.text(OutputJson.profileRecord(io.behaviorcep.output.ProfileRecord.erasure(bad, 1))));
         for (ProducerRecord<byte[], byte[]> r : records) {
             String value = new String(r.value(), StandardCharsets.UTF_8);
             String key = new String(r.key(), StandardCharsets.UTF_8);

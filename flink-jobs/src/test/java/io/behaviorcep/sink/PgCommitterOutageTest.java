@@ -1,5 +1,7 @@
 package io.behaviorcep.sink;
 
+import io.behaviorcep.config.JdbcSettings;
+
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,9 @@
 package io.behaviorcep.sink;
 
+import io.behaviorcep.config.JdbcSettings;
 import io.behaviorcep.local.EmbeddedPostgresDb;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.OutputJson;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.testing.IntegrationServices;

@@ -2,7 +2,8 @@ package io.behaviorcep.sink;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.local.EmbeddedPostgresDb;
-import io.behaviorcep.profile.ProfileRecord;
+import io.behaviorcep.output.OutputJson;
+import io.behaviorcep.output.ProfileRecord;
 import io.behaviorcep.profile.ProfileState;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,7 +52,7 @@ class RecentEventsColumnTest {
         ProfileState s = new ProfileState();
         s.add(event(t0, "page", "Home"));
         s.add(event(t0 + 60_000, "track", "Product Added"));
-        String withEvents = OutputJson.text(OutputJson.profileRecord(ProfileRecord.profile("with", s.snapshot()).withRecentEvents(s)));
+        String withEvents = OutputJson.text(OutputJson.profileRecord(ProfileRecord.profile("with", s.snapshot()).withRecentEvents(s.recentEventNames, s.recentEventTimes)));
         String olderJob = OutputJson.text(OutputJson.profileRecord(ProfileRecord.profile("older", s.snapshot())));
         assertThat(olderJob).doesNotContain("recent_events");
 

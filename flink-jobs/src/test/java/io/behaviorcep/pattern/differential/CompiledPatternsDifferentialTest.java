@@ -4,7 +4,7 @@ import io.behaviorcep.engine.ActionInput;
 import io.behaviorcep.engine.PatternEngineFunction;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.PatternMatch;
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.output.OutputJson;
 import io.behaviorcep.testing.cep.AbsenceDeadlineCepOperator;
 import io.behaviorcep.pattern.CepPatternCompiler;
 import io.behaviorcep.pattern.PatternDefinition;

@@ -1,4 +1,4 @@
-package io.behaviorcep.sink;
+package io.behaviorcep.config;
 
 import java.io.Serializable;
 import java.sql.Connection;

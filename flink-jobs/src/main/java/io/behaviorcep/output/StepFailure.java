@@ -1,6 +1,7 @@
-package io.behaviorcep.event;
+package io.behaviorcep.output;
 
-import io.behaviorcep.sink.OutputJson;
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.metrics.Counter;

@@ -1,4 +1,4 @@
-package io.behaviorcep.sink;
+package io.behaviorcep.output;
 
 import io.behaviorcep.policy.AlertDecision;
 

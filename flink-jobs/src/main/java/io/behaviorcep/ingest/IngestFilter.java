@@ -1,4 +1,13 @@
-package io.behaviorcep.event;
+package io.behaviorcep.ingest;
+
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.event.KeyedPathRecords;
+import io.behaviorcep.event.LateEventWarnings;
+import io.behaviorcep.event.SeenIdSet;
+import io.behaviorcep.event.SeenIdSetSerializer;
+import io.behaviorcep.event.SeenIds;
+import io.behaviorcep.output.StepFailure;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;

@@ -1,8 +1,6 @@
-package io.behaviorcep.sink;
+package io.behaviorcep.output;
 
-import io.behaviorcep.action.Alert;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.event.ProfileSnapshot;
 import io.behaviorcep.segment.SegmentUpdate;
 import io.behaviorcep.util.JsonText;

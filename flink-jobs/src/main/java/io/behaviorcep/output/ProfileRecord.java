@@ -1,4 +1,4 @@
-package io.behaviorcep.profile;
+package io.behaviorcep.output;
 
 import io.behaviorcep.event.ProfileSnapshot;
 
@@ -19,7 +19,7 @@ public class ProfileRecord {
     public long at;
     /** For {@link #PROFILE}. */
     public ProfileSnapshot profile;
-    /** For {@link #PROFILE}: the user's latest events, newest first ({@link ProfileState#recentEventNames}); null if none. */
+    /** For {@link #PROFILE}: the user's latest events, newest first ({@link io.behaviorcep.profile.ProfileState#recentEventNames}); null if none. */
     public String[] recentEventNames;
     public long[] recentEventTimes;
 
@@ -34,10 +34,13 @@ public class ProfileRecord {
         return r;
     }
 
-    /** With the user's latest events as {@code s} holds them (for {@code user_profiles.recent_events}). */
-    public ProfileRecord withRecentEvents(ProfileState s) {
-        recentEventNames = s.recentEventNames == null ? null : s.recentEventNames.clone();
-        recentEventTimes = s.recentEventTimes == null ? null : s.recentEventTimes.clone();
+    /**
+     * With the user's latest events, newest first, as the profile holds them (for
+     * {@code user_profiles.recent_events}); the arrays are copied.
+     */
+    public ProfileRecord withRecentEvents(String[] names, long[] times) {
+        recentEventNames = names == null ? null : names.clone();
+        recentEventTimes = times == null ? null : times.clone();
         return this;
     }
 

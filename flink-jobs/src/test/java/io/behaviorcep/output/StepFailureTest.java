@@ -1,4 +1,8 @@
-package io.behaviorcep.event;
+package io.behaviorcep.output;
+
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.DeadLetter;
+import io.behaviorcep.ingest.IngestFilter;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;

@@ -1,7 +1,8 @@
-package io.behaviorcep.privacy;
+package io.behaviorcep.sink;
 
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.sink.JdbcSettings;
+import io.behaviorcep.config.JdbcSettings;
+import io.behaviorcep.privacy.PrivacyRules;
 
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;

@@ -1,4 +1,4 @@
-package io.behaviorcep.privacy;
+package io.behaviorcep.output;
 
 import io.behaviorcep.policy.AlertDecision;
 

@@ -1,4 +1,4 @@
-package io.behaviorcep.action;
+package io.behaviorcep.output;
 
 import io.behaviorcep.event.ProfileSnapshot;
 

@@ -1,4 +1,7 @@
-package io.behaviorcep.event;
+package io.behaviorcep.ingest;
+
+import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.event.SeenIdSet;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;

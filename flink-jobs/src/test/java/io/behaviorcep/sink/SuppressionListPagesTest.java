@@ -1,9 +1,9 @@
-package io.behaviorcep.privacy;
+package io.behaviorcep.sink;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.local.EmbeddedPostgresDb;
-import io.behaviorcep.sink.JdbcSettings;
-import io.behaviorcep.sink.SqlMigrations;
+import io.behaviorcep.config.JdbcSettings;
+import io.behaviorcep.privacy.PrivacyRules;
 
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.connector.source.ReaderOutput;

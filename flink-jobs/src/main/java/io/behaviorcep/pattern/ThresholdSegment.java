@@ -1,4 +1,4 @@
-package io.behaviorcep.segment;
+package io.behaviorcep.pattern;
 
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.expr.EvalContext;

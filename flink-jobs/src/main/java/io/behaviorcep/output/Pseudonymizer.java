@@ -1,7 +1,5 @@
-package io.behaviorcep.privacy;
+package io.behaviorcep.output;
 
-import io.behaviorcep.action.Alert;
-import io.behaviorcep.profile.ProfileRecord;
 import io.behaviorcep.segment.SegmentUpdate;
 
 import org.apache.flink.api.common.functions.OpenContext;

@@ -1,6 +1,5 @@
-package io.behaviorcep.segment;
+package io.behaviorcep.pattern;
 
-import io.behaviorcep.pattern.Example;
 
 import java.io.Serializable;
 import java.util.List;
