@@ -4,7 +4,6 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.pattern.InvalidPatternsException;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
-import io.behaviorcep.sink.KafkaIO;
 
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;

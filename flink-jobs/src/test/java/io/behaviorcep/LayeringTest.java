@@ -41,8 +41,9 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * The plain logic in these layers, listed in {@link #FLINK_RUNTIME_FREE_PACKAGES} and
  * {@link #FLINK_RUNTIME_FREE_CLASSES}, uses no Flink runtime, streaming or state API.
  *
- * <p>The root package is no slice of the cycle rule: {@code sink.KafkaIO} implements its
- * {@code PipelineIO}, and {@code BehaviorCepJob}, the cluster's entry point, picks {@code KafkaIO}.
+ * <p>The root package (the pipeline, its {@code PipelineIO} and the production one, {@code KafkaIO},
+ * and the cluster's entry point) is no slice of the cycle rule; {@link #onlyTheToolsUseThePipeline}
+ * keeps it above everything but the tools.
  */
 class LayeringTest {
     static final String ROOT = "io.behaviorcep";
@@ -81,6 +82,16 @@ class LayeringTest {
     @Test
     void noCyclesBetweenTheTopLevelPackages() {
         slices().matching(ROOT + ".(*)..").should().beFreeOfCycles().check(main);
+    }
+
+    /** The pipeline (the root package) wires the job's packages; of them only the tools build on it. */
+    @Test
+    void onlyTheToolsUseThePipeline() {
+        String[] below = java.util.Arrays.stream(JOB_AND_CORE).filter(p -> !p.equals(ROOT)).toArray(String[]::new);
+        noClasses().that().resideInAnyPackage(below)
+                .should().dependOnClassesThat().resideInAPackage(ROOT)
+                .because("the pipeline and its wiring sit above the model, the language, the engine and the operators")
+                .check(main);
     }
 
     @Test

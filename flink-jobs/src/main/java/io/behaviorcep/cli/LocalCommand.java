@@ -8,7 +8,7 @@ import io.behaviorcep.local.EmbeddedPostgresDb;
 import io.behaviorcep.local.TrafficGenerator;
 import io.behaviorcep.pattern.Durations;
 import io.behaviorcep.pattern.PatternDefinition;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.sink.SqlMigrations;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -3,7 +3,7 @@ package io.behaviorcep.replay;
 import io.behaviorcep.output.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.typeinfo.TypeInformation;

@@ -9,7 +9,7 @@ import io.behaviorcep.event.EventIngest;
 import io.behaviorcep.event.ParsedRecord;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.segment.SegmentUpdate;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.output.OutputJson;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;

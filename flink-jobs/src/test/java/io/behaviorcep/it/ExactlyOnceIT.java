@@ -4,7 +4,7 @@ import io.behaviorcep.BehaviorCepJob;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.local.TrafficGenerator;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.testing.Events;
 import io.behaviorcep.testing.IntegrationServices;
 import io.behaviorcep.testing.TopicReader;

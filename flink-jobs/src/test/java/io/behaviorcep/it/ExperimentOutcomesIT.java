@@ -1,7 +1,7 @@
 package io.behaviorcep.it;
 
 import io.behaviorcep.BehaviorCepJob;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.testing.Events;
 import io.behaviorcep.testing.IntegrationServices;
 import io.behaviorcep.testing.TopicReader;

@@ -2,7 +2,7 @@ package io.behaviorcep.it;
 
 import io.behaviorcep.BehaviorCepJob;
 import io.behaviorcep.config.JobConfig;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.testing.HostileCorpus;
 import io.behaviorcep.testing.HostileCorpus.Entry;
 import io.behaviorcep.testing.IntegrationServices;

@@ -3,7 +3,7 @@ package io.behaviorcep.it;
 import io.behaviorcep.BehaviorCepJob;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.testing.Await;
 import io.behaviorcep.testing.IntegrationServices;
 import io.behaviorcep.testing.Repo;

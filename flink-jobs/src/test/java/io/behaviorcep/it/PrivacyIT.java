@@ -4,7 +4,7 @@ import io.behaviorcep.BehaviorCepJob;
 import io.behaviorcep.privacy.ControlRecords;
 import io.behaviorcep.output.Pseudonymizer;
 import io.behaviorcep.config.JdbcSettings;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.sink.PostgresSink;
 import io.behaviorcep.testing.Await;
 import io.behaviorcep.testing.IntegrationServices;

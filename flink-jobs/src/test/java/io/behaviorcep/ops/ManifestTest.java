@@ -6,7 +6,7 @@ import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.ops.K8sManifests.Resource;
 import io.behaviorcep.pattern.PatternDefinition;
 import io.behaviorcep.pattern.PatternLoader;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.testing.Repo;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -6,7 +6,7 @@ import io.behaviorcep.local.EmbeddedKafka;
 import io.behaviorcep.local.TrafficGenerator;
 import io.behaviorcep.local.TrafficGenerator.GeneratedRecord;
 import io.behaviorcep.local.TrafficGenerator.Kind;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.testing.Repo;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -2,7 +2,7 @@ package io.behaviorcep.ops;
 
 import io.behaviorcep.BehaviorCepJob;
 import io.behaviorcep.config.JobConfig;
-import io.behaviorcep.sink.KafkaIO;
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.testing.Repo;
 
 import org.apache.flink.configuration.Configuration;

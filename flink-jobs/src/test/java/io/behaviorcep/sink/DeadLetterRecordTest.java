@@ -1,5 +1,6 @@
 package io.behaviorcep.sink;
 
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.event.DeadLetter;
 import io.behaviorcep.event.RawRecord;
 import io.behaviorcep.output.OutputJson;

@@ -1,5 +1,6 @@
 package io.behaviorcep.sink;
 
+import io.behaviorcep.KafkaIO;
 import io.behaviorcep.output.Alert;
 import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.output.OutputJson;

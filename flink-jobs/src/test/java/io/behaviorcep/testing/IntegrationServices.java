@@ -191,7 +191,7 @@ public final class IntegrationServices implements AutoCloseable {
         conf.set(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
         conf.set(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
         StreamExecutionEnvironment env = env(parallelism, conf);
-        io.behaviorcep.BehaviorCepJob.prepare(env, run.config(), new io.behaviorcep.sink.KafkaIO(run.config()));
+        io.behaviorcep.BehaviorCepJob.prepare(env, run.config(), new io.behaviorcep.KafkaIO(run.config()));
         return env.executeAsync(jobName);
     }
 

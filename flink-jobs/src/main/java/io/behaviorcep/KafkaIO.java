@@ -1,7 +1,8 @@
-package io.behaviorcep.sink;
+package io.behaviorcep;
 
-import io.behaviorcep.BehaviorCepPipeline;
-import io.behaviorcep.PipelineIO;
+import io.behaviorcep.sink.PostgresSink;
+import io.behaviorcep.sink.SqlMigrations;
+import io.behaviorcep.sink.SuppressionListSource;
 import io.behaviorcep.output.Alert;
 import io.behaviorcep.config.JobConfig;
 import io.behaviorcep.event.BehaviorEvent;
