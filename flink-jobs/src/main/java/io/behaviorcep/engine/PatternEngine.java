@@ -155,6 +155,16 @@ public final class PatternEngine {
      */
     static int process(CompiledPattern p, PatternRuns runs, BehaviorEvent event, long ts, int seq, ErrorSink errors,
                        List<Map<String, List<BehaviorEvent>>> out, int maxRuns, boolean mayStart) {
+        return process(p, runs, event, null, ts, seq, errors, out, maxRuns, mayStart);
+    }
+
+    /**
+     * As above; runs that bind the event keep {@code kept.kept()} (the event as the engine stores it,
+     * {@link EventProjection}) instead of the event itself, which the conditions still read whole.
+     * Null: they keep the event itself.
+     */
+    static int process(CompiledPattern p, PatternRuns runs, BehaviorEvent event, KeptEvent kept, long ts, int seq, ErrorSink errors,
+                       List<Map<String, List<BehaviorEvent>>> out, int maxRuns, boolean mayStart) {
         PriorityQueue<Run> next = new PriorityQueue<>(Run.ORDER);
         PriorityQueue<Run> potential = null;
         List<Run> produced = new ArrayList<>(4);
@@ -164,7 +174,7 @@ public final class PatternEngine {
                 next.add(r);
                 continue;
             }
-            computeNextStates(p, r, event, ts, seq, errors, produced);
+            computeNextStates(p, r, event, kept, ts, seq, errors, produced);
             boolean discard = false;
             List<Run> retain = null;
             for (Run n : produced) {
@@ -286,8 +296,8 @@ public final class PatternEngine {
     }
 
     /** {@code NFA.computeNextStates}, without Dewey versions. */
-    private static void computeNextStates(CompiledPattern p, Run r, BehaviorEvent event, long ts, int seq, ErrorSink errors,
-                                          List<Run> produced) {
+    private static void computeNextStates(CompiledPattern p, Run r, BehaviorEvent event, KeptEvent kept, long ts, int seq,
+                                          ErrorSink errors, List<Run> produced) {
         StateGraph.Node current = p.info(r);
         boolean isStart = current.start;
         Ctx ctx = new Ctx(r, ts);
@@ -299,7 +309,7 @@ public final class PatternEngine {
                 }
             } else { // TAKE
                 StateGraph.Node target = edge.target();
-                PathNode node = new PathNode(edge.source().step, event, ts, seq, r.path);
+                PathNode node = new PathNode(edge.source().step, kept == null ? event : kept.kept(), ts, seq, r.path);
                 long startTs = isStart ? ts : r.startTs;
                 long startIdTs = isStart ? ts : r.startIdTs;
                 int startSeq = isStart ? seq : r.startSeq;

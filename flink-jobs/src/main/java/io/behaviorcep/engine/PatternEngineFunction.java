@@ -183,6 +183,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         inFlight.register(group, USERS_WITH_PARTIAL_MATCHES, USERS);
         found = new ArrayList<>();
         timedOut = new ArrayList<>();
+        kept = new KeptEvent();
         // the submitted patterns' metrics exist from the start (at 0), as operators expect to find them
         for (PatternDefinition d : submitted.initial()) metricsOf(d.id, d.version);
     }
@@ -388,6 +389,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         boolean created = s == null;
         if (created) s = new EngineState();
         int seq = s.nextSeq(ts);
+        kept.of(e, projection(t));
         boolean changed = !created;
         if (!s.patterns.isEmpty()) changed |= reconcile(t, s, e, ts, seq, out);
         for (String id : t.ids()) {
@@ -408,7 +410,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                     emit(s, p, m, out);
                 }
                 boolean mayStart = p.leadingAbsence == null || p.mayStartAt(ts, absenceSeen(s, cur.key, p, ts));
-                m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern, mayStart));
+                m.overflowed.inc(PatternEngine.process(p, runs, e, kept, ts, seq, m, found, maxRunsPerUserPattern, mayStart));
                 emit(s, p, m, out);
                 // after the event's own evaluation: an event does not rule out a match starting at itself
                 if (p.isLeadingAbsenceEvent(e)) {
@@ -526,7 +528,7 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
                     emit(s, p, m, out);
                     if (e != null && p.wants(e)) {
                         m.evaluated.inc();
-                        m.overflowed.inc(PatternEngine.process(p, runs, e, ts, seq, m, found, maxRunsPerUserPattern));
+                        m.overflowed.inc(PatternEngine.process(p, runs, e, kept, ts, seq, m, found, maxRunsPerUserPattern, true));
                         emit(s, p, m, out);
                     }
                     store(s, key, runs, p, before);
@@ -545,9 +547,32 @@ public class PatternEngineFunction extends KeyedProcessFunction<String, Behavior
         state.clear(); // a timer still pending fires once and finds nothing
     }
 
-    /** Runs can change version under {@code keep} only when both versions have the same states and edges. */
+    /**
+     * Runs can change version under {@code keep} only when both versions have the same states and
+     * edges, and the new one reads no field of bound events that the running one does not: its runs
+     * hold only what it reads ({@link EventProjection}).
+     */
     static boolean compatible(CompiledPattern a, CompiledPattern b) {
-        return a.shape().equals(b.shape());
+        return a.shape().equals(b.shape())
+                && EventProjection.of(java.util.List.of(a.def)).covers(EventProjection.pathsReadBy(b.def));
+    }
+
+    /** What runs keep of the event being evaluated. */
+    private transient KeptEvent kept;
+    private transient EventProjection projection;
+    private transient PatternTimeline projectionOf;
+    private transient int projectionGeneration;
+
+    /** What runs keep of events: what any version the timeline holds reads of them (those draining included). */
+    private EventProjection projection(PatternTimeline t) {
+        if (projectionOf != t || projectionGeneration != t.generation()) {
+            List<PatternDefinition> defs = new ArrayList<>();
+            for (PatternTimeline.Entry v : t.versions()) if (v.def != null) defs.add(v.def);
+            projection = EventProjection.of(defs);
+            projectionOf = t;
+            projectionGeneration = t.generation();
+        }
+        return projection;
     }
 
     /** Puts the runs back, or drops the entry when nothing is in flight; true (the state changed). */

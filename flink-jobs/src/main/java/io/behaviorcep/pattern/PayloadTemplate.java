@@ -73,6 +73,24 @@ public final class PayloadTemplate implements Serializable {
     }
 
     /**
+     * The event paths the templates read of matched events ({@code properties.name} for
+     * {@code ${added.properties.name}}); references to the profile are not event paths.
+     */
+    public java.util.Set<String> eventPaths() {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (Field f : fields) {
+            if (f.whole != null) add(f.whole, out);
+            else for (Object part : f.parts) if (part instanceof Ref r) add(r, out);
+        }
+        return out;
+    }
+
+    private static void add(Ref r, java.util.Set<String> out) {
+        // ${profile.x} reads the alert's profile unless a step is named profile: keep both readings
+        if (r.step != null) out.add(r.path);
+    }
+
+    /**
      * The payload as JSON text, written as Jackson would write the same tree (same escaping, numbers
      * as {@link BigDecimal#toString()}): a raw match is rendered on the engine's hot path, and
      * building and printing a JSON tree per match was most of that.

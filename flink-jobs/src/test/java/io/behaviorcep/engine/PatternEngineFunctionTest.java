@@ -238,6 +238,27 @@ class PatternEngineFunctionTest {
         assertThat(changeWithOpenMatch("keep", "20m")).containsExactly("cart v2: u1@1 at 16", "cart v2: u1@6 at 21", "cart v2: u1@41 at 56");
     }
 
+    /**
+     * Runs keep only the fields of bound events their version reads (EventProjection): a new version
+     * that reads another field of an earlier step cannot take those runs over, and drains instead.
+     */
+    @Test
+    void keepDrainsWhenTheNewVersionReadsAFieldOfAnEarlierStepTheRunningOneDoesNot() throws Exception {
+        String v2 = cartYaml(2, "keep", "20m").replace("alert: {type: cart_abandoned}",
+                "alert: {type: cart_abandoned, payload: {viewed_name: '${viewed.properties.name}'}}");
+        var h = harness(List.of(load(cartYaml(1, "drain", "30m"))), null);
+        send(h, event("u1", "Product Viewed", 0));
+        send(h, event("u1", "Product Added", 1));
+        h.processWatermark(T0 + 2 * MIN);
+        h.processElement(PatternChange.upsert("cart", 2, "cart.yaml", v2, T0 + 5 * MIN, 0).toRecord(), T0);
+        send(h, event("u1", "Product Added", 6));
+        send(h, event("u1", "Product Viewed", 40));
+        send(h, event("u1", "Product Added", 41));
+        h.processWatermark(T0 + 100 * MIN);
+        // as drain: v1 finishes its open matches, v2 matches from its start
+        assertThat(matches(h)).containsExactly("cart v1: u1@1 at 16", "cart v1: u1@6 at 21", "cart v2: u1@41 at 56");
+    }
+
     @Test
     void deletingADrainPatternLetsItsOpenMatchesFinishAndStartsNoMore() throws Exception {
         var h = harness(List.of(load(cartYaml(1, "drain", "30m"))), null);
