@@ -17,6 +17,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 
+import static io.behaviorcep.event.CompactNumbers.readSigned;
+import static io.behaviorcep.event.CompactNumbers.readSize;
+import static io.behaviorcep.event.CompactNumbers.writeSigned;
+import static io.behaviorcep.event.CompactNumbers.writeSize;
+
 /**
  * Writes a user's engine state with every event once, however many runs and patterns share it,
  * and runs as indexes into it. An event's profile snapshot (about half its bytes) is written only
@@ -31,8 +36,12 @@ import java.util.PriorityQueue;
 public final class EngineStateSerializer extends TypeSerializer<EngineState> {
     private static final long serialVersionUID = 1L;
 
-    /** The layout written now: 2 added the leading absences' last events ({@link EngineState#absenceSeen}). */
-    static final int FORMAT = 2;
+    /**
+     * The layout written now: 2 added the leading absences' last events ({@link EngineState#absenceSeen});
+     * 3 writes step and state names once each and numbers and times (relative to the user's last
+     * event) in variable length: most of a run or path node was fixed-width longs and repeated names.
+     */
+    static final int FORMAT = 3;
 
     private final TypeSerializer<BehaviorEvent> events;
     /** The layout this serializer reads and writes: {@link #FORMAT}, or an older one to restore a savepoint. */
@@ -100,6 +109,12 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
 
     @Override
     public void serialize(EngineState s, DataOutputView out) throws IOException {
+        if (format >= 3) serializeCompact(s, out);
+        else serializeFixed(s, out);
+    }
+
+    /** The layouts before 3: fixed-width numbers, every name written where it is used. */
+    private void serializeFixed(EngineState s, DataOutputView out) throws IOException {
         IdentityHashMap<PathNode, Integer> nodeIndex = new IdentityHashMap<>();
         List<PathNode> nodes = new ArrayList<>();
         IdentityHashMap<BehaviorEvent, Integer> eventIndex = new IdentityHashMap<>();
@@ -159,6 +174,143 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
         }
     }
 
+    /** Layout 3: a table of the step and state names, then everything by index, numbers in variable length. */
+    private void serializeCompact(EngineState s, DataOutputView out) throws IOException {
+        IdentityHashMap<PathNode, Integer> nodeIndex = new IdentityHashMap<>();
+        List<PathNode> nodes = new ArrayList<>();
+        IdentityHashMap<BehaviorEvent, Integer> eventIndex = new IdentityHashMap<>();
+        List<BehaviorEvent> eventList = new ArrayList<>();
+        java.util.Set<BehaviorEvent> latest = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Map<String, Integer> names = new java.util.LinkedHashMap<>();
+        for (PatternRuns r : s.patterns.values()) {
+            for (PriorityQueue<Run> q : List.of(r.partial, r.completed)) {
+                for (Run run : q) {
+                    collect(run.path, nodeIndex, nodes, eventIndex, eventList);
+                    if (run.path != null) latest.add(run.path.event);
+                    names.putIfAbsent(run.state, names.size());
+                }
+            }
+        }
+        for (PathNode n : nodes) names.putIfAbsent(n.step, names.size());
+        long base = s.lastTs;
+        out.writeLong(base);
+        writeSigned(out, s.lastSeq);
+        writeSigned(out, s.timerAt - base);
+        writeSize(out, names.size());
+        for (String name : names.keySet()) out.writeUTF(name);
+        writeSize(out, eventList.size());
+        for (BehaviorEvent e : eventList) {
+            if (events instanceof BehaviorEventSerializer b) b.serialize(e, latest.contains(e), out);
+            else events.serialize(e, out);
+        }
+        writeSize(out, nodes.size());
+        for (PathNode n : nodes) {
+            writeSize(out, names.get(n.step));
+            writeSize(out, eventIndex.get(n.event));
+            writeSigned(out, n.ts - base);
+            writeSigned(out, n.seq);
+            writeSize(out, n.prev == null ? 0 : nodeIndex.get(n.prev) + 1);
+        }
+        writeSize(out, s.maybeMember == null ? 0 : s.maybeMember.size());
+        if (s.maybeMember != null) {
+            for (Map.Entry<String, long[]> m : s.maybeMember.entrySet()) {
+                out.writeUTF(m.getKey());
+                writeSigned(out, m.getValue()[0] - base);
+                writeSigned(out, m.getValue()[1] - base);
+            }
+        }
+        writeSize(out, s.patterns.size());
+        for (Map.Entry<String, PatternRuns> e : s.patterns.entrySet()) {
+            out.writeUTF(e.getKey());
+            writeSigned(out, e.getValue().version);
+            writeRunsCompact(e.getValue().partial, nodeIndex, names, base, out);
+            writeRunsCompact(e.getValue().completed, nodeIndex, names, base, out);
+        }
+        writeSize(out, s.absenceSeen == null ? 0 : s.absenceSeen.size());
+        if (s.absenceSeen != null) {
+            for (Map.Entry<String, Long> a : s.absenceSeen.entrySet()) {
+                out.writeUTF(a.getKey());
+                writeSigned(out, a.getValue() - base);
+            }
+        }
+    }
+
+    private static void writeRunsCompact(PriorityQueue<Run> runs, IdentityHashMap<PathNode, Integer> nodeIndex, Map<String, Integer> names,
+                                         long base, DataOutputView out) throws IOException {
+        writeSize(out, runs.size());
+        for (Run r : runs) { // iteration order, so the restored heap is the same array
+            writeSize(out, names.get(r.state));
+            writeSize(out, r.path == null ? 0 : nodeIndex.get(r.path) + 1);
+            writeSigned(out, r.startTs - base);
+            writeSigned(out, r.prevTs - base);
+            writeSigned(out, r.startIdTs - base);
+            writeSigned(out, r.startSeq);
+        }
+    }
+
+    private EngineState deserializeCompact(DataInputView in) throws IOException {
+        long base = in.readLong();
+        int lastSeq = (int) readSigned(in);
+        long timerAt = base + readSigned(in);
+        String[] names = new String[readSize(in)];
+        for (int i = 0; i < names.length; i++) names[i] = in.readUTF().intern();
+        BehaviorEvent[] ev = new BehaviorEvent[readSize(in)];
+        for (int i = 0; i < ev.length; i++) ev[i] = events.deserialize(in);
+        PathNode[] nodes = new PathNode[readSize(in)];
+        for (int i = 0; i < nodes.length; i++) {
+            String step = name(names, readSize(in));
+            int event = readSize(in);
+            if (event >= ev.length) throw new IOException("corrupt engine state: event " + event + " of " + ev.length);
+            long ts = base + readSigned(in);
+            int seq = (int) readSigned(in);
+            int prev = readSize(in) - 1;
+            if (prev >= i) throw new IOException("corrupt engine state: node " + i + " follows node " + prev);
+            nodes[i] = new PathNode(step, ev[event], ts, seq, prev < 0 ? null : nodes[prev]);
+        }
+        int nm = readSize(in);
+        Map<String, long[]> members = nm == 0 ? null : new HashMap<>(nm * 2);
+        for (int i = 0; i < nm; i++) members.put(in.readUTF(), new long[] {base + readSigned(in), base + readSigned(in)});
+        int np = readSize(in);
+        Map<String, PatternRuns> patterns = new HashMap<>(Math.max(4, np * 2));
+        for (int i = 0; i < np; i++) {
+            String id = in.readUTF();
+            int version = (int) readSigned(in);
+            PriorityQueue<Run> partial = readRunsCompact(in, nodes, names, base);
+            PriorityQueue<Run> completed = readRunsCompact(in, nodes, names, base);
+            patterns.put(id, new PatternRuns(version, partial, completed));
+        }
+        int na = readSize(in);
+        Map<String, Long> absenceSeen = na == 0 ? null : new HashMap<>(na * 2);
+        for (int i = 0; i < na; i++) absenceSeen.put(in.readUTF(), base + readSigned(in));
+        EngineState s = new EngineState(patterns);
+        s.absenceSeen = absenceSeen;
+        s.lastTs = base;
+        s.lastSeq = lastSeq;
+        s.timerAt = timerAt;
+        s.maybeMember = members;
+        return s;
+    }
+
+    private static PriorityQueue<Run> readRunsCompact(DataInputView in, PathNode[] nodes, String[] names, long base) throws IOException {
+        int n = readSize(in);
+        PriorityQueue<Run> q = new PriorityQueue<>(Math.max(1, n), Run.ORDER);
+        for (int i = 0; i < n; i++) {
+            String state = name(names, readSize(in));
+            int node = readSize(in) - 1;
+            if (node >= nodes.length) throw new IOException("corrupt engine state: node " + node + " of " + nodes.length);
+            long startTs = base + readSigned(in);
+            long prevTs = base + readSigned(in);
+            long startIdTs = base + readSigned(in);
+            q.add(new Run(state, node < 0 ? null : nodes[node], startTs, prevTs, startIdTs, (int) readSigned(in)));
+        }
+        return q;
+    }
+
+    private static String name(String[] names, int i) throws IOException {
+        if (i >= names.length) throw new IOException("corrupt engine state: name " + i + " of " + names.length);
+        return names[i];
+    }
+
     /** Adds the path's nodes (earlier ones first, so a node's predecessor always has the lower index). */
     private static void collect(PathNode last, IdentityHashMap<PathNode, Integer> nodeIndex, List<PathNode> nodes,
                                 IdentityHashMap<BehaviorEvent, Integer> eventIndex, List<BehaviorEvent> eventList) {
@@ -190,6 +342,10 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
 
     @Override
     public EngineState deserialize(DataInputView in) throws IOException {
+        return format >= 3 ? deserializeCompact(in) : deserializeFixed(in);
+    }
+
+    private EngineState deserializeFixed(DataInputView in) throws IOException {
         long lastTs = in.readLong();
         int lastSeq = in.readInt();
         long timerAt = in.readLong();
