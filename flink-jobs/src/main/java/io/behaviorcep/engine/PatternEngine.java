@@ -376,18 +376,29 @@ public final class PatternEngine {
     private static final class Ctx implements IterativeCondition.Context<BehaviorEvent> {
         private final Run run;
         private final long timestamp;
-        private Map<String, List<BehaviorEvent>> bound;
 
         Ctx(Run run, long timestamp) {
             this.run = run;
             this.timestamp = timestamp;
         }
 
+        /**
+         * The events bound to one step, oldest first: one walk back along the run's path, without
+         * materialising the whole match (a condition usually reads one earlier step, and this runs
+         * for every open run at every event the step's kind matches).
+         */
         @Override
         public Iterable<BehaviorEvent> getEventsForPattern(String name) {
-            if (bound == null) bound = run.path == null ? Map.of() : materialize(pathOf(run.path));
-            List<BehaviorEvent> events = bound.get(name);
-            return events == null ? List.of() : events;
+            ArrayList<BehaviorEvent> events = null;
+            for (PathNode n = run.path; n != null; n = n.prev) {
+                if (n.step.equals(name)) {
+                    if (events == null) events = new ArrayList<>(2);
+                    events.add(n.event);
+                }
+            }
+            if (events == null) return List.of();
+            if (events.size() > 1) Collections.reverse(events);
+            return events;
         }
 
         @Override

@@ -270,8 +270,14 @@ public final class CepPatternCompiler {
             // several conditions of one step may read the same earlier step: read it from CEP's buffer once
             if (name.equals(lastStep)) return lastEvents;
             try {
-                List<BehaviorEvent> out = new ArrayList<>();
-                for (BehaviorEvent e : ctx.getEventsForPattern(name)) out.add(e);
+                Iterable<BehaviorEvent> events = ctx.getEventsForPattern(name);
+                List<BehaviorEvent> out;
+                if (events instanceof List<BehaviorEvent> list) {
+                    out = list; // conditions only read it
+                } else {
+                    out = new ArrayList<>();
+                    for (BehaviorEvent e : events) out.add(e);
+                }
                 lastStep = name;
                 lastEvents = out;
                 return out;
