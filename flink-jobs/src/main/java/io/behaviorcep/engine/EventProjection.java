@@ -107,20 +107,7 @@ public final class EventProjection {
         if (paths == null) return e;
         Map<String, String> properties = keep(e.properties, propertyKeys, propertyWildcards);
         Map<String, String> context = keep(e.context, contextKeys, contextWildcards);
-        if (properties == e.properties && context == e.context) return e;
-        BehaviorEvent c = new BehaviorEvent();
-        c.messageId = e.messageId;
-        c.userKey = e.userKey;
-        c.userId = e.userId;
-        c.anonymousId = e.anonymousId;
-        c.type = e.type;
-        c.event = e.event;
-        c.timestamp = e.timestamp;
-        c.stitchedAt = e.stitchedAt;
-        c.profile = e.profile;
-        c.properties = properties;
-        c.context = context;
-        return c;
+        return properties == e.properties && context == e.context ? e : e.withMaps(properties, context);
     }
 
     /** {@code all} itself when every entry stays, else a new map of the entries kept. */

@@ -51,6 +51,13 @@ public class BehaviorEvent {
 
     /** A copy that is no longer marked as replayed by identity stitching (the maps copied, the profile shared). */
     public BehaviorEvent unstitched() {
+        BehaviorEvent c = withMaps(properties == null ? null : new HashMap<>(properties), context == null ? null : new HashMap<>(context));
+        c.stitchedAt = NOT_STITCHED;
+        return c;
+    }
+
+    /** A copy with these {@code properties} and {@code context}: every other field the same, the profile shared. */
+    public BehaviorEvent withMaps(Map<String, String> properties, Map<String, String> context) {
         BehaviorEvent c = new BehaviorEvent();
         c.messageId = messageId;
         c.userKey = userKey;
@@ -59,9 +66,10 @@ public class BehaviorEvent {
         c.type = type;
         c.event = event;
         c.timestamp = timestamp;
-        c.properties = properties == null ? null : new HashMap<>(properties);
-        c.context = context == null ? null : new HashMap<>(context);
+        c.stitchedAt = stitchedAt;
         c.profile = profile;
+        c.properties = properties;
+        c.context = context;
         return c;
     }
 

@@ -1,8 +1,9 @@
 package io.behaviorcep.event;
 
+import io.behaviorcep.testing.SerializerChecks;
+
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.SerializerTestBase;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -13,8 +14,6 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,12 +31,7 @@ class ProfileSnapshotSerializerTest extends SerializerTestBase<ProfileSnapshot> 
     }
 
     static boolean sameFields(Object a, Object b) {
-        try {
-            assertThat(b).usingRecursiveComparison().isEqualTo(a);
-            return true;
-        } catch (AssertionError e) {
-            return false;
-        }
+        return SerializerChecks.sameFields(a, b);
     }
 
     /** Every public instance field set to a value that is not its default, at random. */
@@ -110,21 +104,12 @@ class ProfileSnapshotSerializerTest extends SerializerTestBase<ProfileSnapshot> 
 
     @Test
     void snapshotsWrittenByThePojoSerializerAreMigratedAndTakeAFractionOfTheBytes() throws Exception {
-        Map<String, TypeInformation<?>> fields = new LinkedHashMap<>();
-        for (Field f : ProfileSnapshot.class.getFields()) {
-            if (!Modifier.isStatic(f.getModifiers())) fields.put(f.getName(), TypeInformation.of(f.getType()));
-        }
-        @SuppressWarnings("unchecked")
-        TypeSerializer<ProfileSnapshot> pojo = ((TypeInformation<ProfileSnapshot>) Types.POJO(ProfileSnapshot.class, fields))
-                .createSerializer(new SerializerConfigImpl());
+        TypeSerializer<ProfileSnapshot> pojo = SerializerChecks.pojoSerializer(ProfileSnapshot.class);
         ProfileSnapshot typical = getTestData()[1];
         DataOutputSerializer pojoBytes = new DataOutputSerializer(512);
         pojo.serialize(typical, pojoBytes);
 
-        DataOutputSerializer snap = new DataOutputSerializer(1024);
-        TypeSerializerSnapshot.writeVersionedSnapshot(snap, pojo.snapshotConfiguration());
-        TypeSerializerSnapshot<ProfileSnapshot> old = TypeSerializerSnapshot.readVersionedSnapshot(
-                new DataInputDeserializer(snap.getCopyOfBuffer()), getClass().getClassLoader());
+        TypeSerializerSnapshot<ProfileSnapshot> old = SerializerChecks.throughASavepoint(pojo.snapshotConfiguration());
         assertThat(createSerializer().snapshotConfiguration().resolveSchemaCompatibility(old).isCompatibleAfterMigration()).isTrue();
         ProfileSnapshot read = old.restoreSerializer().deserialize(new DataInputDeserializer(pojoBytes.getCopyOfBuffer()));
         assertThat(sameFields(typical, read)).isTrue();

@@ -1,11 +1,11 @@
 package io.behaviorcep.profile;
 
 import io.behaviorcep.event.BehaviorEvent;
+import io.behaviorcep.testing.SerializerChecks;
 import io.behaviorcep.trait.TraitCell;
 
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.SerializerTestBase;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
@@ -15,10 +15,6 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.testutils.DeeplyEqualsChecker;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Random;
 
 import static io.behaviorcep.profile.ProfileState.DAY;
@@ -44,13 +40,8 @@ class ProfileStateSerializerTest extends SerializerTestBase<ProfileState> {
     }
 
     /** Flink's POJO serializer for the profile, as the job used before its own serializer. */
-    @SuppressWarnings("unchecked")
     static TypeSerializer<ProfileState> pojoSerializer() {
-        Map<String, TypeInformation<?>> fields = new LinkedHashMap<>();
-        for (Field f : ProfileState.class.getFields()) {
-            if (!Modifier.isStatic(f.getModifiers())) fields.put(f.getName(), TypeInformation.of(f.getType()));
-        }
-        return ((TypeInformation<ProfileState>) Types.POJO(ProfileState.class, fields)).createSerializer(new SerializerConfigImpl());
+        return SerializerChecks.pojoSerializer(ProfileState.class);
     }
 
     @Override
@@ -172,9 +163,6 @@ class ProfileStateSerializerTest extends SerializerTestBase<ProfileState> {
     }
 
     private static <T> TypeSerializerSnapshot<T> roundTrip(TypeSerializerSnapshot<T> snapshot) throws Exception {
-        DataOutputSerializer out = new DataOutputSerializer(1024);
-        TypeSerializerSnapshot.writeVersionedSnapshot(out, snapshot);
-        return TypeSerializerSnapshot.readVersionedSnapshot(new DataInputDeserializer(out.getCopyOfBuffer()),
-                ProfileStateSerializerTest.class.getClassLoader());
+        return SerializerChecks.throughASavepoint(snapshot);
     }
 }
