@@ -402,6 +402,64 @@ public class ProfileState {
         return n;
     }
 
+    /** Whether the daily rings have one length, so that {@link #dailyWindows} can read them in one pass. */
+    private boolean dailyRingsAligned() {
+        if (dailyEvents == null || dailySessions == null || newestDay == Long.MIN_VALUE) return false;
+        int size = dailyEvents.length;
+        return size > 0 && dailySessions.length == size && (dailyCommerce == null || dailyCommerce.length == size * COMMERCE)
+                && (dailyRevenue == null || dailyRevenue.length == size);
+    }
+
+    /**
+     * The 7- and 30-day windows of every daily ring in one pass over the days (the snapshot is taken
+     * for every event, and a pass per field was a measurable share of the job): the same sums, added
+     * in the same order, as {@link #sum} and {@link #countNonZero} field by field.
+     */
+    private void dailyWindows(ProfileSnapshot s, long day) {
+        int size = dailyEvents.length;
+        long from = Math.max(day - 30 + 1, newestDay - size + 1);
+        long until = Math.min(day, newestDay);
+        long from7 = day - 7 + 1;
+        int events7 = 0, events30 = 0, sessions7 = 0, sessions30 = 0, active7 = 0, active30 = 0;
+        int views7 = 0, views30 = 0, adds30 = 0, checkouts30 = 0, orders30 = 0;
+        double revenue30 = 0;
+        int i = from <= until ? (int) Math.floorMod(from, size) : 0;
+        for (long b = from; b <= until; b++) {
+            int events = dailyEvents[i], sessions = dailySessions[i];
+            boolean week = b >= from7;
+            events30 += events;
+            sessions30 += sessions;
+            if (events > 0) active30++;
+            if (week) {
+                events7 += events;
+                sessions7 += sessions;
+                if (events > 0) active7++;
+            }
+            if (dailyCommerce != null) {
+                int c = i * COMMERCE;
+                views30 += dailyCommerce[c + VIEWS];
+                if (week) views7 += dailyCommerce[c + VIEWS];
+                adds30 += dailyCommerce[c + ADDS];
+                checkouts30 += dailyCommerce[c + CHECKOUTS];
+                orders30 += dailyCommerce[c + ORDERS];
+            }
+            if (dailyRevenue != null) revenue30 += dailyRevenue[i];
+            if (++i == size) i = 0;
+        }
+        s.events7d = events7;
+        s.events30d = events30;
+        s.sessions7d = sessions7;
+        s.sessions30d = sessions30;
+        s.activeDays7d = active7;
+        s.activeDays30d = active30;
+        s.productViews7d = views7;
+        s.productViews30d = views30;
+        s.adds30d = adds30;
+        s.checkouts30d = checkouts30;
+        s.orders30d = orders30;
+        s.revenue30d = revenue30;
+    }
+
     /** The profile as of the newest event seen: windows end at that event's bucket. */
     public ProfileSnapshot snapshot() {
         return snapshot(lastSeen);
@@ -434,18 +492,22 @@ public class ProfileState {
         s.sessions1h = sum(slotSessions, 1, 0, newestSlot, slot, SLOTS);
         s.events24h = sum(hourlyEvents, 1, 0, newestHour, hour, HOURS);
         s.sessions24h = sum(hourlySessions, 1, 0, newestHour, hour, HOURS);
-        s.events7d = sum(dailyEvents, 1, 0, newestDay, day, 7);
-        s.sessions7d = sum(dailySessions, 1, 0, newestDay, day, 7);
-        s.events30d = sum(dailyEvents, 1, 0, newestDay, day, 30);
-        s.sessions30d = sum(dailySessions, 1, 0, newestDay, day, 30);
-        s.activeDays7d = countNonZero(dailyEvents, newestDay, day, 7);
-        s.activeDays30d = countNonZero(dailyEvents, newestDay, day, 30);
-        s.productViews7d = sum(dailyCommerce, COMMERCE, VIEWS, newestDay, day, 7);
-        s.productViews30d = sum(dailyCommerce, COMMERCE, VIEWS, newestDay, day, 30);
-        s.adds30d = sum(dailyCommerce, COMMERCE, ADDS, newestDay, day, 30);
-        s.checkouts30d = sum(dailyCommerce, COMMERCE, CHECKOUTS, newestDay, day, 30);
-        s.orders30d = sum(dailyCommerce, COMMERCE, ORDERS, newestDay, day, 30);
-        s.revenue30d = sum(dailyRevenue, newestDay, day, 30);
+        if (dailyRingsAligned()) {
+            dailyWindows(s, day);
+        } else {
+            s.events7d = sum(dailyEvents, 1, 0, newestDay, day, 7);
+            s.sessions7d = sum(dailySessions, 1, 0, newestDay, day, 7);
+            s.events30d = sum(dailyEvents, 1, 0, newestDay, day, 30);
+            s.sessions30d = sum(dailySessions, 1, 0, newestDay, day, 30);
+            s.activeDays7d = countNonZero(dailyEvents, newestDay, day, 7);
+            s.activeDays30d = countNonZero(dailyEvents, newestDay, day, 30);
+            s.productViews7d = sum(dailyCommerce, COMMERCE, VIEWS, newestDay, day, 7);
+            s.productViews30d = sum(dailyCommerce, COMMERCE, VIEWS, newestDay, day, 30);
+            s.adds30d = sum(dailyCommerce, COMMERCE, ADDS, newestDay, day, 30);
+            s.checkouts30d = sum(dailyCommerce, COMMERCE, CHECKOUTS, newestDay, day, 30);
+            s.orders30d = sum(dailyCommerce, COMMERCE, ORDERS, newestDay, day, 30);
+            s.revenue30d = sum(dailyRevenue, newestDay, day, 30);
+        }
 
         if (!isEmpty()) {
             s.currentSessionStart = sessionStart;

@@ -312,4 +312,33 @@ class ProfileStateTest {
             if (stride == 1) assertThat(ProfileState.countNonZero(ring, newest, to, width)).isEqualTo(nonZero);
         }
     }
+
+    /** The daily windows taken in one pass equal the field-by-field sums over the same rings, for random histories and instants. */
+    @Test
+    void theOnePassDailyWindowsEqualTheSumsFieldByField() {
+        Random r = new Random(21);
+        int compared = 0;
+        for (int run = 0; run < 40; run++) {
+            ProfileState s = ProfileStateSizeTest.activeShopper(1 + r.nextInt(70), r);
+            for (int k = 0; k < 10; k++) {
+                long asOf = s.lastSeen + (r.nextInt(4) == 0 ? 0 : r.nextInt(40) * DAY + r.nextInt(24) * HOUR);
+                ProfileSnapshot p = s.snapshot(asOf);
+                long day = Math.floorDiv(asOf, DAY);
+                assertThat(p.events7d).isEqualTo(ProfileState.sum(s.dailyEvents, 1, 0, s.newestDay, day, 7));
+                assertThat(p.events30d).isEqualTo(ProfileState.sum(s.dailyEvents, 1, 0, s.newestDay, day, 30));
+                assertThat(p.sessions7d).isEqualTo(ProfileState.sum(s.dailySessions, 1, 0, s.newestDay, day, 7));
+                assertThat(p.sessions30d).isEqualTo(ProfileState.sum(s.dailySessions, 1, 0, s.newestDay, day, 30));
+                assertThat(p.activeDays7d).isEqualTo(ProfileState.countNonZero(s.dailyEvents, s.newestDay, day, 7));
+                assertThat(p.activeDays30d).isEqualTo(ProfileState.countNonZero(s.dailyEvents, s.newestDay, day, 30));
+                assertThat(p.productViews7d).isEqualTo(ProfileState.sum(s.dailyCommerce, ProfileState.COMMERCE, ProfileState.VIEWS, s.newestDay, day, 7));
+                assertThat(p.productViews30d).isEqualTo(ProfileState.sum(s.dailyCommerce, ProfileState.COMMERCE, ProfileState.VIEWS, s.newestDay, day, 30));
+                assertThat(p.adds30d).isEqualTo(ProfileState.sum(s.dailyCommerce, ProfileState.COMMERCE, ProfileState.ADDS, s.newestDay, day, 30));
+                assertThat(p.checkouts30d).isEqualTo(ProfileState.sum(s.dailyCommerce, ProfileState.COMMERCE, ProfileState.CHECKOUTS, s.newestDay, day, 30));
+                assertThat(p.orders30d).isEqualTo(ProfileState.sum(s.dailyCommerce, ProfileState.COMMERCE, ProfileState.ORDERS, s.newestDay, day, 30));
+                assertThat(p.revenue30d).isEqualTo(ProfileState.sum(s.dailyRevenue, s.newestDay, day, 30));
+                if (p.events30d > 0) compared++;
+            }
+        }
+        assertThat(compared).as("windows that hold something").isGreaterThan(100);
+    }
 }
