@@ -1,6 +1,5 @@
 package io.behaviorcep.pattern;
 
-import io.behaviorcep.event.BehaviorEvent;
 import io.behaviorcep.pattern.expr.EvalContext;
 import io.behaviorcep.pattern.expr.Expr;
 import io.behaviorcep.pattern.expr.FieldRef;
@@ -41,27 +40,7 @@ public final class ThresholdSegment implements Serializable {
 
     /** Whether the profile satisfies every condition. */
     public boolean test(ProfileSnapshot profile) {
-        EvalContext ctx = new EvalContext() {
-            @Override
-            public BehaviorEvent current() {
-                return null;
-            }
-
-            @Override
-            public List<BehaviorEvent> step(String name) {
-                return List.of();
-            }
-
-            @Override
-            public String profileField(String name) {
-                return profile.field(name);
-            }
-
-            @Override
-            public double profileNumber(String name) {
-                return profile.number(name);
-            }
-        };
+        EvalContext ctx = EvalContext.ofProfile(profile);
         for (Expr e : when) {
             if (!e.test(ctx)) return false;
         }

@@ -41,6 +41,31 @@ public interface EvalContext {
      */
     default void reportError(String message) {}
 
+    /** Just a profile, as threshold segments read it: no event, no earlier steps, errors ignored. */
+    static EvalContext ofProfile(io.behaviorcep.event.ProfileSnapshot profile) {
+        return new EvalContext() {
+            @Override
+            public BehaviorEvent current() {
+                return null;
+            }
+
+            @Override
+            public List<BehaviorEvent> step(String name) {
+                return List.of();
+            }
+
+            @Override
+            public String profileField(String name) {
+                return profile.field(name);
+            }
+
+            @Override
+            public double profileNumber(String name) {
+                return profile.number(name);
+            }
+        };
+    }
+
     /** Just the event and the profile it carries: no earlier steps (step references are missing), errors ignored. */
     static EvalContext of(BehaviorEvent current) {
         return new EvalContext() {

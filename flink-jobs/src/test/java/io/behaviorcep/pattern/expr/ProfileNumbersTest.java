@@ -75,7 +75,7 @@ class ProfileNumbersTest {
         for (ProfileSnapshot p : generatedSnapshots()) {
             p.traitIds = new String[] {"cart_value"};
             p.traitValues = new String[] {p.ordersLifetime % 2 == 0 ? "5" : "none"};
-            EvalContext textOnly = context(p, false), withNumbers = context(p, true);
+            EvalContext textOnly = textOnly(p), withNumbers = EvalContext.ofProfile(p);
             for (Expr e : conditions) {
                 boolean viaText = e.test(textOnly);
                 assertThat(e.test(withNumbers)).as(e + " on " + p).isEqualTo(viaText);
@@ -86,7 +86,9 @@ class ProfileNumbersTest {
         assertThat(holds).as("both answers occur").isBetween(total / 20, total - total / 20);
     }
 
-    private static EvalContext context(ProfileSnapshot p, boolean numbers) {
+    /** The profile read only as text, as every context did before numbers had a shortcut. */
+    private static EvalContext textOnly(ProfileSnapshot p) {
+        EvalContext numbers = EvalContext.ofProfile(p);
         return new EvalContext() {
             @Override
             public BehaviorEvent current() {
@@ -100,12 +102,7 @@ class ProfileNumbersTest {
 
             @Override
             public String profileField(String name) {
-                return p.field(name);
-            }
-
-            @Override
-            public double profileNumber(String name) {
-                return numbers ? p.number(name) : Double.NaN;
+                return numbers.profileField(name);
             }
         };
     }
