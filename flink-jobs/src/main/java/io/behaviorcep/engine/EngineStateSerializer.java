@@ -115,32 +115,15 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
 
     /** The layouts before 3: fixed-width numbers, every name written where it is used. */
     private void serializeFixed(EngineState s, DataOutputView out) throws IOException {
-        IdentityHashMap<PathNode, Integer> nodeIndex = new IdentityHashMap<>();
-        List<PathNode> nodes = new ArrayList<>();
-        IdentityHashMap<BehaviorEvent, Integer> eventIndex = new IdentityHashMap<>();
-        List<BehaviorEvent> eventList = new ArrayList<>();
-        // the events that end a run: the only ones whose profile is read again (a match's or a
-        // timeout's profile is its latest bound event's; conditions and payloads read the profile of
-        // the event at hand, and only fields of earlier events)
-        java.util.Set<BehaviorEvent> latest = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-        for (PatternRuns r : s.patterns.values()) {
-            for (Run run : r.partial) {
-                collect(run.path, nodeIndex, nodes, eventIndex, eventList);
-                if (run.path != null) latest.add(run.path.event);
-            }
-            for (Run run : r.completed) {
-                collect(run.path, nodeIndex, nodes, eventIndex, eventList);
-                if (run.path != null) latest.add(run.path.event);
-            }
-        }
+        Shared shared = new Shared(s);
+        IdentityHashMap<PathNode, Integer> nodeIndex = shared.nodeIndex;
+        List<PathNode> nodes = shared.nodes;
+        IdentityHashMap<BehaviorEvent, Integer> eventIndex = shared.eventIndex;
         out.writeLong(s.lastTs);
         out.writeInt(s.lastSeq);
         out.writeLong(s.timerAt);
-        out.writeInt(eventList.size());
-        for (BehaviorEvent e : eventList) {
-            if (events instanceof BehaviorEventSerializer b) b.serialize(e, latest.contains(e), out);
-            else events.serialize(e, out);
-        }
+        out.writeInt(shared.events.size());
+        writeEvents(shared, out);
         out.writeInt(nodes.size());
         for (PathNode n : nodes) {
             out.writeUTF(n.step);
@@ -176,20 +159,14 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
 
     /** Layout 3: a table of the step and state names, then everything by index, numbers in variable length. */
     private void serializeCompact(EngineState s, DataOutputView out) throws IOException {
-        IdentityHashMap<PathNode, Integer> nodeIndex = new IdentityHashMap<>();
-        List<PathNode> nodes = new ArrayList<>();
-        IdentityHashMap<BehaviorEvent, Integer> eventIndex = new IdentityHashMap<>();
-        List<BehaviorEvent> eventList = new ArrayList<>();
-        java.util.Set<BehaviorEvent> latest = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Shared shared = new Shared(s);
+        IdentityHashMap<PathNode, Integer> nodeIndex = shared.nodeIndex;
+        List<PathNode> nodes = shared.nodes;
+        IdentityHashMap<BehaviorEvent, Integer> eventIndex = shared.eventIndex;
         Map<String, Integer> names = new java.util.LinkedHashMap<>();
         for (PatternRuns r : s.patterns.values()) {
-            for (PriorityQueue<Run> q : List.of(r.partial, r.completed)) {
-                for (Run run : q) {
-                    collect(run.path, nodeIndex, nodes, eventIndex, eventList);
-                    if (run.path != null) latest.add(run.path.event);
-                    names.putIfAbsent(run.state, names.size());
-                }
-            }
+            for (Run run : r.partial) names.putIfAbsent(run.state, names.size());
+            for (Run run : r.completed) names.putIfAbsent(run.state, names.size());
         }
         for (PathNode n : nodes) names.putIfAbsent(n.step, names.size());
         long base = s.lastTs;
@@ -198,11 +175,8 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
         writeSigned(out, s.timerAt - base);
         writeSize(out, names.size());
         for (String name : names.keySet()) out.writeUTF(name);
-        writeSize(out, eventList.size());
-        for (BehaviorEvent e : eventList) {
-            if (events instanceof BehaviorEventSerializer b) b.serialize(e, latest.contains(e), out);
-            else events.serialize(e, out);
-        }
+        writeSize(out, shared.events.size());
+        writeEvents(shared, out);
         writeSize(out, nodes.size());
         for (PathNode n : nodes) {
             writeSize(out, names.get(n.step));
@@ -309,6 +283,43 @@ public final class EngineStateSerializer extends TypeSerializer<EngineState> {
     private static String name(String[] names, int i) throws IOException {
         if (i >= names.length) throw new IOException("corrupt engine state: name " + i + " of " + names.length);
         return names[i];
+    }
+
+    /**
+     * What every layout writes once and refers to by index: each path node and each event, however
+     * many runs and patterns share them, in the order of the patterns' runs (partial, then completed).
+     */
+    private static final class Shared {
+        final IdentityHashMap<PathNode, Integer> nodeIndex = new IdentityHashMap<>();
+        final List<PathNode> nodes = new ArrayList<>();
+        final IdentityHashMap<BehaviorEvent, Integer> eventIndex = new IdentityHashMap<>();
+        final List<BehaviorEvent> events = new ArrayList<>();
+        /**
+         * The events that end a run: the only ones whose profile is read again (a match's or a
+         * timeout's profile is its latest bound event's; conditions and payloads read the profile of
+         * the event at hand, and only fields of earlier events).
+         */
+        final java.util.Set<BehaviorEvent> latest = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+
+        Shared(EngineState s) {
+            for (PatternRuns r : s.patterns.values()) {
+                for (Run run : r.partial) add(run);
+                for (Run run : r.completed) add(run);
+            }
+        }
+
+        private void add(Run run) {
+            collect(run.path, nodeIndex, nodes, eventIndex, events);
+            if (run.path != null) latest.add(run.path.event);
+        }
+    }
+
+    /** The shared events, each with its profile only if it ends a run. */
+    private void writeEvents(Shared shared, DataOutputView out) throws IOException {
+        for (BehaviorEvent e : shared.events) {
+            if (events instanceof BehaviorEventSerializer b) b.serialize(e, shared.latest.contains(e), out);
+            else events.serialize(e, out);
+        }
     }
 
     /** Adds the path's nodes (earlier ones first, so a node's predecessor always has the lower index). */

@@ -157,12 +157,12 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
             return;
         }
         byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-        writeSize(bytes.length + 1, out);
+        CompactNumbers.writeSize(out, bytes.length + 1);
         out.write(bytes);
     }
 
     private String readString(DataInputView in) throws IOException {
-        int size = readSize(in);
+        int size = CompactNumbers.readSize(in);
         if (size == 0) return null;
         int n = size - 1;
         byte[] buf = scratch;
@@ -176,7 +176,7 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
             out.writeByte(0);
             return;
         }
-        writeSize(map.size() + 1, out);
+        CompactNumbers.writeSize(out, map.size() + 1);
         for (Map.Entry<String, String> en : map.entrySet()) {
             writeString(en.getKey(), out);
             writeString(en.getValue(), out);
@@ -184,30 +184,12 @@ public final class BehaviorEventSerializer extends TypeSerializer<BehaviorEvent>
     }
 
     private Map<String, String> readMap(DataInputView in) throws IOException {
-        int size = readSize(in);
+        int size = CompactNumbers.readSize(in);
         if (size == 0) return null;
         int n = size - 1;
         Map<String, String> map = new HashMap<>(Math.max(4, (int) (n / 0.75f) + 1));
         for (int i = 0; i < n; i++) map.put(readString(in), readString(in));
         return map;
-    }
-
-    private static void writeSize(int v, DataOutputView out) throws IOException {
-        while ((v & ~0x7F) != 0) {
-            out.writeByte((v & 0x7F) | 0x80);
-            v >>>= 7;
-        }
-        out.writeByte(v);
-    }
-
-    private static int readSize(DataInputView in) throws IOException {
-        int v = 0;
-        for (int shift = 0; shift < 35; shift += 7) {
-            int b = in.readUnsignedByte();
-            v |= (b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return v;
-        }
-        throw new IOException("corrupt BehaviorEvent: a size longer than 5 bytes");
     }
 
     @Override

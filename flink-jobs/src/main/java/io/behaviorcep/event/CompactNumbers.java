@@ -6,39 +6,50 @@ import org.apache.flink.core.memory.DataOutputView;
 import java.io.IOException;
 
 /**
- * Variable-length numbers for the job's compact state formats: zig-zag, then 7 bits a byte, so small
- * numbers of either sign take one or two bytes and a timestamp about six.
+ * Variable-length numbers for the job's own state formats (events, dedup ids, profiles, engine
+ * state): unsigned LEB128, 7 bits a byte with the high bit set on all but the last, so a count takes
+ * one or two bytes; signed numbers zig-zag first, so small ones of either sign stay short and a
+ * timestamp or a time relative to another takes about six.
  */
 public final class CompactNumbers {
     private CompactNumbers() {}
 
-    public static void writeSigned(DataOutputView out, long v) throws IOException {
-        long z = (v << 1) ^ (v >> 63);
-        while ((z & ~0x7FL) != 0) {
-            out.writeByte((int) ((z & 0x7F) | 0x80));
-            z >>>= 7;
+    public static void writeUnsigned(DataOutputView out, long v) throws IOException {
+        while ((v & ~0x7FL) != 0) {
+            out.writeByte((int) ((v & 0x7F) | 0x80));
+            v >>>= 7;
         }
-        out.writeByte((int) z);
+        out.writeByte((int) v);
     }
 
-    public static long readSigned(DataInputView in) throws IOException {
-        long z = 0;
+    public static long readUnsigned(DataInputView in) throws IOException {
+        long v = 0;
         for (int shift = 0; shift < 70; shift += 7) {
             int b = in.readUnsignedByte();
-            z |= (long) (b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return (z >>> 1) ^ -(z & 1);
+            v |= (long) (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) return v;
         }
         throw new IOException("corrupt state: a number longer than 10 bytes");
     }
 
+    public static void writeSigned(DataOutputView out, long v) throws IOException {
+        writeUnsigned(out, (v << 1) ^ (v >> 63));
+    }
+
+    public static long readSigned(DataInputView in) throws IOException {
+        long z = readUnsigned(in);
+        return (z >>> 1) ^ -(z & 1);
+    }
+
     /** A size or count: never negative. */
     public static void writeSize(DataOutputView out, int n) throws IOException {
-        writeSigned(out, n);
+        if (n < 0) throw new IOException("a negative size: " + n);
+        writeUnsigned(out, n);
     }
 
     public static int readSize(DataInputView in) throws IOException {
-        long n = readSigned(in);
-        if (n < 0 || n > Integer.MAX_VALUE) throw new IOException("corrupt state: a size of " + n);
+        long n = readUnsigned(in);
+        if (n < 0 || n > Integer.MAX_VALUE) throw new IOException("corrupt state: a size of " + Long.toUnsignedString(n));
         return (int) n;
     }
 

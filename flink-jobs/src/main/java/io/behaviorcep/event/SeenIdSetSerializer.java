@@ -49,20 +49,20 @@ public final class SeenIdSetSerializer extends TypeSerializerSingleton<SeenIdSet
     @Override
     public void serialize(SeenIdSet s, DataOutputView out) throws IOException {
         int n = s.size();
-        writeVarLong(n, out);
+        CompactNumbers.writeUnsigned(out, n);
         out.writeLong(s.sweepAt);
         if (n == 0) return;
         long base = s.oldestFirstSeen();
         out.writeLong(base);
         for (int i = 0; i < n; i++) {
             out.writeLong(s.fingerprintAt(i));
-            writeVarLong(s.firstSeenAt(i) - base, out);
+            CompactNumbers.writeUnsigned(out, s.firstSeenAt(i) - base);
         }
     }
 
     @Override
     public SeenIdSet deserialize(DataInputView in) throws IOException {
-        int n = (int) readVarLong(in);
+        int n = (int) CompactNumbers.readUnsigned(in);
         long sweepAt = in.readLong();
         long[] fingerprints = new long[Math.max(4, n)];
         long[] firstSeen = new long[Math.max(4, n)];
@@ -70,7 +70,7 @@ public final class SeenIdSetSerializer extends TypeSerializerSingleton<SeenIdSet
             long base = in.readLong();
             for (int i = 0; i < n; i++) {
                 fingerprints[i] = in.readLong();
-                firstSeen[i] = base + readVarLong(in);
+                firstSeen[i] = base + CompactNumbers.readUnsigned(in);
             }
         }
         return new SeenIdSet(fingerprints, firstSeen, n, sweepAt);
@@ -84,25 +84,6 @@ public final class SeenIdSetSerializer extends TypeSerializerSingleton<SeenIdSet
     @Override
     public void copy(DataInputView in, DataOutputView out) throws IOException {
         serialize(deserialize(in), out);
-    }
-
-    /** Unsigned LEB128: 7 bits a byte, the high bit set on all but the last. */
-    static void writeVarLong(long v, DataOutputView out) throws IOException {
-        while ((v & ~0x7FL) != 0) {
-            out.writeByte((int) ((v & 0x7F) | 0x80));
-            v >>>= 7;
-        }
-        out.writeByte((int) v);
-    }
-
-    static long readVarLong(DataInputView in) throws IOException {
-        long v = 0;
-        for (int shift = 0; ; shift += 7) {
-            byte b = in.readByte();
-            v |= (long) (b & 0x7F) << shift;
-            if (b >= 0) return v;
-            if (shift > 63) throw new IOException("a variable-length number longer than 64 bits");
-        }
     }
 
     @Override
